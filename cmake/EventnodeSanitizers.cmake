@@ -1,0 +1,7 @@
+# With EVENTNODE_SANITIZE every target of ours is built and linked with ASan+UBSan.
+function(eventnode_set_sanitizers target)
+  if(EVENTNODE_SANITIZE)
+    target_compile_options(${target} PRIVATE -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+    target_link_options(${target} PRIVATE -fsanitize=address,undefined)
+  endif()
+endfunction()

@@ -1,0 +1,61 @@
+#pragma once
+/// Host: everything a plugin gets from the core. The node owns the Host and
+/// hands a reference to Plugin::start(); it stays valid until stop() returns.
+/// Every method is thread-safe unless it says otherwise.
+#include <eventnode/plugin/http.hpp>
+#include <eventnode/plugin/json.hpp>
+
+#include <spdlog/logger.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace eventnode::plugin {
+
+using SubscriptionId = std::uint64_t;
+using TimerId = std::uint64_t;
+
+/// Called for each event on a matching topic, on the publisher's thread, after
+/// the publisher's own bookkeeping; keep it short and do not block.
+using BusHandler = std::function<void(const std::string& topic, const Json& data)>;
+
+class Host {
+ public:
+  virtual ~Host() = default;
+
+  /// The plugin's own logger, `plugin.<name>`, with the level set in node.yaml.
+  virtual std::shared_ptr<spdlog::logger> logger() = 0;
+  /// `node.id` from node.yaml: names this process in logs, metrics and peers.
+  virtual std::string nodeId() = 0;
+  /// `<node.data_dir>/<plugin name>`, created before start(); the plugin's files live here.
+  virtual std::filesystem::path dataDir() = 0;
+
+  /// Publishes `data` on `topic` to every in-process subscriber whose pattern
+  /// matches. Topic names are `[A-Za-z0-9_.:@/-]`, 1..256 characters; a bad
+  /// name throws std::invalid_argument.
+  virtual void publish(const std::string& topic, const Json& data) = 0;
+  /// Subscribes to a topic, or to every topic with a prefix when the pattern
+  /// ends in `*` (`solana:tx:*`). Returns an id for unsubscribe().
+  virtual SubscriptionId subscribe(const std::string& topic_pattern, BusHandler handler) = 0;
+  /// Stops delivery to the handler; when it returns, the handler is not running and will not run again.
+  virtual void unsubscribe(SubscriptionId id) = 0;
+
+  /// Registers an HTTP route. Only during start(); a clash with an existing
+  /// route, or a call after start() returned, throws std::logic_error.
+  virtual void addHttpRoute(HttpRoute route) = 0;
+
+  /// Runs `task` every `interval` on the core's scheduler thread, first after
+  /// one interval. Tasks must not block; an exception is logged and the timer keeps running.
+  virtual TimerId scheduleEvery(std::chrono::milliseconds interval, std::function<void()> task) = 0;
+  /// Runs `task` once after `delay` on the scheduler thread.
+  virtual TimerId scheduleOnce(std::chrono::milliseconds delay, std::function<void()> task) = 0;
+  /// Cancels a timer; when it returns the task is not running and will not run again.
+  /// Must not be called from the timer's own task for a one-shot that already ran (harmless no-op).
+  virtual void cancelTimer(TimerId id) = 0;
+};
+
+}  // namespace eventnode::plugin

@@ -1,0 +1,52 @@
+#pragma once
+// Verifies client JWTs (HS256 with a shared secret, RS256 with a public key)
+// and API keys, turning them into an Identity. Mints development tokens for
+// `eventnode token`. Token text never reaches a log or an error message.
+#include <eventnode/plugin/http.hpp>
+
+#include "config/node_config.hpp"
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace Poco::JWT {
+class Signer;
+}
+
+namespace eventnode::core {
+
+class JwtAuthenticator {
+ public:
+  /// Reads keys now; throws AuthError naming the file when a key cannot be read.
+  explicit JwtAuthenticator(const AuthSection& auth);
+  ~JwtAuthenticator();
+
+  /// True when tokens can be verified (a secret or public key is configured).
+  bool canVerify() const { return static_cast<bool>(verifier_); }
+  bool required() const { return required_; }
+
+  /// Verifies signature, exp, nbf, and iss/aud when configured. Thread-safe.
+  /// Throws AuthError with a reason fit for the client ("token expired").
+  plugin::Identity verify(const std::string& token) const;
+
+  /// An admin identity when `key` is one of auth.api_keys (compared in constant time).
+  bool isApiKey(std::string_view key) const;
+
+  /// Signs a token for `subject` with these roles, valid for `ttl`. Throws
+  /// AuthError when no signing key is configured.
+  std::string mint(const std::string& subject, const std::vector<std::string>& roles, std::chrono::seconds ttl) const;
+
+ private:
+  std::string algorithm_;
+  std::string issuer_;
+  std::string audience_;
+  bool required_ = false;
+  std::vector<std::string> api_keys_;
+  std::unique_ptr<Poco::JWT::Signer> verifier_;
+  std::unique_ptr<Poco::JWT::Signer> signer_;
+};
+
+}  // namespace eventnode::core

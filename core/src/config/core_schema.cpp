@@ -1,0 +1,104 @@
+#include "config/core_schema.hpp"
+
+namespace eventnode::core {
+
+using plugin::ConfigField;
+using plugin::ConfigSchema;
+using plugin::FieldType;
+
+namespace {
+
+ConfigField nodeSection() {
+  return {.name = "node",
+          .type = FieldType::Map,
+          .description = "this process: its id, role and folders",
+          .fields = {
+              {.name = "id", .description = "names this process in logs, metrics and to peers (default: host name)",
+               .default_value = YAML::Node("")},
+              {.name = "role", .description = "deployment role, for operators and logs",
+               .default_value = YAML::Node("all-in-one")},
+              {.name = "data_dir", .description = "folder for SQLite files and plugin state",
+               .default_value = YAML::Node("data")},
+              {.name = "plugin_dir", .type = FieldType::List, .description = "folders searched for plugin libraries, in order",
+               .item_type = FieldType::String},
+          }};
+}
+
+ConfigField serverSection() {
+  return {.name = "server",
+          .type = FieldType::Map,
+          .description = "the HTTP and WebSocket listener",
+          .fields = {
+              {.name = "listen", .description = "address to bind", .default_value = YAML::Node("0.0.0.0")},
+              {.name = "port", .type = FieldType::Integer, .description = "TCP port (0 picks a free one)",
+               .default_value = YAML::Node(8080), .minimum = 0, .maximum = 65535},
+              {.name = "http_threads", .type = FieldType::Integer, .description = "HTTP worker threads",
+               .default_value = YAML::Node(8), .minimum = 1, .maximum = 256},
+              {.name = "max_http_body_bytes", .type = FieldType::Integer, .description = "largest HTTP request body accepted (413 beyond)",
+               .default_value = YAML::Node(16 * 1024 * 1024), .minimum = 1024},
+              {.name = "tls",
+               .type = FieldType::Map,
+               .description = "serve https:// and wss:// instead of plain text",
+               .fields = {
+                   {.name = "enabled", .type = FieldType::Boolean, .description = "turn TLS on", .default_value = YAML::Node(false)},
+                   {.name = "cert", .description = "PEM certificate chain file", .default_value = YAML::Node("")},
+                   {.name = "key", .description = "PEM private key file", .default_value = YAML::Node("")},
+                   {.name = "ca", .description = "PEM CA file for client certificates (optional)", .default_value = YAML::Node("")},
+               }},
+          }};
+}
+
+ConfigField authSection() {
+  return {.name = "auth",
+          .type = FieldType::Map,
+          .description = "JWT verification for clients and the HTTP API",
+          .fields = {
+              {.name = "required", .type = FieldType::Boolean, .description = "refuse requests without a valid token",
+               .default_value = YAML::Node(false)},
+              {.name = "algorithm", .description = "JWT signature algorithm", .default_value = YAML::Node("HS256"),
+               .allowed = {"HS256", "RS256"}},
+              {.name = "secret", .description = "HS256 secret (prefer secret_env or secret_file)", .default_value = YAML::Node("")},
+              {.name = "secret_env", .description = "environment variable holding the HS256 secret", .default_value = YAML::Node("")},
+              {.name = "secret_file", .description = "file holding the HS256 secret", .default_value = YAML::Node("")},
+              {.name = "public_key_file", .description = "RS256 public key (PEM) used to verify tokens", .default_value = YAML::Node("")},
+              {.name = "private_key_file", .description = "RS256 private key (PEM), only for `eventnode token`", .default_value = YAML::Node("")},
+              {.name = "issuer", .description = "required `iss` claim (empty: not checked)", .default_value = YAML::Node("")},
+              {.name = "audience", .description = "required `aud` claim (empty: not checked)", .default_value = YAML::Node("")},
+              {.name = "api_keys", .type = FieldType::List, .description = "keys accepted in X-API-Key with admin rights",
+               .item_type = FieldType::String},
+          }};
+}
+
+ConfigField brokerSection() {
+  return {.name = "broker",
+          .type = FieldType::Map,
+          .description = "how events move between processes",
+          .fields = {
+              {.name = "type", .description = "memory: this process only", .default_value = YAML::Node("memory"),
+               .allowed = {"memory"}},
+          }};
+}
+
+ConfigField loggingSection() {
+  return {.name = "logging",
+          .type = FieldType::Map,
+          .description = "log lines: level, format and destination",
+          .fields = {
+              {.name = "level", .description = "default level", .default_value = YAML::Node("info"),
+               .allowed = {"trace", "debug", "info", "warn", "error", "critical", "off"}},
+              {.name = "format", .description = "text or json (one JSON object a line)", .default_value = YAML::Node("text"),
+               .allowed = {"text", "json"}},
+              {.name = "file", .description = "log file (empty: standard error)", .default_value = YAML::Node("")},
+              {.name = "levels", .type = FieldType::Dictionary, .description = "level per logger, e.g. plugin.meter: debug",
+               .item_type = FieldType::String,
+               .allowed = {"trace", "debug", "info", "warn", "error", "critical", "off"}},
+          }};
+}
+
+}  // namespace
+
+ConfigSchema coreConfigSchema() {
+  return {nodeSection(), serverSection(), authSection(), brokerSection(), loggingSection()};
+}
+
+}  // namespace eventnode::core

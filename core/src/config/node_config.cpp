@@ -1,0 +1,227 @@
+#include "config/node_config.hpp"
+
+#include "config/core_schema.hpp"
+#include "config/schema_validator.hpp"
+
+#include <Poco/Environment.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace eventnode::core {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path resolvePath(const fs::path& base, const std::string& value) {
+  if (value.empty()) return {};
+  const fs::path path(value);
+  return path.is_absolute() ? path : (base / path).lexically_normal();
+}
+
+std::string readSecretFile(const fs::path& file, std::vector<ConfigProblem>& problems, int line) {
+  std::ifstream in(file);
+  if (!in) {
+    problems.push_back({"auth.secret_file", line, "cannot read " + file.string()});
+    return {};
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  auto secret = text.str();
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r' || secret.back() == ' ')) secret.pop_back();
+  return secret;
+}
+
+void readAuth(const YAML::Node& auth, const YAML::Node& raw, const fs::path& base, AuthSection& out,
+              std::vector<ConfigProblem>& problems) {
+  const int line = lineOf(raw);
+  out.required = auth["required"].as<bool>(false);
+  out.algorithm = auth["algorithm"].as<std::string>("HS256");
+  out.issuer = auth["issuer"].as<std::string>("");
+  out.audience = auth["audience"].as<std::string>("");
+  out.public_key_file = resolvePath(base, auth["public_key_file"].as<std::string>(""));
+  out.private_key_file = resolvePath(base, auth["private_key_file"].as<std::string>(""));
+  for (const auto& key : auth["api_keys"]) out.api_keys.push_back(key.as<std::string>(""));
+
+  const auto secret = auth["secret"].as<std::string>("");
+  const auto secret_env = auth["secret_env"].as<std::string>("");
+  const auto secret_file = auth["secret_file"].as<std::string>("");
+  const int sources = !secret.empty() + !secret_env.empty() + !secret_file.empty();
+  if (sources > 1) {
+    problems.push_back({"auth", line, "set only one of secret, secret_env and secret_file"});
+  }
+  if (!secret_env.empty()) {
+    if (const char* value = std::getenv(secret_env.c_str()); value && *value) {
+      out.secret = value;
+    } else {
+      problems.push_back({"auth.secret_env", lineOf(raw["secret_env"]),
+                          "environment variable " + secret_env + " is not set or empty"});
+    }
+  } else if (!secret_file.empty()) {
+    out.secret = readSecretFile(resolvePath(base, secret_file), problems, lineOf(raw["secret_file"]));
+  } else {
+    out.secret = secret;
+  }
+  if (out.algorithm == "HS256" && out.required && out.secret.empty()) {
+    problems.push_back({"auth", line, "auth.required with HS256 needs a secret: set secret, secret_env or secret_file"});
+  }
+  if (out.algorithm == "HS256" && !out.secret.empty() && out.secret.size() < 32) {
+    problems.push_back({"auth", line, "the HS256 secret is shorter than 32 bytes; use a longer random secret"});
+  }
+  if (out.algorithm == "RS256" && out.public_key_file.empty()) {
+    problems.push_back({"auth.public_key_file", line, "RS256 needs public_key_file (PEM)"});
+  }
+}
+
+void readPlugins(const YAML::Node& list, NodeConfig& config, std::vector<ConfigProblem>& problems) {
+  if (!list.IsDefined() || list.IsNull()) return;
+  if (!list.IsSequence()) {
+    problems.push_back({"plugins", lineOf(list), "expected a list of {name, library, enabled, requires, config}"});
+    return;
+  }
+  static const std::set<std::string> kKeys{"name", "library", "enabled", "requires", "config"};
+  std::set<std::string> names;
+  std::size_t index = 0;
+  for (const auto& item : list) {
+    PluginEntry entry;
+    entry.index = index++;
+    entry.line = lineOf(item);
+    const auto path = entry.path();
+    if (!item.IsMap()) {
+      problems.push_back({path, entry.line, "expected a mapping with keys: name, library, enabled, requires, config"});
+      continue;
+    }
+    for (const auto& key : item) {
+      if (!kKeys.count(key.first.Scalar())) {
+        problems.push_back({path + "." + key.first.Scalar(), lineOf(key.first),
+                            "unknown key; allowed keys: name, library, enabled, requires, config"});
+      }
+    }
+    const auto scalar = [&](const char* key, std::string& out) {
+      const auto node = item[key];
+      if (!node.IsDefined() || node.IsNull()) return;
+      if (!node.IsScalar()) {
+        problems.push_back({path + "." + key, lineOf(node), "expected a string"});
+        return;
+      }
+      out = node.Scalar();
+    };
+    scalar("name", entry.name);
+    scalar("library", entry.library);
+    if (entry.name.empty()) {
+      problems.push_back({path + ".name", entry.line, "missing required key (the plugin's name)"});
+    } else if (!names.insert(entry.name).second) {
+      problems.push_back({path + ".name", lineOf(item["name"]), "plugin '" + entry.name + "' is listed twice"});
+    }
+    if (const auto enabled = item["enabled"]; enabled.IsDefined() && !enabled.IsNull()) {
+      bool value = true;
+      if (!enabled.IsScalar() || !YAML::convert<bool>::decode(enabled, value)) {
+        problems.push_back({path + ".enabled", lineOf(enabled), "expected a boolean (true/false)"});
+      }
+      entry.enabled = value;
+    }
+    if (const auto requires_list = item["requires"]; requires_list.IsDefined() && !requires_list.IsNull()) {
+      if (!requires_list.IsSequence()) {
+        problems.push_back({path + ".requires", lineOf(requires_list), "expected a list of plugin names"});
+      } else {
+        for (const auto& name : requires_list) {
+          if (name.IsScalar()) entry.requires_plugins.push_back(name.Scalar());
+          else problems.push_back({path + ".requires", lineOf(name), "expected a plugin name"});
+        }
+      }
+    }
+    // reset(), not =: yaml-cpp's operator= copies into the target node, and an absent key is an invalid node.
+    if (const auto config_node = item["config"]; config_node.IsDefined()) entry.config.reset(config_node);
+    if (entry.config.IsDefined() && !entry.config.IsNull() && !entry.config.IsMap()) {
+      problems.push_back({path + ".config", lineOf(entry.config), "expected a mapping"});
+    }
+    config.plugins.push_back(std::move(entry));
+  }
+}
+
+}  // namespace
+
+NodeConfig loadNodeConfig(const fs::path& file, std::vector<ConfigProblem>& problems) {
+  NodeConfig config;
+  config.file = file;
+  config.base_dir = fs::absolute(file).parent_path().lexically_normal();
+
+  YAML::Node root;
+  try {
+    if (!fs::exists(file)) {
+      problems.push_back({"", 0, "config file not found; pass --config FILE"});
+      return config;
+    }
+    root = YAML::LoadFile(file.string());
+  } catch (const YAML::Exception& e) {
+    problems.push_back({"", e.mark.line >= 0 ? e.mark.line + 1 : 0, "not valid YAML: " + e.msg});
+    return config;
+  }
+  if (!root.IsMap()) {
+    problems.push_back({"", lineOf(root), "expected a mapping with sections node, server, auth, broker, logging, plugins"});
+    return config;
+  }
+
+  YAML::Node core_part(YAML::NodeType::Map);
+  for (const auto& entry : root) {
+    if (entry.first.Scalar() != "plugins") core_part[entry.first] = entry.second;
+  }
+  // `plugins` is read below with its own rules; it is named in the schema only
+  // so that a misspelled top-level key lists it among the allowed ones.
+  auto schema = coreConfigSchema();
+  schema.push_back({.name = "plugins", .type = plugin::FieldType::Dictionary, .description = "the plugins to load"});
+  const auto core = validateAgainstSchema(core_part, schema, "", 1, problems);
+
+  const auto node = core["node"];
+  config.node.id = node["id"].as<std::string>("");
+  if (config.node.id.empty()) config.node.id = Poco::Environment::nodeName();
+  config.node.role = node["role"].as<std::string>("all-in-one");
+  config.node.data_dir = resolvePath(config.base_dir, node["data_dir"].as<std::string>("data"));
+  for (const auto& dir : node["plugin_dir"]) {
+    config.node.plugin_dirs.push_back(resolvePath(config.base_dir, dir.as<std::string>("")));
+  }
+
+  const auto server = core["server"];
+  config.server.listen = server["listen"].as<std::string>("0.0.0.0");
+  config.server.port = server["port"].as<int>(8080);
+  config.server.http_threads = server["http_threads"].as<int>(8);
+  config.server.max_http_body_bytes = server["max_http_body_bytes"].as<std::size_t>(16u << 20);
+  const auto tls = server["tls"];
+  config.server.tls.enabled = tls["enabled"].as<bool>(false);
+  config.server.tls.cert = resolvePath(config.base_dir, tls["cert"].as<std::string>(""));
+  config.server.tls.key = resolvePath(config.base_dir, tls["key"].as<std::string>(""));
+  config.server.tls.ca = resolvePath(config.base_dir, tls["ca"].as<std::string>(""));
+  if (config.server.tls.enabled && (config.server.tls.cert.empty() || config.server.tls.key.empty())) {
+    problems.push_back({"server.tls", lineOf(root["server"]["tls"]), "TLS needs both cert and key (PEM files)"});
+  }
+  for (const auto& [name, path] : {std::pair{"cert", config.server.tls.cert}, std::pair{"key", config.server.tls.key}}) {
+    if (config.server.tls.enabled && !path.empty() && !fs::exists(path)) {
+      problems.push_back({std::string("server.tls.") + name, lineOf(root["server"]["tls"][name]), "file not found: " + path.string()});
+    }
+  }
+
+  readAuth(core["auth"], root["auth"], config.base_dir, config.auth, problems);
+  config.broker.type = core["broker"]["type"].as<std::string>("memory");
+
+  const auto logging = core["logging"];
+  config.logging.level = logging["level"].as<std::string>("info");
+  config.logging.format = logging["format"].as<std::string>("text");
+  config.logging.file = resolvePath(config.base_dir, logging["file"].as<std::string>(""));
+  for (const auto& entry : logging["levels"]) {
+    config.logging.levels[entry.first.Scalar()] = entry.second.as<std::string>("info");
+  }
+
+  readPlugins(root["plugins"], config, problems);
+  return config;
+}
+
+NodeConfig loadNodeConfigOrThrow(const fs::path& file) {
+  std::vector<ConfigProblem> problems;
+  auto config = loadNodeConfig(file, problems);
+  if (!problems.empty()) throw ConfigError(file.string(), std::move(problems));
+  return config;
+}
+
+}  // namespace eventnode::core

@@ -1,0 +1,91 @@
+#pragma once
+// node.yaml, parsed and validated into plain structs. Relative paths in the
+// file resolve against the file's own folder, so a config means the same
+// thing whatever the working directory.
+#include "errors.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace eventnode::core {
+
+struct NodeSection {
+  std::string id;
+  std::string role;
+  std::filesystem::path data_dir;
+  std::vector<std::filesystem::path> plugin_dirs;
+};
+
+struct TlsSection {
+  bool enabled = false;
+  std::filesystem::path cert;
+  std::filesystem::path key;
+  std::filesystem::path ca;
+};
+
+struct ServerSection {
+  std::string listen;
+  int port = 0;
+  int http_threads = 0;
+  std::size_t max_http_body_bytes = 0;
+  TlsSection tls;
+};
+
+struct AuthSection {
+  bool required = false;
+  std::string algorithm;  ///< HS256 or RS256
+  std::string secret;     ///< resolved from secret, secret_env or secret_file; never logged
+  std::filesystem::path public_key_file;
+  std::filesystem::path private_key_file;
+  std::string issuer;
+  std::string audience;
+  std::vector<std::string> api_keys;  ///< accepted as `X-API-Key` with admin rights; never logged
+};
+
+struct BrokerSection {
+  std::string type;
+};
+
+struct LoggingSection {
+  std::string level;
+  std::string format;  ///< text or json
+  std::filesystem::path file;  ///< empty: standard error
+  std::map<std::string, std::string> levels;  ///< per logger name
+};
+
+struct PluginEntry {
+  std::size_t index = 0;  ///< position in the `plugins` list, for error paths
+  int line = 0;
+  std::string name;
+  std::string library;  ///< as written; empty means lib<name>.so
+  bool enabled = true;
+  std::vector<std::string> requires_plugins;
+  YAML::Node config;  ///< raw; validated against the plugin's own schema once it is loaded
+
+  std::string path() const { return "plugins[" + std::to_string(index) + "]"; }
+};
+
+struct NodeConfig {
+  std::filesystem::path file;
+  std::filesystem::path base_dir;  ///< the config file's folder
+  NodeSection node;
+  ServerSection server;
+  AuthSection auth;
+  BrokerSection broker;
+  LoggingSection logging;
+  std::vector<PluginEntry> plugins;
+};
+
+/// Reads and validates `file`. Appends every problem found to `problems` and
+/// returns what could be read; callers decide whether problems are fatal.
+NodeConfig loadNodeConfig(const std::filesystem::path& file, std::vector<ConfigProblem>& problems);
+
+/// loadNodeConfig, throwing ConfigError listing every problem.
+NodeConfig loadNodeConfigOrThrow(const std::filesystem::path& file);
+
+}  // namespace eventnode::core

@@ -1,0 +1,47 @@
+#pragma once
+// One plugin's Host: forwards to the core services, names everything after
+// the plugin, guards every callback so a plugin exception is logged instead of
+// unwinding into the core, and remembers what the plugin registered so it can
+// all be released when the plugin stops.
+#include <eventnode/plugin/host.hpp>
+
+#include "plugins/core_services.hpp"
+
+#include <mutex>
+#include <set>
+
+namespace eventnode::core {
+
+class PluginHost final : public plugin::Host {
+ public:
+  PluginHost(std::string plugin_name, CoreServices& core);
+
+  std::shared_ptr<spdlog::logger> logger() override { return logger_; }
+  std::string nodeId() override { return core_.node_id; }
+  std::filesystem::path dataDir() override;
+
+  void publish(const std::string& topic, const plugin::Json& data) override;
+  plugin::SubscriptionId subscribe(const std::string& topic_pattern, plugin::BusHandler handler) override;
+  void unsubscribe(plugin::SubscriptionId id) override;
+
+  void addHttpRoute(plugin::HttpRoute route) override;
+
+  plugin::TimerId scheduleEvery(std::chrono::milliseconds interval, std::function<void()> task) override;
+  plugin::TimerId scheduleOnce(std::chrono::milliseconds delay, std::function<void()> task) override;
+  void cancelTimer(plugin::TimerId id) override;
+
+  /// Cancels the plugin's remaining timers and subscriptions (after its stop()).
+  void releaseAll();
+
+ private:
+  std::function<void()> guarded(std::string what, std::function<void()> task);
+
+  std::string name_;
+  CoreServices& core_;
+  std::shared_ptr<spdlog::logger> logger_;
+  std::mutex mutex_;
+  std::set<plugin::SubscriptionId> subscriptions_;
+  std::set<plugin::TimerId> timers_;
+};
+
+}  // namespace eventnode::core

@@ -1,0 +1,207 @@
+// The eventnode executable as an operator uses it: real processes, real
+// sockets on loopback, stopped by PID.
+#include "auth/jwt_authenticator.hpp"
+#include "config/node_config.hpp"
+#include "process.hpp"
+
+#include <eventnode/plugin/json.hpp>
+
+#include <gtest/gtest.h>
+
+#include <signal.h>
+
+#include <sstream>
+
+namespace eventnode::tests {
+namespace {
+
+constexpr const char* kSecret = "test-secret-that-is-long-enough-0123456789";
+
+class NodeCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = makeTempDir("cli"); }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::filesystem::path writeConfig(const std::string& body, const std::string& name = "node.yaml") {
+    const auto file = dir_ / name;
+    writeFile(file, body);
+    return file;
+  }
+
+  /// A node.yaml on a free port with the given extra sections and plugins.
+  std::filesystem::path nodeConfig(int port, const std::string& plugins, const std::string& extra = {}) {
+    return writeConfig("node:\n  id: cli-test\n  data_dir: data\n  plugin_dir: [" EVENTNODE_PLUGIN_DIR ", " FIXTURE_PLUGIN_DIR
+                       "]\nserver:\n  listen: 127.0.0.1\n  port: " +
+                       std::to_string(port) + "\n" + extra + "plugins:\n" + plugins);
+  }
+
+  std::filesystem::path dir_;
+};
+
+TEST_F(NodeCliTest, CheckConfigListsEveryProblemWithItsPathAndLineAndExitsOne) {
+  const auto file = writeConfig(
+      "node:\n"                 // 1
+      "  id: broken\n"          // 2
+      "  colour: blue\n"        // 3
+      "server:\n"               // 4
+      "  port: eighty\n"        // 5
+      "logging:\n"              // 6
+      "  format: xml\n"         // 7
+      "plugins:\n"              // 8
+      "  - name: utxo\n"        // 9
+      "    enabeld: true\n");   // 10
+  const auto result = runCommand({EVENTNODE_BINARY, "--config", file.string(), "--check-config"});
+  EXPECT_EQ(result.exit_code, 1) << result.output;
+  const auto prefix = file.string() + ":";
+  EXPECT_NE(result.output.find(prefix + "3: node.colour: unknown key; allowed keys: id, role, data_dir, plugin_dir"),
+            std::string::npos)
+      << result.output;
+  EXPECT_NE(result.output.find(prefix + "5: server.port: expected an integer, got 'eighty'"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find(prefix + "7: logging.format: 'xml' is not one of: text, json"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find(prefix + "10: plugins[0].enabeld: unknown key"), std::string::npos) << result.output;
+  // No plugin_dir is configured, so the library is not found either: a fifth problem.
+  EXPECT_NE(result.output.find(prefix + "9: plugins[0].library: plugin 'utxo': library libutxo.so not found"), std::string::npos)
+      << result.output;
+  EXPECT_NE(result.output.find("5 problems"), std::string::npos) << result.output;
+}
+
+TEST_F(NodeCliTest, CheckConfigValidatesPluginConfigsAgainstTheirSchemas) {
+  const auto file = nodeConfig(8080, "  - name: alpha\n    config:\n      port: 0\n");
+  const auto result = runCommand({EVENTNODE_BINARY, "--config", file.string(), "--check-config"});
+  EXPECT_EQ(result.exit_code, 1) << result.output;
+  EXPECT_NE(result.output.find(":11: plugins[0].config.port: 0 is below the minimum 1"), std::string::npos) << result.output;
+}
+
+TEST_F(NodeCliTest, TheShippedConfigsAreValid) {
+  std::vector<std::filesystem::path> files{std::filesystem::path(EVENTNODE_SOURCE_DIR) / "etc/node.yaml"};
+  for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::path(EVENTNODE_SOURCE_DIR) / "etc/roles")) {
+    files.push_back(entry.path());
+  }
+  ASSERT_GE(files.size(), 5u);
+  ::setenv("EVENTNODE_JWT_SECRET", kSecret, 1);  // the role files read their secret from it
+  for (const auto& file : files) {
+    const auto result = runCommand({EVENTNODE_BINARY, "--config", file.string(), "--plugin-dir", EVENTNODE_PLUGIN_DIR, "--check-config"});
+    EXPECT_EQ(result.exit_code, 0) << file << "\n" << result.output;
+  }
+}
+
+TEST_F(NodeCliTest, TheNodeServesHealthzAndStopsCleanlyOnSigterm) {
+  const int port = freePort();
+  const auto file = nodeConfig(port, "  - name: utxo\n  - name: meter\n  - name: pow_batches\n  - name: solana_listener\n");
+  ChildProcess node({EVENTNODE_BINARY, "--config", file.string()}, dir_ / "node.log");
+  HttpResult health;
+  ASSERT_TRUE(waitUntil([&] { return (health = httpRequest(port, "GET", "/healthz")).status == 200; }, std::chrono::seconds(20)))
+      << node.log();
+  const auto body = plugin::Json::parse(health.body);
+  EXPECT_EQ(body["status"], "ok");
+  EXPECT_EQ(body["node_id"], "cli-test");
+  ASSERT_EQ(body["plugins"].size(), 4u);
+  for (const auto& p : body["plugins"]) EXPECT_EQ(p["state"], "started") << p.dump();
+  EXPECT_EQ(node.stop(SIGTERM), 0) << node.log();
+  const auto log = node.log();
+  for (const auto* name : {"utxo", "meter", "pow_batches", "solana_listener"}) {
+    EXPECT_NE(log.find(std::string("plugin loaded name=") + name), std::string::npos) << log;
+    EXPECT_NE(log.find(std::string("plugin stopped name=") + name), std::string::npos) << log;
+  }
+  EXPECT_NE(log.find("stopping signal=SIGTERM"), std::string::npos);
+}
+
+TEST_F(NodeCliTest, APluginDroppedIntoThePluginDirLoadsWithThreeLinesOfConfig) {
+  const auto drop_dir = dir_ / "plugins";
+  std::filesystem::create_directories(drop_dir);
+  std::filesystem::copy_file(std::filesystem::path(FIXTURE_PLUGIN_DIR) / "libgamma.so", drop_dir / "libgamma.so");
+  const int port = freePort();
+  const auto file = writeConfig("node:\n  data_dir: data\n  plugin_dir: [plugins]\nserver:\n  port: " + std::to_string(port) +
+                                "\nplugins:\n  - name: gamma\n    config:\n      greeting: dropped-in\n");
+  ChildProcess node({EVENTNODE_BINARY, "--config", file.string()}, dir_ / "node.log");
+  HttpResult reply;
+  ASSERT_TRUE(waitUntil([&] { return (reply = httpRequest(port, "GET", "/fixture/gamma")).status == 200; }, std::chrono::seconds(20)))
+      << node.log();
+  EXPECT_EQ(plugin::Json::parse(reply.body)["greeting"], "dropped-in");
+  EXPECT_EQ(node.stop(SIGINT), 0) << node.log();
+}
+
+TEST_F(NodeCliTest, ListPluginsShowsNameVersionApiEnabledAndFile) {
+  const auto file = nodeConfig(8080, "  - name: alpha\n  - name: beta\n    enabled: false\n  - name: wrong_major\n");
+  const auto result = runCommand({EVENTNODE_BINARY, "--config", file.string(), "--list-plugins"});
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("alpha\t1.2.3\t1.0\tyes\t" FIXTURE_PLUGIN_DIR "/libalpha.so\tenabled"), std::string::npos)
+      << result.output;
+  EXPECT_NE(result.output.find("beta\t1.2.3\t1.0\tno\t" FIXTURE_PLUGIN_DIR "/libbeta.so\tdisabled"), std::string::npos)
+      << result.output;
+  EXPECT_NE(result.output.find("wrong_major\t-\t-\tyes\t-\terror: plugin library"), std::string::npos) << result.output;
+}
+
+TEST_F(NodeCliTest, AFailingPluginStopsTheNodeWithExitCodeThreeNamingIt) {
+  const int port = freePort();
+  const auto file = nodeConfig(port, "  - name: alpha\n  - name: beta\n    config: {fail_start: true}\n");
+  const auto result = runCommand({EVENTNODE_BINARY, "--config", file.string()});
+  EXPECT_EQ(result.exit_code, 3) << result.output;
+  EXPECT_NE(result.output.find("plugin 'beta' failed to start: fixture told to fail in start"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("plugin stopped name=alpha"), std::string::npos) << result.output;
+}
+
+TEST_F(NodeCliTest, APortInUseExitsWithCodeFourAndSaysWhy) {
+  const int port = freePort();
+  const auto file = nodeConfig(port, "  - name: alpha\n");
+  ChildProcess first({EVENTNODE_BINARY, "--config", file.string()}, dir_ / "first.log");
+  ASSERT_TRUE(waitUntil([&] { return httpRequest(port, "GET", "/healthz").status == 200; }, std::chrono::seconds(20)));
+  const auto second = runCommand({EVENTNODE_BINARY, "--config", file.string()});
+  EXPECT_EQ(second.exit_code, 4) << second.output;
+  EXPECT_NE(second.output.find("cannot listen on 127.0.0.1:" + std::to_string(port)), std::string::npos) << second.output;
+  EXPECT_EQ(first.stop(SIGTERM), 0);
+}
+
+TEST_F(NodeCliTest, UsageErrorsExitTwoAndNameTheArgument) {
+  const auto result = runCommand({EVENTNODE_BINARY, "--colour"});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.output.find("unknown argument '--colour'"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("usage:"), std::string::npos);
+  EXPECT_EQ(runCommand({EVENTNODE_BINARY, "--version"}).exit_code, 0);
+  EXPECT_EQ(runCommand({EVENTNODE_BINARY, "--help"}).exit_code, 0);
+}
+
+TEST_F(NodeCliTest, TheTokenCommandMintsATokenTheNodeAccepts) {
+  const auto file = nodeConfig(8080, "  - name: alpha\n", std::string("auth:\n  secret: ") + kSecret + "\n");
+  const auto result = runCommand({EVENTNODE_BINARY, "token", "--config", file.string(), "--sub", "alice", "--role", "admin", "--ttl", "60"});
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  std::string token = result.output;
+  while (!token.empty() && token.back() == '\n') token.pop_back();
+  core::AuthSection auth;
+  auth.algorithm = "HS256";
+  auth.secret = kSecret;
+  const auto identity = core::JwtAuthenticator(auth).verify(token);
+  EXPECT_EQ(identity.user, "alice");
+  EXPECT_TRUE(identity.isAdmin());
+}
+
+TEST_F(NodeCliTest, AdminRoutesCheckTheTokenAndNeitherSecretNorTokenIsLogged) {
+  const int port = freePort();
+  const auto file = nodeConfig(port, "  - name: alpha\n",
+                               std::string("auth:\n  secret: ") + kSecret + "\nlogging:\n  level: debug\n  format: json\n");
+  const auto minted = runCommand({EVENTNODE_BINARY, "token", "--config", file.string(), "--sub", "ops", "--role", "admin"});
+  std::string token = minted.output.substr(0, minted.output.find('\n'));
+  ChildProcess node({EVENTNODE_BINARY, "--config", file.string()}, dir_ / "node.log");
+  ASSERT_TRUE(waitUntil([&] { return httpRequest(port, "GET", "/healthz").status == 200; }, std::chrono::seconds(20)));
+  EXPECT_EQ(httpRequest(port, "GET", "/healthz", "", {"Authorization: Bearer " + token}).status, 200);
+  const auto bad = httpRequest(port, "GET", "/healthz", "", {"Authorization: Bearer " + token + "x"});
+  EXPECT_EQ(bad.status, 401);
+  EXPECT_EQ(plugin::Json::parse(bad.body)["error"]["message"], "invalid token signature");
+  EXPECT_EQ(node.stop(SIGTERM), 0);
+  const auto log = node.log();
+  EXPECT_EQ(log.find(kSecret), std::string::npos);
+  EXPECT_EQ(log.find(token), std::string::npos);
+  // JSON log lines: every line is one JSON object with ts, level, logger and msg.
+  std::istringstream lines(log);
+  std::string line;
+  int count = 0;
+  while (std::getline(lines, line)) {
+    const auto json = plugin::Json::parse(line);
+    EXPECT_TRUE(json.contains("ts") && json.contains("level") && json.contains("logger") && json.contains("msg")) << line;
+    ++count;
+  }
+  EXPECT_GT(count, 5);
+}
+
+}  // namespace
+}  // namespace eventnode::tests

@@ -1,0 +1,220 @@
+// The plugin host against real plugin libraries built as MODULEs (tests/fixtures/plugins).
+#include "config/node_config.hpp"
+#include "errors.hpp"
+#include "plugins/plugin_manager.hpp"
+#include "process.hpp"
+
+#include <gtest/gtest.h>
+
+namespace eventnode::tests {
+namespace {
+
+using core::ConfigProblem;
+
+class PluginManagerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = makeTempDir("plugins");
+    journal_ = dir_ / "journal.txt";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  /// Writes node.yaml with `plugins_yaml` as its plugins list and loads it.
+  core::NodeConfig config(const std::string& plugins_yaml) {
+    const auto file = dir_ / "node.yaml";
+    writeFile(file, "node:\n  data_dir: data\n  plugin_dir: [" FIXTURE_PLUGIN_DIR "]\nplugins:\n" + plugins_yaml);
+    std::vector<ConfigProblem> problems;
+    auto loaded = core::loadNodeConfig(file, problems);
+    EXPECT_TRUE(problems.empty()) << (problems.empty() ? "" : problems.front().format(file.string()));
+    return loaded;
+  }
+
+  std::filesystem::path dir_;
+  std::filesystem::path journal_;
+  core::LogRegistry logs_;
+};
+
+std::string allMessages(const std::vector<ConfigProblem>& problems) {
+  std::string text;
+  for (const auto& p : problems) text += p.path + ": " + p.message + "\n";
+  return text;
+}
+
+TEST_F(PluginManagerTest, RefusesANewerMajorApiNamingTheFileBothVersionsAndTheFix) {
+  core::PluginManager manager(logs_.get("core.plugins"));
+  std::vector<ConfigProblem> problems;
+  manager.load(config("  - name: wrong_major\n"), problems);
+  ASSERT_EQ(problems.size(), 1u);
+  const auto& message = problems[0].message;
+  EXPECT_EQ(problems[0].path, "plugins[0].library");
+  EXPECT_NE(message.find("libwrong_major.so"), std::string::npos) << message;
+  EXPECT_NE(message.find("plugin API 2.0"), std::string::npos) << message;
+  EXPECT_NE(message.find("plugin API 1.0"), std::string::npos) << message;
+  EXPECT_NE(message.find("rebuild"), std::string::npos) << message;
+  EXPECT_TRUE(manager.status().empty());
+}
+
+TEST_F(PluginManagerTest, RefusesANewerMinorApi) {
+  core::PluginManager manager(logs_.get("core.plugins"));
+  std::vector<ConfigProblem> problems;
+  manager.load(config("  - name: newer_minor\n"), problems);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].message.find("plugin API 1.99"), std::string::npos) << problems[0].message;
+}
+
+TEST_F(PluginManagerTest, RefusesALibraryWithoutTheFactorySymbol) {
+  core::PluginManager manager(logs_.get("core.plugins"));
+  std::vector<ConfigProblem> problems;
+  manager.load(config("  - name: missing_factory\n"), problems);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].message.find("does not export 'eventnode_plugin_create'"), std::string::npos) << problems[0].message;
+  EXPECT_NE(problems[0].message.find("EVENTNODE_PLUGIN"), std::string::npos);
+}
+
+TEST_F(PluginManagerTest, AMissingLibraryListsEveryPlaceItLooked) {
+  core::PluginManager manager(logs_.get("core.plugins"));
+  std::vector<ConfigProblem> problems;
+  manager.load(config("  - name: nowhere\n"), problems);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].message.find("libnowhere.so not found"), std::string::npos) << problems[0].message;
+  EXPECT_NE(problems[0].message.find(FIXTURE_PLUGIN_DIR), std::string::npos) << problems[0].message;
+  EXPECT_NE(problems[0].message.find(dir_.string()), std::string::npos) << problems[0].message;
+}
+
+TEST_F(PluginManagerTest, ALibraryThatProvidesAnotherPluginIsRefused) {
+  core::PluginManager manager(logs_.get("core.plugins"));
+  std::vector<ConfigProblem> problems;
+  manager.load(config("  - name: alpha\n    library: libbeta.so\n"), problems);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].message.find("provides plugin 'beta', not 'alpha'"), std::string::npos) << problems[0].message;
+}
+
+TEST_F(PluginManagerTest, StartsInDependencyOrderAndStopsInReverse) {
+  core::PluginManager manager(logs_.get("core.plugins"));
+  std::vector<ConfigProblem> problems;
+  const auto j = "    config: {journal: " + journal_.string() + "}\n";
+  manager.load(config("  - name: alpha\n    requires: [gamma]\n" + j + "  - name: beta\n" + j +
+                      "  - name: gamma\n    requires: [beta]\n" + j),
+               problems);
+  ASSERT_TRUE(problems.empty()) << allMessages(problems);
+  core::EventBus bus;
+  core::HttpRouter router;
+  core::Scheduler scheduler;
+  core::CoreServices services{logs_, bus, router, scheduler, "test", dir_ / "data"};
+  manager.startAll(services);
+  manager.stopAll();
+  EXPECT_EQ(readFile(journal_),
+            "configure beta\nstart beta\nconfigure gamma\nstart gamma\nconfigure alpha\nstart alpha\n"
+            "stop alpha\nstop gamma\nstop beta\n");
+}
+
+TEST_F(PluginManagerTest, ADependencyCycleIsReportedWithItsPath) {
+  core::PluginManager manager(logs_.get("core.plugins"));
+  std::vector<ConfigProblem> problems;
+  manager.load(config("  - name: alpha\n    requires: [beta]\n  - name: beta\n    requires: [gamma]\n"
+                      "  - name: gamma\n    requires: [alpha]\n"),
+               problems);
+  ASSERT_EQ(problems.size(), 1u) << allMessages(problems);
+  EXPECT_NE(problems[0].message.find("alpha -> beta -> gamma -> alpha"), std::string::npos) << problems[0].message;
+}
+
+TEST_F(PluginManagerTest, RequiringADisabledPluginIsAnError) {
+  core::PluginManager manager(logs_.get("core.plugins"));
+  std::vector<ConfigProblem> problems;
+  manager.load(config("  - name: alpha\n    requires: [beta]\n  - name: beta\n    enabled: false\n"), problems);
+  ASSERT_EQ(problems.size(), 1u) << allMessages(problems);
+  EXPECT_EQ(problems[0].path, "plugins[0].requires");
+  EXPECT_NE(problems[0].message.find("requires 'beta', which is not an enabled plugin"), std::string::npos);
+}
+
+TEST_F(PluginManagerTest, AThrowingStartStopsThePluginsAlreadyStartedAndNamesThePlugin) {
+  core::PluginManager manager(logs_.get("core.plugins"));
+  std::vector<ConfigProblem> problems;
+  const auto j = "{journal: " + journal_.string();
+  manager.load(config("  - name: alpha\n    config: " + j + "}\n  - name: beta\n    config: " + j +
+                      ", fail_start: true}\n  - name: gamma\n    config: " + j + "}\n"),
+               problems);
+  ASSERT_TRUE(problems.empty()) << allMessages(problems);
+  core::EventBus bus;
+  core::HttpRouter router;
+  core::Scheduler scheduler;
+  core::CoreServices services{logs_, bus, router, scheduler, "test", dir_ / "data"};
+  try {
+    manager.startAll(services);
+    FAIL() << "startAll should throw";
+  } catch (const core::PluginStartError& e) {
+    EXPECT_NE(std::string(e.what()).find("plugin 'beta' failed to start: fixture told to fail in start"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(readFile(journal_), "configure alpha\nstart alpha\nconfigure beta\nstart beta\nstop alpha\n");
+}
+
+TEST_F(PluginManagerTest, AThrowingConfigureNamesThePluginAndItsConfigPath) {
+  core::PluginManager manager(logs_.get("core.plugins"));
+  std::vector<ConfigProblem> problems;
+  manager.load(config("  - name: alpha\n    config: {fail_configure: true}\n"), problems);
+  ASSERT_TRUE(problems.empty()) << allMessages(problems);
+  core::EventBus bus;
+  core::HttpRouter router;
+  core::Scheduler scheduler;
+  core::CoreServices services{logs_, bus, router, scheduler, "test", dir_ / "data"};
+  try {
+    manager.startAll(services);
+    FAIL() << "startAll should throw";
+  } catch (const core::PluginStartError& e) {
+    EXPECT_NE(std::string(e.what()).find("plugin 'alpha' refused its config (plugins[0].config): greeting refused"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST_F(PluginManagerTest, PluginConfigErrorsNameTheYamlPathTheLineAndTheAllowedKeys) {
+  core::PluginManager manager(logs_.get("core.plugins"));
+  std::vector<ConfigProblem> problems;
+  manager.load(config("  - name: alpha\n"        // line 5
+                      "    config:\n"            // line 6
+                      "      greting: hi\n"      // line 7
+                      "      port: seventy\n"    // line 8
+                      "  - name: beta\n"         // line 9
+                      "    config:\n"            // line 10
+                      "      port: 70000\n"),    // line 11
+               problems);
+  ASSERT_EQ(problems.size(), 3u) << allMessages(problems);
+  std::map<std::string, ConfigProblem> by_path;
+  for (const auto& p : problems) by_path[p.path] = p;
+  ASSERT_TRUE(by_path.count("plugins[0].config.greting")) << allMessages(problems);
+  EXPECT_EQ(by_path["plugins[0].config.greting"].line, 7);
+  EXPECT_NE(by_path["plugins[0].config.greting"].message.find("allowed keys: journal, fail_start, fail_configure, greeting, port"),
+            std::string::npos);
+  ASSERT_TRUE(by_path.count("plugins[0].config.port"));
+  EXPECT_EQ(by_path["plugins[0].config.port"].line, 8);
+  EXPECT_NE(by_path["plugins[0].config.port"].message.find("expected an integer, got 'seventy'"), std::string::npos);
+  ASSERT_TRUE(by_path.count("plugins[1].config.port"));
+  EXPECT_EQ(by_path["plugins[1].config.port"].line, 11);
+  EXPECT_NE(by_path["plugins[1].config.port"].message.find("above the maximum 65535"), std::string::npos);
+}
+
+TEST_F(PluginManagerTest, DefaultsReachThePluginAndItsRoutesAnswer) {
+  core::PluginManager manager(logs_.get("core.plugins"));
+  std::vector<ConfigProblem> problems;
+  manager.load(config("  - name: alpha\n"), problems);
+  ASSERT_TRUE(problems.empty()) << allMessages(problems);
+  core::EventBus bus;
+  core::HttpRouter router;
+  core::Scheduler scheduler;
+  core::CoreServices services{logs_, bus, router, scheduler, "test", dir_ / "data"};
+  manager.startAll(services);
+  const auto lookup = router.find("GET", "/fixture/alpha");
+  ASSERT_EQ(lookup.outcome, core::HttpRouter::Outcome::Found);
+  EXPECT_EQ(lookup.route->owner, "alpha");
+  const auto response = lookup.route->route.handler(plugin::HttpRequest{});
+  EXPECT_EQ(plugin::Json::parse(response.body)["greeting"], "hello");
+  ASSERT_EQ(manager.status().size(), 1u);
+  EXPECT_EQ(manager.status()[0].state, "started");
+  EXPECT_EQ(manager.status()[0].version, "1.2.3");
+  manager.stopAll();
+  EXPECT_EQ(manager.status()[0].state, "stopped");
+}
+
+}  // namespace
+}  // namespace eventnode::tests
