@@ -34,6 +34,18 @@ class PluginManagerTest : public ::testing::Test {
   core::LogRegistry logs_;
 };
 
+/// The core services a plugin host needs, with a default node config.
+struct CoreFixture {
+  CoreFixture(core::LogRegistry& logs, const std::filesystem::path& dir)
+      : gateway(config, bus, scheduler, logs), services{logs, bus, gateway, router, scheduler, "test", dir / "data"} {}
+  core::NodeConfig config;
+  core::EventBus bus;
+  core::HttpRouter router;
+  core::Scheduler scheduler;
+  core::Gateway gateway;
+  core::CoreServices services;
+};
+
 std::string allMessages(const std::vector<ConfigProblem>& problems) {
   std::string text;
   for (const auto& p : problems) text += p.path + ": " + p.message + "\n";
@@ -97,10 +109,8 @@ TEST_F(PluginManagerTest, StartsInDependencyOrderAndStopsInReverse) {
                       "  - name: gamma\n    requires: [beta]\n" + j),
                problems);
   ASSERT_TRUE(problems.empty()) << allMessages(problems);
-  core::EventBus bus;
-  core::HttpRouter router;
-  core::Scheduler scheduler;
-  core::CoreServices services{logs_, bus, router, scheduler, "test", dir_ / "data"};
+  CoreFixture core(logs_, dir_);
+  auto& services = core.services;
   manager.startAll(services);
   manager.stopAll();
   EXPECT_EQ(readFile(journal_),
@@ -135,10 +145,8 @@ TEST_F(PluginManagerTest, AThrowingStartStopsThePluginsAlreadyStartedAndNamesThe
                       ", fail_start: true}\n  - name: gamma\n    config: " + j + "}\n"),
                problems);
   ASSERT_TRUE(problems.empty()) << allMessages(problems);
-  core::EventBus bus;
-  core::HttpRouter router;
-  core::Scheduler scheduler;
-  core::CoreServices services{logs_, bus, router, scheduler, "test", dir_ / "data"};
+  CoreFixture core(logs_, dir_);
+  auto& services = core.services;
   try {
     manager.startAll(services);
     FAIL() << "startAll should throw";
@@ -154,10 +162,8 @@ TEST_F(PluginManagerTest, AThrowingConfigureNamesThePluginAndItsConfigPath) {
   std::vector<ConfigProblem> problems;
   manager.load(config("  - name: alpha\n    config: {fail_configure: true}\n"), problems);
   ASSERT_TRUE(problems.empty()) << allMessages(problems);
-  core::EventBus bus;
-  core::HttpRouter router;
-  core::Scheduler scheduler;
-  core::CoreServices services{logs_, bus, router, scheduler, "test", dir_ / "data"};
+  CoreFixture core(logs_, dir_);
+  auto& services = core.services;
   try {
     manager.startAll(services);
     FAIL() << "startAll should throw";
@@ -199,12 +205,10 @@ TEST_F(PluginManagerTest, DefaultsReachThePluginAndItsRoutesAnswer) {
   std::vector<ConfigProblem> problems;
   manager.load(config("  - name: alpha\n"), problems);
   ASSERT_TRUE(problems.empty()) << allMessages(problems);
-  core::EventBus bus;
-  core::HttpRouter router;
-  core::Scheduler scheduler;
-  core::CoreServices services{logs_, bus, router, scheduler, "test", dir_ / "data"};
+  CoreFixture core(logs_, dir_);
+  auto& services = core.services;
   manager.startAll(services);
-  const auto lookup = router.find("GET", "/fixture/alpha");
+  const auto lookup = core.router.find("GET", "/fixture/alpha");
   ASSERT_EQ(lookup.outcome, core::HttpRouter::Outcome::Found);
   EXPECT_EQ(lookup.route->owner, "alpha");
   const auto response = lookup.route->route.handler(plugin::HttpRequest{});

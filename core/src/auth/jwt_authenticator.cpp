@@ -11,11 +11,18 @@
 #include <Poco/Timestamp.h>
 
 #include <algorithm>
+#include <fstream>
 
 namespace eventnode::core {
 namespace {
 
 std::unique_ptr<Poco::JWT::Signer> rsaSigner(const std::filesystem::path& public_key, const std::filesystem::path& private_key) {
+  // Checked here: Poco's reader leaks its file handle when a key file cannot be opened.
+  for (const auto& file : {public_key, private_key}) {
+    if (!file.empty() && !std::ifstream(file)) {
+      throw AuthError("cannot read RSA key " + file.string() + "; check auth.public_key_file/private_key_file (PEM)");
+    }
+  }
   try {
     auto key = Poco::SharedPtr<Poco::Crypto::RSAKey>(new Poco::Crypto::RSAKey(public_key.string(), private_key.string(), ""));
     auto signer = std::make_unique<Poco::JWT::Signer>(key);

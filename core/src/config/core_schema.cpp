@@ -36,6 +36,33 @@ ConfigField serverSection() {
                .default_value = YAML::Node(8), .minimum = 1, .maximum = 256},
               {.name = "max_http_body_bytes", .type = FieldType::Integer, .description = "largest HTTP request body accepted (413 beyond)",
                .default_value = YAML::Node(16 * 1024 * 1024), .minimum = 1024},
+              {.name = "io_threads", .type = FieldType::Integer, .description = "threads serving every WebSocket connection",
+               .default_value = YAML::Node(2), .minimum = 1, .maximum = 64},
+              {.name = "heartbeat_interval", .type = FieldType::Integer,
+               .description = "seconds between pings; clients silent for two intervals are closed with 1001",
+               .default_value = YAML::Node(30), .minimum = 1, .maximum = 3600},
+              {.name = "limits",
+               .type = FieldType::Map,
+               .description = "per-node and per-connection limits",
+               .fields = {
+                   {.name = "max_connections", .type = FieldType::Integer, .description = "open WebSockets; beyond it HTTP 503",
+                    .default_value = YAML::Node(10000), .minimum = 1},
+                   {.name = "max_connections_per_ip", .type = FieldType::Integer, .description = "open WebSockets per client address",
+                    .default_value = YAML::Node(1000), .minimum = 1},
+                   {.name = "max_message_bytes", .type = FieldType::Integer, .description = "largest client message; beyond it close 1009",
+                    .default_value = YAML::Node(65536), .minimum = 128},
+                   {.name = "outbound_buffer_bytes", .type = FieldType::Integer,
+                    .description = "bytes queued to a slow client before it is closed with 1008",
+                    .default_value = YAML::Node(1 << 20), .minimum = 1024},
+                   {.name = "messages_per_second", .type = FieldType::Integer,
+                    .description = "client messages per second; beyond it an error, beyond twice it close 1008",
+                    .default_value = YAML::Node(50), .minimum = 1},
+                   {.name = "max_subscriptions", .type = FieldType::Integer, .description = "topics per connection",
+                    .default_value = YAML::Node(128), .minimum = 1},
+                   {.name = "user_events_per_minute", .type = FieldType::Integer,
+                    .description = "events per minute to one user (user:<id>); excess dropped, the user told once (0: unlimited)",
+                    .default_value = YAML::Node(60), .minimum = 0},
+               }},
               {.name = "tls",
                .type = FieldType::Map,
                .description = "serve https:// and wss:// instead of plain text",
@@ -79,6 +106,34 @@ ConfigField brokerSection() {
           }};
 }
 
+ConfigField topicsSection() {
+  YAML::Node defaults = YAML::Load(R"(
+    - {pattern: "user:{sub}", access: user, history: {size: 100, ttl: 3600}}
+    - {pattern: admins, access: admin, history: {size: 100, ttl: 3600}}
+    - {pattern: broadcast, access: public, history: {size: 100, ttl: 600}}
+  )");
+  return {.name = "topics",
+          .type = FieldType::List,
+          .description = "who may subscribe to which topics, and the history kept; first match wins",
+          .default_value = defaults,
+          .item_type = FieldType::Map,
+          .fields = {
+              {.name = "pattern", .description = "topic name; * at the end matches any suffix, {sub} one user id",
+               .required = true},
+              {.name = "access", .description = "who may subscribe", .required = true,
+               .allowed = {"public", "authenticated", "user", "admin", "deny"}},
+              {.name = "history",
+               .type = FieldType::Map,
+               .description = "events kept for recovery with since",
+               .fields = {
+                   {.name = "size", .type = FieldType::Integer, .description = "events kept per topic (0: none)",
+                    .default_value = YAML::Node(0), .minimum = 0, .maximum = 1000000},
+                   {.name = "ttl", .type = FieldType::Integer, .description = "seconds an event is kept (0: until size pushes it out)",
+                    .default_value = YAML::Node(0), .minimum = 0},
+               }},
+          }};
+}
+
 ConfigField loggingSection() {
   return {.name = "logging",
           .type = FieldType::Map,
@@ -98,7 +153,7 @@ ConfigField loggingSection() {
 }  // namespace
 
 ConfigSchema coreConfigSchema() {
-  return {nodeSection(), serverSection(), authSection(), brokerSection(), loggingSection()};
+  return {nodeSection(), serverSection(), authSection(), brokerSection(), loggingSection(), topicsSection()};
 }
 
 }  // namespace eventnode::core

@@ -2,6 +2,7 @@
 
 #include "config/core_schema.hpp"
 #include "config/schema_validator.hpp"
+#include "gateway/topic_rules.hpp"
 
 #include <Poco/Environment.h>
 
@@ -188,6 +189,17 @@ NodeConfig loadNodeConfig(const fs::path& file, std::vector<ConfigProblem>& prob
   config.server.port = server["port"].as<int>(8080);
   config.server.http_threads = server["http_threads"].as<int>(8);
   config.server.max_http_body_bytes = server["max_http_body_bytes"].as<std::size_t>(16u << 20);
+  config.server.io_threads = server["io_threads"].as<int>(2);
+  config.server.heartbeat_interval_seconds = server["heartbeat_interval"].as<int>(30);
+  const auto limits = server["limits"];
+  auto& out_limits = config.server.limits;
+  out_limits.max_connections = limits["max_connections"].as<std::size_t>(out_limits.max_connections);
+  out_limits.max_connections_per_ip = limits["max_connections_per_ip"].as<std::size_t>(out_limits.max_connections_per_ip);
+  out_limits.max_message_bytes = limits["max_message_bytes"].as<std::size_t>(out_limits.max_message_bytes);
+  out_limits.outbound_buffer_bytes = limits["outbound_buffer_bytes"].as<std::size_t>(out_limits.outbound_buffer_bytes);
+  out_limits.messages_per_second = limits["messages_per_second"].as<std::uint32_t>(out_limits.messages_per_second);
+  out_limits.max_subscriptions = limits["max_subscriptions"].as<std::size_t>(out_limits.max_subscriptions);
+  out_limits.user_events_per_minute = limits["user_events_per_minute"].as<std::uint32_t>(out_limits.user_events_per_minute);
   const auto tls = server["tls"];
   config.server.tls.enabled = tls["enabled"].as<bool>(false);
   config.server.tls.cert = resolvePath(config.base_dir, tls["cert"].as<std::string>(""));
@@ -211,6 +223,19 @@ NodeConfig loadNodeConfig(const fs::path& file, std::vector<ConfigProblem>& prob
   config.logging.file = resolvePath(config.base_dir, logging["file"].as<std::string>(""));
   for (const auto& entry : logging["levels"]) {
     config.logging.levels[entry.first.Scalar()] = entry.second.as<std::string>("info");
+  }
+
+  std::size_t topic_index = 0;
+  for (const auto& topic : core["topics"]) {
+    const auto index = topic_index++;
+    if (!topic.IsMap() || !topic["history"].IsMap()) continue;  // already reported by the schema
+    TopicSection section{topic["pattern"].as<std::string>(""), topic["access"].as<std::string>("deny"),
+                         topic["history"]["size"].as<std::size_t>(0), topic["history"]["ttl"].as<long long>(0)};
+    if (!section.pattern.empty() && !isValidTopicPattern(section.pattern)) {
+      problems.push_back({"topics[" + std::to_string(index) + "].pattern", lineOf(root["topics"][index]["pattern"]),
+                          "'" + section.pattern + "' is not a topic pattern: a topic name, at most one {sub}, * only at the end"});
+    }
+    config.topics.push_back(std::move(section));
   }
 
   readPlugins(root["plugins"], config, problems);

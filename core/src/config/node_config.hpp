@@ -28,12 +28,34 @@ struct TlsSection {
   std::filesystem::path ca;
 };
 
+/// The gateway's limits; each is answered clearly and counted in /metrics.
+struct LimitsSection {
+  std::size_t max_connections = 10000;
+  std::size_t max_connections_per_ip = 1000;
+  std::size_t max_message_bytes = 65536;
+  std::size_t outbound_buffer_bytes = 1 << 20;
+  std::uint32_t messages_per_second = 50;
+  std::size_t max_subscriptions = 128;
+  std::uint32_t user_events_per_minute = 60;  ///< 0: unlimited
+};
+
 struct ServerSection {
   std::string listen;
   int port = 0;
   int http_threads = 0;
+  int io_threads = 2;
+  int heartbeat_interval_seconds = 30;
   std::size_t max_http_body_bytes = 0;
+  LimitsSection limits;
   TlsSection tls;
+};
+
+/// One entry of `topics`: who may subscribe, and how much history is kept.
+struct TopicSection {
+  std::string pattern;
+  std::string access;  ///< public, authenticated, user, admin, deny
+  std::size_t history_size = 0;
+  long long history_ttl_seconds = 0;
 };
 
 struct AuthSection {
@@ -78,6 +100,7 @@ struct NodeConfig {
   AuthSection auth;
   BrokerSection broker;
   LoggingSection logging;
+  std::vector<TopicSection> topics;
   std::vector<PluginEntry> plugins;
 };
 

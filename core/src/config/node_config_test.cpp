@@ -192,7 +192,7 @@ TEST_F(NodeConfigTest, UnknownKeyReportsPathLineAndAllowedKeys) {
   EXPECT_EQ(problems_[0].path, "server.prot");
   EXPECT_EQ(problems_[0].line, 3);
   EXPECT_TRUE(contains(problems_[0].message, "unknown key")) << problems_[0].message;
-  EXPECT_TRUE(contains(problems_[0].message, "listen, port, http_threads, max_http_body_bytes, tls"))
+  EXPECT_TRUE(contains(problems_[0].message, "listen, port, http_threads, max_http_body_bytes, io_threads, heartbeat_interval, limits, tls"))
       << problems_[0].message;
 }
 

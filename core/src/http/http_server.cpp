@@ -18,10 +18,13 @@ namespace {
 class HandlerFactory final : public Poco::Net::HTTPRequestHandlerFactory {
  public:
   HandlerFactory(const HttpRouter& router, const JwtAuthenticator& auth, std::size_t max_body,
-                 std::shared_ptr<spdlog::logger> logger)
-      : router_(router), auth_(auth), max_body_(max_body), logger_(std::move(logger)) {}
+                 std::shared_ptr<spdlog::logger> logger, UpgradeHandlerFactory upgrades)
+      : router_(router), auth_(auth), max_body_(max_body), logger_(std::move(logger)), upgrades_(std::move(upgrades)) {}
 
-  Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
+  Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest& request) override {
+    if (upgrades_) {
+      if (auto* handler = upgrades_(request)) return handler;
+    }
     return new HttpRequestHandler(router_, auth_, max_body_, logger_);
   }
 
@@ -30,6 +33,7 @@ class HandlerFactory final : public Poco::Net::HTTPRequestHandlerFactory {
   const JwtAuthenticator& auth_;
   std::size_t max_body_;
   std::shared_ptr<spdlog::logger> logger_;
+  UpgradeHandlerFactory upgrades_;
 };
 
 Poco::Net::ServerSocket bind(const ServerSection& settings) {
@@ -56,8 +60,8 @@ Poco::Net::ServerSocket bind(const ServerSection& settings) {
 }  // namespace
 
 HttpServer::HttpServer(const ServerSection& settings, const HttpRouter& router, const JwtAuthenticator& auth,
-                       std::shared_ptr<spdlog::logger> logger)
-    : settings_(settings), router_(router), auth_(auth), logger_(std::move(logger)) {}
+                       std::shared_ptr<spdlog::logger> logger, UpgradeHandlerFactory upgrades)
+    : settings_(settings), router_(router), auth_(auth), logger_(std::move(logger)), upgrades_(std::move(upgrades)) {}
 
 HttpServer::~HttpServer() { stop(); }
 
@@ -79,7 +83,7 @@ void HttpServer::start() {
   // Our own pool: Poco's default pool caps at 16 threads whatever http_threads says.
   pool_ = std::make_unique<Poco::ThreadPool>(1, settings_.http_threads);
   server_ = std::make_unique<Poco::Net::HTTPServer>(
-      new HandlerFactory(router_, auth_, settings_.max_http_body_bytes, logger_), *pool_, socket, params);
+      new HandlerFactory(router_, auth_, settings_.max_http_body_bytes, logger_, upgrades_), *pool_, socket, params);
   server_->start();
   logger_->info("listening address={} port={} tls={}", settings_.listen, port_, settings_.tls.enabled);
 }

@@ -8,21 +8,27 @@
 
 #include <spdlog/logger.h>
 
+#include <functional>
 #include <memory>
 
 namespace Poco {
 class ThreadPool;
 namespace Net {
 class HTTPServer;
+class HTTPRequestHandler;
+class HTTPServerRequest;
 }
 }  // namespace Poco
 
 namespace eventnode::core {
 
+/// Returns a handler for requests that are WebSocket upgrades (by path), or nullptr.
+using UpgradeHandlerFactory = std::function<Poco::Net::HTTPRequestHandler*(const Poco::Net::HTTPServerRequest&)>;
+
 class HttpServer {
  public:
   HttpServer(const ServerSection& settings, const HttpRouter& router, const JwtAuthenticator& auth,
-             std::shared_ptr<spdlog::logger> logger);
+             std::shared_ptr<spdlog::logger> logger, UpgradeHandlerFactory upgrades = {});
   ~HttpServer();
 
   /// Binds and starts serving. Throws std::runtime_error naming the address when binding fails.
@@ -37,6 +43,7 @@ class HttpServer {
   const HttpRouter& router_;
   const JwtAuthenticator& auth_;
   std::shared_ptr<spdlog::logger> logger_;
+  UpgradeHandlerFactory upgrades_;
   std::unique_ptr<Poco::ThreadPool> pool_;
   std::unique_ptr<Poco::Net::HTTPServer> server_;
   int port_ = 0;

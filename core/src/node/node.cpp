@@ -1,6 +1,11 @@
 #include "node/node.hpp"
 
 #include "errors.hpp"
+#include "gateway/gateway_routes.hpp"
+#include "gateway/websocket_upgrade.hpp"
+
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/URI.h>
 #include "version.hpp"
 
 #include <filesystem>
@@ -13,7 +18,8 @@ Node::Node(NodeConfig config, LogRegistry& logs)
       logger_(logs.get("core.node")),
       plugins_(logs.get("core.plugins")),
       auth_(config_.auth),
-      services_{logs_, bus_, router_, scheduler_, config_.node.id, config_.node.data_dir} {}
+      gateway_(config_, bus_, scheduler_, logs),
+      services_{logs_, bus_, gateway_, router_, scheduler_, config_.node.id, config_.node.data_dir} {}
 
 Node::~Node() { stop(); }
 
@@ -32,13 +38,32 @@ void Node::start() {
   if (!problems.empty()) throw ConfigError(config_.file.string(), std::move(problems));
 
   addCoreRoutes();
-  plugins_.startAll(services_);
+  addGatewayRoutes(router_, gateway_);
+  gateway_.start();
+  try {
+    plugins_.startAll(services_);
+  } catch (...) {
+    gateway_.stop();
+    throw;
+  }
   router_.freeze();
-  server_ = std::make_unique<HttpServer>(config_.server, router_, auth_, logs_.get("core.server"));
+  gateway_.freeze();
+  const auto server_logger = logs_.get("core.server");
+  server_ = std::make_unique<HttpServer>(
+      config_.server, router_, auth_, server_logger,
+      [this, server_logger](const Poco::Net::HTTPServerRequest& request) -> Poco::Net::HTTPRequestHandler* {
+        const auto path = Poco::URI(request.getURI()).getPath();
+        if (path == "/ws") return new WebSocketUpgradeHandler(gateway_, auth_, nullptr, server_logger);
+        if (const auto* endpoint = gateway_.findEndpoint(path)) {
+          return new WebSocketUpgradeHandler(gateway_, auth_, endpoint, server_logger);
+        }
+        return nullptr;
+      });
   try {
     server_->start();
   } catch (...) {
     server_.reset();
+    gateway_.stop();
     plugins_.stopAll();
     throw;
   }
@@ -47,6 +72,7 @@ void Node::start() {
 
 void Node::stop() {
   if (server_) server_->stop();
+  gateway_.stop();  // every client gets 1001 while the plugins still run
   plugins_.stopAll();
   scheduler_.shutdown();
 }

@@ -4,6 +4,7 @@
 #include "auth/jwt_authenticator.hpp"
 #include "bus/event_bus.hpp"
 #include "config/node_config.hpp"
+#include "gateway/gateway.hpp"
 #include "http/http_router.hpp"
 #include "http/http_server.hpp"
 #include "logging/log_registry.hpp"
@@ -46,6 +47,7 @@ class Node {
   EventBus bus_;
   HttpRouter router_;
   JwtAuthenticator auth_;
+  Gateway gateway_;
   CoreServices services_;
   std::unique_ptr<HttpServer> server_;
   std::chrono::steady_clock::time_point started_at_;

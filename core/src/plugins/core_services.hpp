@@ -1,6 +1,7 @@
 #pragma once
 // The core services a plugin's Host is a window onto. Owned by the Node.
 #include "bus/event_bus.hpp"
+#include "gateway/gateway.hpp"
 #include "http/http_router.hpp"
 #include "logging/log_registry.hpp"
 #include "scheduler/scheduler.hpp"
@@ -13,6 +14,7 @@ namespace eventnode::core {
 struct CoreServices {
   LogRegistry& logs;
   EventBus& bus;
+  Gateway& gateway;
   HttpRouter& router;
   Scheduler& scheduler;
   std::string node_id;

@@ -13,7 +13,57 @@ std::filesystem::path PluginHost::dataDir() {
   return dir;
 }
 
-void PluginHost::publish(const std::string& topic, const plugin::Json& data) { core_.bus.publish(topic, data); }
+std::uint64_t PluginHost::publish(const std::string& topic, const plugin::Json& data) {
+  return core_.gateway.publish(topic, data);
+}
+
+std::uint64_t PluginHost::sendToUser(const std::string& user, const plugin::Json& data) {
+  return core_.gateway.publish("user:" + user, data);
+}
+
+std::uint64_t PluginHost::sendToAdmins(const plugin::Json& data) { return core_.gateway.publish("admins", data); }
+
+std::uint64_t PluginHost::broadcast(const plugin::Json& data) { return core_.gateway.publish("broadcast", data); }
+
+plugin::SendStatus PluginHost::sendToConnection(plugin::ConnectionId id, std::string_view text) {
+  return core_.gateway.send(id, text);
+}
+
+void PluginHost::closeConnection(plugin::ConnectionId id, std::uint16_t code, const std::string& reason) {
+  core_.gateway.close(id, code, reason);
+}
+
+void PluginHost::addWebSocketEndpoint(plugin::WebSocketEndpoint endpoint) {
+  // Each callback is guarded: a throw is logged and closes only that connection.
+  auto& gateway = core_.gateway;
+  const auto guard = [logger = logger_, &gateway](const char* what, plugin::ConnectionId id, auto&& call) {
+    try {
+      call();
+    } catch (const std::exception& e) {
+      logger->error("websocket {} threw connection={} error=\"{}\"", what, id, e.what());
+      gateway.close(id, 1011, "internal error");
+    } catch (...) {
+      logger->error("websocket {} threw a non-standard exception connection={}", what, id);
+      gateway.close(id, 1011, "internal error");
+    }
+  };
+  if (auto on_open = std::move(endpoint.on_open)) {
+    endpoint.on_open = [guard, on_open](plugin::ConnectionId id, const plugin::Identity& identity) {
+      guard("on_open", id, [&] { on_open(id, identity); });
+    };
+  }
+  if (auto on_message = std::move(endpoint.on_message)) {
+    endpoint.on_message = [guard, on_message](plugin::ConnectionId id, std::string_view text) {
+      guard("on_message", id, [&] { on_message(id, text); });
+    };
+  }
+  if (auto on_close = std::move(endpoint.on_close)) {
+    endpoint.on_close = [guard, on_close](plugin::ConnectionId id) { guard("on_close", id, [&] { on_close(id); }); };
+  }
+  core_.gateway.addEndpoint(std::move(endpoint), name_);
+}
+
+void PluginHost::addTopicRule(plugin::TopicRule rule) { core_.gateway.addTopicRule(std::move(rule), name_); }
 
 plugin::SubscriptionId PluginHost::subscribe(const std::string& topic_pattern, plugin::BusHandler handler) {
   auto logger = logger_;

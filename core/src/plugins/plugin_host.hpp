@@ -20,7 +20,14 @@ class PluginHost final : public plugin::Host {
   std::string nodeId() override { return core_.node_id; }
   std::filesystem::path dataDir() override;
 
-  void publish(const std::string& topic, const plugin::Json& data) override;
+  std::uint64_t publish(const std::string& topic, const plugin::Json& data) override;
+  std::uint64_t sendToUser(const std::string& user, const plugin::Json& data) override;
+  std::uint64_t sendToAdmins(const plugin::Json& data) override;
+  std::uint64_t broadcast(const plugin::Json& data) override;
+  plugin::SendStatus sendToConnection(plugin::ConnectionId id, std::string_view text) override;
+  void closeConnection(plugin::ConnectionId id, std::uint16_t code, const std::string& reason) override;
+  void addWebSocketEndpoint(plugin::WebSocketEndpoint endpoint) override;
+  void addTopicRule(plugin::TopicRule rule) override;
   plugin::SubscriptionId subscribe(const std::string& topic_pattern, plugin::BusHandler handler) override;
   void unsubscribe(plugin::SubscriptionId id) override;
 

@@ -4,6 +4,7 @@
 /// Every method is thread-safe unless it says otherwise.
 #include <eventnode/plugin/http.hpp>
 #include <eventnode/plugin/json.hpp>
+#include <eventnode/plugin/websocket.hpp>
 
 #include <spdlog/logger.h>
 
@@ -13,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace eventnode::plugin {
 
@@ -34,15 +36,35 @@ class Host {
   /// `<node.data_dir>/<plugin name>`, created before start(); the plugin's files live here.
   virtual std::filesystem::path dataDir() = 0;
 
-  /// Publishes `data` on `topic` to every in-process subscriber whose pattern
-  /// matches. Topic names are `[A-Za-z0-9_.:@/-]`, 1..256 characters; a bad
-  /// name throws std::invalid_argument.
-  virtual void publish(const std::string& topic, const Json& data) = 0;
+  /// Publishes `data` on `topic`: to WebSocket subscribers of the topic (kept
+  /// in its history when the topic rules say so) and to every in-process
+  /// subscriber whose pattern matches. Returns the event's offset in the topic
+  /// (0 when a user:<id> event was dropped by user_events_per_minute). Topic
+  /// names are 1..256 printable ASCII characters without space, `*`, `,`, `"`
+  /// or `\`; a bad name throws std::invalid_argument.
+  virtual std::uint64_t publish(const std::string& topic, const Json& data) = 0;
+  /// publish() on `user:<user>`: every connection of that user receives it.
+  virtual std::uint64_t sendToUser(const std::string& user, const Json& data) = 0;
+  /// publish() on `admins`: every connection whose token has the admin role receives it.
+  virtual std::uint64_t sendToAdmins(const Json& data) = 0;
+  /// publish() on `broadcast`: every connection on /ws receives it.
+  virtual std::uint64_t broadcast(const Json& data) = 0;
   /// Subscribes to a topic, or to every topic with a prefix when the pattern
   /// ends in `*` (`solana:tx:*`). Returns an id for unsubscribe().
   virtual SubscriptionId subscribe(const std::string& topic_pattern, BusHandler handler) = 0;
   /// Stops delivery to the handler; when it returns, the handler is not running and will not run again.
   virtual void unsubscribe(SubscriptionId id) = 0;
+
+  /// Queues a text message to one WebSocket connection (of the plugin's own
+  /// endpoint, usually); never blocks.
+  virtual SendStatus sendToConnection(ConnectionId id, std::string_view text) = 0;
+  /// Closes a connection with a WebSocket close code and reason.
+  virtual void closeConnection(ConnectionId id, std::uint16_t code, const std::string& reason) = 0;
+  /// Adds a WebSocket endpoint (only during start()). Its callbacks are guarded:
+  /// an exception is logged and closes that connection with 1011.
+  virtual void addWebSocketEndpoint(WebSocketEndpoint endpoint) = 0;
+  /// Adds a topic rule, checked after node.yaml's (only during start()).
+  virtual void addTopicRule(TopicRule rule) = 0;
 
   /// Registers an HTTP route. Only during start(); a clash with an existing
   /// route, or a call after start() returned, throws std::logic_error.

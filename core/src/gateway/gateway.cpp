@@ -1,0 +1,229 @@
+#include "gateway/gateway.hpp"
+
+#include "gateway/client_protocol.hpp"
+
+namespace eventnode::core {
+namespace {
+
+constexpr auto kSweepInterval = std::chrono::seconds(60);
+constexpr auto kTopicIdle = std::chrono::minutes(10);
+
+}  // namespace
+
+plugin::TopicAccess parseTopicAccess(const std::string& name) {
+  using plugin::TopicAccess;
+  if (name == "public") return TopicAccess::Public;
+  if (name == "authenticated") return TopicAccess::Authenticated;
+  if (name == "user") return TopicAccess::User;
+  if (name == "admin") return TopicAccess::Admin;
+  return TopicAccess::Deny;
+}
+
+Gateway::Gateway(const NodeConfig& config, EventBus& bus, Scheduler& scheduler, LogRegistry& logs)
+    : config_(config),
+      bus_(bus),
+      scheduler_(scheduler),
+      logger_(logs.get("core.gateway")),
+      topics_(rules_),
+      metrics_(static_cast<std::size_t>(config.server.io_threads)),
+      context_{config.server, config.node.id, rules_, topics_, metrics_, logger_,
+               [this](const Connection& connection) { onClosed(connection); }} {
+  for (const auto& topic : config.topics) {
+    rules_.add({topic.pattern, parseTopicAccess(topic.access),
+                HistoryPolicy{topic.history_size, std::chrono::seconds(topic.history_ttl_seconds)}, "node.yaml"});
+  }
+  for (int i = 0; i < config.server.io_threads; ++i) {
+    loops_.push_back(std::make_unique<EventLoop>(static_cast<std::size_t>(i), context_));
+  }
+}
+
+Gateway::~Gateway() { stop(); }
+
+void Gateway::addTopicRule(plugin::TopicRule rule, const std::string& owner) {
+  rules_.add({std::move(rule.pattern), rule.access,
+              HistoryPolicy{rule.history_size, std::chrono::seconds(rule.history_ttl_seconds)}, owner});
+}
+
+void Gateway::addEndpoint(plugin::WebSocketEndpoint endpoint, const std::string& owner) {
+  const auto path = endpoint.path;
+  if (frozen_) throw std::logic_error("WebSocket endpoint " + path + " from " + owner + " added after start(); add it in start()");
+  if (path.empty() || path.front() != '/' || path == "/ws") {
+    throw std::logic_error("WebSocket endpoint '" + path + "' from " + owner + ": the path must start with / and not be /ws");
+  }
+  if (endpoints_.count(path)) throw std::logic_error("WebSocket endpoint " + path + " from " + owner + " is already taken");
+  endpoints_.emplace(path, std::move(endpoint));
+}
+
+void Gateway::freeze() {
+  frozen_ = true;
+  rules_.freeze();
+}
+
+const plugin::WebSocketEndpoint* Gateway::findEndpoint(const std::string& path) const {
+  const auto it = endpoints_.find(path);
+  return it == endpoints_.end() ? nullptr : &it->second;
+}
+
+void Gateway::start() {
+  if (started_) return;
+  started_ = true;
+  for (auto& loop : loops_) loop->start();
+  sweep_task_ = scheduler_.schedule(kSweepInterval, kSweepInterval, [this] { topics_.sweep(kTopicIdle); });
+  logger_->info("gateway started io_threads={} max_connections={}", loops_.size(), config_.server.limits.max_connections);
+}
+
+void Gateway::stop() {
+  if (!started_) return;
+  started_ = false;
+  scheduler_.cancel(sweep_task_);
+  for (auto& loop : loops_) loop->post(ShutdownTask{});
+  for (auto& loop : loops_) loop->stop();
+  logger_->info("gateway stopped");
+}
+
+std::uint64_t Gateway::publish(const std::string& topic, const plugin::Json& data) {
+  if (!isValidTopic(topic)) {
+    throw std::invalid_argument("invalid topic '" + topic.substr(0, 64) +
+                                "': 1 to 256 printable characters, no space, *, comma, quote or backslash");
+  }
+  // Serialized once, outside the topic's lock; invalid UTF-8 in strings is replaced rather than refused.
+  const auto data_text = data.dump(-1, ' ', false, plugin::Json::error_handler_t::replace);
+  auto shared_data = std::make_shared<const plugin::Json>(data);
+  const auto state = topics_.get(topic);
+  const auto user_limit = config_.server.limits.user_events_per_minute;
+  const bool limited = user_limit > 0 && topic.rfind("user:", 0) == 0;
+  std::uint64_t offset = 0;
+  {
+    std::lock_guard lock(state->mutex);
+    const auto now = std::chrono::steady_clock::now();
+    if (limited) {
+      if (now - state->window_start >= std::chrono::minutes(1)) {
+        state->window_start = now;
+        state->window_count = 0;
+        state->window_notified = false;
+      }
+      if (++state->window_count > user_limit) {
+        metrics_.drop(DropReason::UserRateLimited);
+        if (!state->window_notified) {
+          state->window_notified = true;
+          auto notice = std::make_shared<OutboundFrame>();
+          notice->bytes = ws::encodeFrame(
+              ws::Opcode::Text, errorMessage("user_rate_limited", "more than " + std::to_string(user_limit) +
+                                                                      " events a minute for this user; the rest of this minute's are dropped"));
+          for (auto& loop : loops_) loop->post(DeliverTask{state, 0, notice, shared_data});
+        }
+        return 0;
+      }
+    }
+    offset = ++state->offset;
+    auto frame = std::make_shared<OutboundFrame>();
+    frame->bytes = ws::encodeFrame(ws::Opcode::Text, eventMessage(topic, offset, data_text));
+    frame->published = now;
+    state->last_publish = now;
+    if (state->policy.size > 0) {
+      state->history.push_back({offset, now, frame, shared_data});
+      state->trim(now);
+    }
+    // Handed to the loops under the topic's lock, so every loop sees this
+    // topic's events in offset order.
+    for (auto& loop : loops_) loop->post(DeliverTask{state, offset, frame, shared_data});
+  }
+  metrics_.events_published.fetch_add(1, std::memory_order_relaxed);
+  bus_.publish(topic, data);
+  return offset;
+}
+
+std::optional<AdmissionRefusal> Gateway::admit(const std::string& ip) {
+  std::lock_guard lock(registry_mutex_);
+  const auto& limits = config_.server.limits;
+  if (admitted_ >= limits.max_connections) {
+    metrics_.drop(DropReason::TooManyConnections);
+    return AdmissionRefusal{503, "too_many_connections",
+                            "the node holds its maximum of " + std::to_string(limits.max_connections) + " connections; retry later"};
+  }
+  auto& per_ip = per_ip_[ip];
+  if (per_ip >= limits.max_connections_per_ip) {
+    metrics_.drop(DropReason::TooManyPerIp);
+    return AdmissionRefusal{503, "too_many_connections_per_ip",
+                            "this address holds its maximum of " + std::to_string(limits.max_connections_per_ip) + " connections"};
+  }
+  ++per_ip;
+  ++admitted_;
+  return std::nullopt;
+}
+
+void Gateway::release(const std::string& ip) {
+  std::lock_guard lock(registry_mutex_);
+  --admitted_;
+  if (const auto it = per_ip_.find(ip); it != per_ip_.end() && --it->second == 0) per_ip_.erase(it);
+}
+
+plugin::ConnectionId Gateway::adopt(Poco::Net::StreamSocket socket, bool tls, plugin::Identity identity, std::string ip,
+                                    const plugin::WebSocketEndpoint* endpoint, std::vector<std::string> requested_topics) {
+  const auto id = next_id_.fetch_add(1);
+  auto connection = std::make_shared<Connection>(id, std::move(socket), config_.server.limits.max_message_bytes);
+  connection->tls = tls;
+  connection->identity = std::move(identity);
+  connection->remote_ip = std::move(ip);
+  connection->endpoint = endpoint;
+  std::vector<std::string> automatic;
+  if (!endpoint) {
+    automatic.push_back("broadcast");
+    if (connection->identity.authenticated && isValidTopic("user:" + connection->identity.user)) {
+      automatic.push_back("user:" + connection->identity.user);
+    }
+    if (connection->identity.isAdmin()) automatic.push_back("admins");
+  }
+  {
+    std::lock_guard lock(registry_mutex_);
+    connections_[id] = connection->shared;
+    if (connection->identity.authenticated) ++users_[connection->identity.user];
+  }
+  metrics_.connections.fetch_add(1);
+  metrics_.connections_total.fetch_add(1);
+  loopFor(id).post(AdoptTask{std::move(connection), std::move(automatic), std::move(requested_topics)});
+  return id;
+}
+
+void Gateway::onClosed(const Connection& connection) {
+  metrics_.connections.fetch_sub(1);
+  std::lock_guard lock(registry_mutex_);
+  connections_.erase(connection.id);
+  --admitted_;
+  if (const auto it = per_ip_.find(connection.remote_ip); it != per_ip_.end() && --it->second == 0) per_ip_.erase(it);
+  if (connection.identity.authenticated) {
+    if (const auto it = users_.find(connection.identity.user); it != users_.end() && --it->second == 0) users_.erase(it);
+  }
+}
+
+plugin::SendStatus Gateway::send(plugin::ConnectionId id, std::string_view text) {
+  std::shared_ptr<ConnectionShared> shared;
+  {
+    std::lock_guard lock(registry_mutex_);
+    const auto it = connections_.find(id);
+    if (it == connections_.end()) return plugin::SendStatus::Closed;
+    shared = it->second;
+  }
+  if (shared->closed.load()) return plugin::SendStatus::Closed;
+  auto frame = std::make_shared<OutboundFrame>();
+  frame->bytes = ws::encodeFrame(ws::Opcode::Text, text);
+  const bool over = shared->queued_bytes.load(std::memory_order_relaxed) + frame->bytes.size() >
+                    config_.server.limits.outbound_buffer_bytes;
+  loopFor(id).post(SendTask{id, std::move(frame)});
+  return over ? plugin::SendStatus::Backpressure : plugin::SendStatus::Ok;
+}
+
+void Gateway::close(plugin::ConnectionId id, std::uint16_t code, std::string reason) {
+  loopFor(id).post(CloseTask{id, code, std::move(reason)});
+}
+
+plugin::Json Gateway::stats() const {
+  std::lock_guard lock(registry_mutex_);
+  return {{"total_connections", connections_.size()},
+          {"active_users", users_.size()},
+          {"subscriptions", metrics_.subscriptions.load()},
+          {"topics", topics_.size()},
+          {"server_id", config_.node.id}};
+}
+
+}  // namespace eventnode::core

@@ -1,0 +1,109 @@
+#pragma once
+// The real-time gateway: owns the I/O threads, the topic registry and rules,
+// admission limits and metrics. Publishing serializes an event once, records
+// it in the topic's history and hands the same bytes to every I/O thread.
+#include <eventnode/plugin/json.hpp>
+#include <eventnode/plugin/websocket.hpp>
+
+#include "bus/event_bus.hpp"
+#include "config/node_config.hpp"
+#include "gateway/event_loop.hpp"
+#include "gateway/gateway_metrics.hpp"
+#include "gateway/topic_registry.hpp"
+#include "gateway/topic_rules.hpp"
+#include "logging/log_registry.hpp"
+#include "scheduler/scheduler.hpp"
+
+#include <Poco/Net/StreamSocket.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace eventnode::core {
+
+/// Why a WebSocket upgrade is refused before it happens.
+struct AdmissionRefusal {
+  int status;
+  std::string code;
+  std::string message;
+};
+
+class Gateway {
+ public:
+  /// Builds the topic rules from node.yaml's `topics`.
+  Gateway(const NodeConfig& config, EventBus& bus, Scheduler& scheduler, LogRegistry& logs);
+  ~Gateway();
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
+
+  /// Plugins add rules and endpoints while starting; then freeze() makes both read-only.
+  void addTopicRule(plugin::TopicRule rule, const std::string& owner);
+  /// Throws std::logic_error for a path already taken or a call after freeze().
+  void addEndpoint(plugin::WebSocketEndpoint endpoint, const std::string& owner);
+  void freeze();
+
+  /// The plugin endpoint at `path`, or nullptr. Thread-safe once frozen.
+  const plugin::WebSocketEndpoint* findEndpoint(const std::string& path) const;
+
+  void start();
+  /// Closes every connection with 1001 and stops the I/O threads. Idempotent.
+  void stop();
+
+  /// Publishes on a topic: WebSocket subscribers (with history) and the
+  /// in-process bus. Returns the event's offset, or 0 when a user's event was
+  /// dropped by user_events_per_minute. Throws std::invalid_argument for a bad topic.
+  std::uint64_t publish(const std::string& topic, const plugin::Json& data);
+
+  /// Reserves a connection slot for `ip`, or says why not. Thread-safe.
+  std::optional<AdmissionRefusal> admit(const std::string& ip);
+  /// Gives back a slot reserved by admit() when the upgrade failed.
+  void release(const std::string& ip);
+  /// Hands an upgraded socket to an I/O thread. The slot from admit() now belongs to the connection.
+  plugin::ConnectionId adopt(Poco::Net::StreamSocket socket, bool tls, plugin::Identity identity, std::string ip,
+                             const plugin::WebSocketEndpoint* endpoint, std::vector<std::string> requested_topics);
+
+  /// Queues a text message to one connection; never blocks. Thread-safe.
+  plugin::SendStatus send(plugin::ConnectionId id, std::string_view text);
+  void close(plugin::ConnectionId id, std::uint16_t code, std::string reason);
+
+  /// {"total_connections","active_users","subscriptions","topics","server_id"}
+  plugin::Json stats() const;
+  GatewayMetrics& metrics() { return metrics_; }
+  const TopicRules& rules() const { return rules_; }
+
+ private:
+  void onClosed(const Connection& connection);
+  EventLoop& loopFor(plugin::ConnectionId id) { return *loops_[id % loops_.size()]; }
+
+  const NodeConfig& config_;
+  EventBus& bus_;
+  Scheduler& scheduler_;
+  std::shared_ptr<spdlog::logger> logger_;
+  TopicRules rules_;
+  TopicRegistry topics_;
+  GatewayMetrics metrics_;
+  LoopContext context_;
+  std::vector<std::unique_ptr<EventLoop>> loops_;
+  std::map<std::string, plugin::WebSocketEndpoint> endpoints_;
+  bool frozen_ = false;
+  bool started_ = false;
+  Scheduler::TaskId sweep_task_ = 0;
+
+  std::atomic<plugin::ConnectionId> next_id_{1};
+  mutable std::mutex registry_mutex_;
+  std::size_t admitted_ = 0;
+  std::unordered_map<std::string, std::size_t> per_ip_;
+  std::unordered_map<std::string, std::size_t> users_;
+  std::unordered_map<plugin::ConnectionId, std::shared_ptr<ConnectionShared>> connections_;
+};
+
+/// TopicAccess from its node.yaml name (public, authenticated, user, admin, deny).
+plugin::TopicAccess parseTopicAccess(const std::string& name);
+
+}  // namespace eventnode::core

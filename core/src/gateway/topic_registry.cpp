@@ -1,0 +1,86 @@
+#include "gateway/topic_registry.hpp"
+
+#include <random>
+
+namespace eventnode::core {
+namespace {
+
+std::string newEpoch() {
+  static thread_local std::mt19937_64 random{std::random_device{}()};
+  static constexpr char kHex[] = "0123456789abcdef";
+  auto bits = random();
+  std::string epoch(8, '0');
+  for (auto& c : epoch) {
+    c = kHex[bits & 0xF];
+    bits >>= 4;
+  }
+  return epoch;
+}
+
+}  // namespace
+
+TopicState::TopicState(std::string topic_name, HistoryPolicy history_policy)
+    : name(std::move(topic_name)), policy(history_policy), epoch(newEpoch()) {}
+
+void TopicState::trim(std::chrono::steady_clock::time_point now) {
+  while (history.size() > policy.size) history.pop_front();
+  if (policy.ttl.count() > 0) {
+    while (!history.empty() && now - history.front().at > policy.ttl) history.pop_front();
+  }
+}
+
+std::shared_ptr<TopicState> TopicRegistry::get(const std::string& topic) {
+  {
+    std::shared_lock lock(mutex_);
+    if (const auto it = topics_.find(topic); it != topics_.end()) return it->second;
+  }
+  std::unique_lock lock(mutex_);
+  auto& state = topics_[topic];
+  if (!state) state = std::make_shared<TopicState>(topic, rules_.historyFor(topic));
+  return state;
+}
+
+TopicSnapshot snapshotTopic(TopicState& state, const std::uint64_t* since, const std::string* epoch) {
+  TopicSnapshot result;
+  std::lock_guard lock(state.mutex);
+  state.trim(std::chrono::steady_clock::now());
+  result.offset = state.offset;
+  result.epoch = state.epoch;
+  if (!since) return result;
+  const bool same_epoch = !epoch || epoch->empty() || *epoch == state.epoch;
+  const auto first_kept = state.history.empty() ? state.offset + 1 : state.history.front().offset;
+  // Covered when nothing after `since` is missing from history: either it is
+  // all there, or nothing was published after `since`.
+  result.recovered = same_epoch && *since <= state.offset && *since + 1 >= first_kept;
+  for (const auto& entry : state.history) {
+    if (!same_epoch || entry.offset > *since) result.missed.push_back(entry);
+  }
+  return result;
+}
+
+void TopicRegistry::sweep(std::chrono::seconds idle) {
+  const auto now = std::chrono::steady_clock::now();
+  std::unique_lock lock(mutex_);
+  for (auto it = topics_.begin(); it != topics_.end();) {
+    auto& state = *it->second;
+    std::unique_lock topic_lock(state.mutex, std::try_to_lock);
+    bool forget = false;
+    if (topic_lock.owns_lock()) {
+      state.trim(now);
+      forget = state.history.empty() && now - state.last_publish > idle && it->second.use_count() == 1;
+    }
+    if (forget) {
+      topic_lock.unlock();
+      it = topics_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+std::size_t TopicRegistry::size() const {
+  std::shared_lock lock(mutex_);
+  return topics_.size();
+}
+
+}  // namespace eventnode::core

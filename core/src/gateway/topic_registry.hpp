@@ -1,0 +1,81 @@
+#pragma once
+// Every topic's offset counter, epoch and bounded history. Publishing takes
+// the topic's lock for offset assignment, history append and hand-off to the
+// I/O threads together, so each thread sees a topic's events in offset order
+// and a subscriber's history snapshot lines up exactly with live delivery.
+#include <eventnode/plugin/json.hpp>
+
+#include "gateway/outbound_frame.hpp"
+#include "gateway/topic_rules.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace eventnode::core {
+
+struct HistoryEntry {
+  std::uint64_t offset = 0;
+  std::chrono::steady_clock::time_point at;
+  FramePtr frame;
+  std::shared_ptr<const plugin::Json> data;  ///< for filters during replay
+};
+
+struct TopicState {
+  explicit TopicState(std::string topic_name, HistoryPolicy history_policy);
+
+  const std::string name;
+  const HistoryPolicy policy;
+  std::mutex mutex;
+  std::string epoch;          ///< changes when the topic is created anew (node restart, idle expiry)
+  std::uint64_t offset = 0;   ///< the last offset given out; the first event gets 1
+  std::deque<HistoryEntry> history;
+  std::chrono::steady_clock::time_point last_publish;
+  // user_events_per_minute window (user:<id> topics only)
+  std::chrono::steady_clock::time_point window_start;
+  std::uint32_t window_count = 0;
+  bool window_notified = false;
+
+  /// Drops entries past the size or the TTL. Caller holds `mutex`.
+  void trim(std::chrono::steady_clock::time_point now);
+};
+
+/// What a subscriber gets when it joins a topic: the current position and
+/// the events it missed, taken under the topic's lock.
+struct TopicSnapshot {
+  std::uint64_t offset = 0;
+  std::string epoch;
+  bool recovered = false;
+  std::vector<HistoryEntry> missed;
+};
+
+/// Position and, when `since` is given, the events after it (matching epoch if
+/// one is given), taken under the topic's lock.
+TopicSnapshot snapshotTopic(TopicState& state, const std::uint64_t* since, const std::string* epoch);
+
+class TopicRegistry {
+ public:
+  explicit TopicRegistry(const TopicRules& rules) : rules_(rules) {}
+
+  /// The topic's state, created on first use. Thread-safe.
+  std::shared_ptr<TopicState> get(const std::string& topic);
+
+  /// Forgets topics that nobody holds (no subscriber keeps a reference), with no
+  /// history left and no event for `idle`; their next event starts a new epoch.
+  void sweep(std::chrono::seconds idle);
+
+  std::size_t size() const;
+
+ private:
+  const TopicRules& rules_;
+  mutable std::shared_mutex mutex_;
+  std::unordered_map<std::string, std::shared_ptr<TopicState>> topics_;
+};
+
+}  // namespace eventnode::core
