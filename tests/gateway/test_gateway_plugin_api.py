@@ -1,0 +1,127 @@
+"""The plugin-facing side of the gateway, through the `relay` fixture plugin
+(tests/fixtures/plugins/relay_plugin.cpp): a plugin's own WebSocket endpoint,
+sends to one connection, to a user, to admins and to topics, a plugin topic
+rule, and an in-process bus subscription. Clients are python3-websockets."""
+import json
+import os
+import unittest
+
+import websockets
+
+from node_harness import FRAME_DEADLINE, Node, recv_json, rejected_status, run, send_json, subscribe
+
+
+def fixture_plugin_dir():
+    value = os.environ.get("EVENTNODE_FIXTURE_PLUGIN_DIR")
+    if not value:
+        raise RuntimeError("set EVENTNODE_FIXTURE_PLUGIN_DIR to the build's tests/fixture_plugins (ctest does this)")
+    return value
+
+
+class RelayNode(Node):
+    """A node that also loads the relay fixture plugin."""
+
+    def __init__(self):
+        super().__init__()
+        text = self.config_path.read_text()
+        text = text.replace("  plugin_dir:\n", f'  plugin_dir:\n    - "{fixture_plugin_dir()}"\n', 1)
+        text = text.replace("plugins: []", "plugins:\n  - name: relay")
+        self.config_path.write_text(text)
+
+    def relay_url(self, token):
+        return f"ws://127.0.0.1:{self.port}/ws/relay?token={token}"
+
+
+class PluginApiTest(unittest.TestCase):
+    def setUp(self):
+        self.node = RelayNode().start()
+
+    def tearDown(self):
+        code = self.node.stop()
+        self.node.cleanup()
+        self.assertEqual(code, 0)
+
+    async def open_relay(self, token):
+        ws = await websockets.connect(self.node.relay_url(token), open_timeout=FRAME_DEADLINE, ping_interval=None)
+        hello = await recv_json(ws)
+        return ws, hello
+
+    def test_a_plugin_endpoint_greets_and_answers_the_connection_in_its_own_dialect(self):
+        async def scenario():
+            ws, hello = await self.open_relay(self.node.token("alice"))
+            self.assertEqual(hello, {"type": "hello", "user": "alice"})
+            await send_json(ws, {"op": "echo", "text": "héllo"})
+            self.assertEqual(await recv_json(ws), {"type": "echo", "text": "héllo"})
+            await ws.send("not json")
+            self.assertEqual((await recv_json(ws))["type"], "Error")
+            await ws.close()
+        run(scenario())
+
+    def test_a_plugin_endpoint_refuses_a_caller_without_a_token_before_the_upgrade(self):
+        async def scenario():
+            with self.assertRaises(Exception) as caught:
+                await websockets.connect(f"ws://127.0.0.1:{self.node.port}/ws/relay", open_timeout=FRAME_DEADLINE)
+            self.assertEqual(rejected_status(caught.exception), 401)
+        run(scenario())
+
+    def test_send_to_user_reaches_every_connection_of_that_user_and_no_one_else(self):
+        async def scenario():
+            relay, _ = await self.open_relay(self.node.token("carol"))
+            alice1, greeting = await self.node.connect(self.node.token("alice"))
+            self.assertIn("user:alice", greeting["topics"])
+            alice2, _ = await self.node.connect(self.node.token("alice"))
+            bob, _ = await self.node.connect(self.node.token("bob"))
+            await send_json(relay, {"op": "to_user", "user": "alice", "data": {"type": "Minted", "amount": 5}})
+            for ws in (alice1, alice2):
+                event = await recv_json(ws)
+                self.assertEqual(event["topic"], "user:alice")
+                self.assertEqual(event["data"], {"type": "Minted", "amount": 5})
+            await send_json(bob, {"type": "ping"})
+            self.assertEqual(await recv_json(bob), {"type": "pong"}, "bob must not get alice's event")
+            for ws in (relay, alice1, alice2, bob):
+                await ws.close()
+        run(scenario())
+
+    def test_send_to_admins_reaches_admin_connections_only(self):
+        async def scenario():
+            relay, _ = await self.open_relay(self.node.token("carol"))
+            admin, greeting = await self.node.connect(self.node.token("ops", "admin"))
+            self.assertIn("admins", greeting["topics"])
+            user, _ = await self.node.connect(self.node.token("dave"))
+            await send_json(relay, {"op": "to_admins", "data": {"type": "BatchMintingCompleted"}})
+            event = await recv_json(admin)
+            self.assertEqual((event["topic"], event["data"]["type"]), ("admins", "BatchMintingCompleted"))
+            await send_json(user, {"type": "ping"})
+            self.assertEqual(await recv_json(user), {"type": "pong"})
+            for ws in (relay, admin, user):
+                await ws.close()
+        run(scenario())
+
+    def test_a_plugin_bus_subscription_sees_published_events_and_its_topic_rule_lets_clients_subscribe(self):
+        async def scenario():
+            ws, _ = await self.node.connect(self.node.token("erin"))
+            confirmation = await subscribe(ws, "relay:out")
+            self.assertEqual(confirmation["type"], "subscribed")
+            self.node.publish("relay:in", {"n": 1})
+            event = await recv_json(ws)
+            self.assertEqual((event["topic"], event["data"]), ("relay:out", {"relayed": {"n": 1}}))
+            await ws.close()
+        run(scenario())
+
+    def test_a_throwing_plugin_callback_closes_only_that_connection_with_1011(self):
+        async def scenario():
+            broken, _ = await self.open_relay(self.node.token("frank"))
+            healthy, _ = await self.open_relay(self.node.token("grace"))
+            await send_json(broken, {"op": "throw"})
+            with self.assertRaises(websockets.exceptions.ConnectionClosed) as closed:
+                await recv_json(broken)
+            self.assertEqual(closed.exception.rcvd.code, 1011)
+            await send_json(healthy, {"op": "echo", "text": "still here"})
+            self.assertEqual(await recv_json(healthy), {"type": "echo", "text": "still here"})
+            await healthy.close()
+            self.assertIn("relay fixture told to throw", self.node.log())
+        run(scenario())
+
+
+if __name__ == "__main__":
+    unittest.main()
