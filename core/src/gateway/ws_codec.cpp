@@ -2,6 +2,7 @@
 
 #include "gateway/utf8.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace eventnode::core::ws {
@@ -40,7 +41,11 @@ std::string encodeClose(std::uint16_t code, std::string_view reason) {
   std::string payload;
   payload.push_back(static_cast<char>(code >> 8));
   payload.push_back(static_cast<char>(code & 0xFF));
-  payload.append(reason.substr(0, 123));
+  // A control frame carries at most 125 bytes; cut the reason back to a
+  // character boundary so it stays valid UTF-8, as RFC 6455 requires.
+  auto cut = std::min<std::size_t>(reason.size(), 123);
+  while (cut > 0 && cut < reason.size() && (static_cast<unsigned char>(reason[cut]) & 0xC0) == 0x80) --cut;
+  payload.append(reason.substr(0, cut));
   return encodeFrame(Opcode::Close, payload);
 }
 
