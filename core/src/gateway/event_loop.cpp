@@ -360,10 +360,17 @@ void EventLoop::removeSubscription(Connection& c, std::size_t index) {
 bool EventLoop::enqueue(Connection& c, FramePtr frame, bool control) {
   if (c.close_queued || (c.closing && !control)) return false;
   const auto size = frame->bytes.size();
-  if (!control && c.queued_bytes + size > context_.settings.limits.outbound_buffer_bytes) {
+  const auto limit = context_.settings.limits.outbound_buffer_bytes;
+  // Only what the socket refused counts as backlog: before judging a client
+  // slow, offer the socket what is queued (unless it already said it is full).
+  if (!control && c.queued_bytes + size > limit && !c.write_armed) {
+    flush(c);
+    if (c.doomed) return false;
+  }
+  // An event larger than the whole budget still goes to a client with nothing queued.
+  if (!control && c.queued_bytes > 0 && c.queued_bytes + size > limit) {
     context_.metrics.drop(DropReason::OutboundBufferFull);
-    context_.logger->info("closing slow connection id={} queued_bytes={} limit={}", c.id, c.queued_bytes,
-                          context_.settings.limits.outbound_buffer_bytes);
+    context_.logger->info("closing slow connection id={} queued_bytes={} limit={}", c.id, c.queued_bytes, limit);
     closeWith(c, ws::kClosePolicyViolation, "outbound buffer full: the client reads too slowly");
     return false;
   }
