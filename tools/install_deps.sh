@@ -8,7 +8,7 @@ packages=(
   libpoco-dev libssl-dev libboost-dev libboost-filesystem-dev
   libyaml-cpp-dev libspdlog-dev nlohmann-json3-dev
   googletest libgtest-dev libgmock-dev
-  python3 python3-websockets openssl
+  python3 python3-websockets openssl curl
 )
 
 missing=()

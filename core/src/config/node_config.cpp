@@ -6,7 +6,9 @@
 
 #include <Poco/Environment.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <thread>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -189,7 +191,12 @@ NodeConfig loadNodeConfig(const fs::path& file, std::vector<ConfigProblem>& prob
   config.server.port = server["port"].as<int>(8080);
   config.server.http_threads = server["http_threads"].as<int>(8);
   config.server.max_http_body_bytes = server["max_http_body_bytes"].as<std::size_t>(16u << 20);
-  config.server.io_threads = server["io_threads"].as<int>(2);
+  config.server.io_threads = server["io_threads"].as<int>(0);
+  if (config.server.io_threads <= 0) {
+    // Measured on 2 cores (docs/performance.md): one I/O thread per core but
+    // one leaves room for HTTP workers and plugins, and delivers more.
+    config.server.io_threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) - 1);
+  }
   config.server.heartbeat_interval_seconds = server["heartbeat_interval"].as<int>(30);
   const auto limits = server["limits"];
   auto& out_limits = config.server.limits;

@@ -43,7 +43,7 @@ struct ServerSection {
   std::string listen;
   int port = 0;
   int http_threads = 0;
-  int io_threads = 2;
+  int io_threads = 1;  // resolved from node.yaml (0 there: cores - 1)
   int heartbeat_interval_seconds = 30;
   std::size_t max_http_body_bytes = 0;
   LimitsSection limits;

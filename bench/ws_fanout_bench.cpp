@@ -1,0 +1,1575 @@
+// ws_fanout_bench: a load generator for the node's WebSocket fan-out.
+//
+// N subscriber WebSockets on one topic (our own handshake and RFC 6455 framing
+// over non-blocking sockets and one epoll loop), one keep-alive HTTP/1.1
+// connection publishing with up to K pipelined requests in flight, and on the
+// receiving side: deliveries per second, publish→receive latency percentiles,
+// and per-connection offset checks (missing, duplicate, out of order).
+// It runs as its own process because the open-file hard limit (20,000) does
+// not fit 10,000 connections on both ends in one process. See run_fanout.sh.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cinttypes>
+#include <cmath>
+#include <cstdarg>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <Poco/Base64Encoder.h>
+#include <Poco/SHA1Engine.h>
+#include <nlohmann/json.hpp>
+
+namespace {
+
+// Exit codes: the run script and CI tell a broken node from a broken setup by these.
+constexpr int kExitOk = 0;
+constexpr int kExitDeliveryCheckFailed = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitSetupFailed = 3;
+
+constexpr int64_t kNsPerSec = 1'000'000'000;
+constexpr int64_t kSlotNs = 10'000'000;  // deliveries are counted per 10 ms of receive time
+
+int64_t nowNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * kNsPerSec + ts.tv_nsec;
+}
+
+double seconds(int64_t ns) {
+  return static_cast<double>(ns) / 1e9;
+}
+
+enum class Mode { Throughput, Latency, Idle };
+
+struct Options {
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  std::string path = "/ws";
+  int connections = 1000;
+  std::string topic = "bench";
+  double duration_s = 10;
+  double warmup_s = -1;  // negative: min(2 s, duration / 5)
+  int inflight = 32;
+  int batch = 1;
+  int payload = 128;
+  std::string api_key = "benchkey-0123456789";
+  Mode mode = Mode::Throughput;
+  double rate = 100000;
+  int node_pid = 0;
+  int window = 256;
+  int connect_batch = 200;
+  double connect_timeout_s = 15;
+  double drain_timeout_s = 10;
+};
+
+const char* modeName(Mode m) {
+  switch (m) {
+    case Mode::Throughput:
+      return "throughput";
+    case Mode::Latency:
+      return "latency";
+    case Mode::Idle:
+      return "idle";
+  }
+  return "?";
+}
+
+constexpr const char* kUsage = R"(usage: ws_fanout_bench [options]
+  --host H              node address (default 127.0.0.1)
+  --port P              node port (default 8080)
+  --path /ws            WebSocket path (default /ws)
+  --connections N       subscriber WebSockets (default 1000)
+  --topic T             topic every subscriber joins through ?subscriptions=T (default bench)
+  --mode M              throughput | latency | idle (default throughput)
+  --duration S          publishing time, or holding time in idle mode (default 10)
+  --warmup S            start of the steady window (default min(2, duration/5))
+  --inflight K          pipelined HTTP requests in flight (default 32)
+  --batch B             events per publish request; B>1 sends a JSON array (default 1)
+  --payload BYTES       size of each event's data object (default 128)
+  --api-key KEY         X-API-Key for publishing (default benchkey-0123456789)
+  --rate R              latency mode: target deliveries/s in total, i.e. R/N publishes/s (default 100000)
+  --window W            throughput mode: at most W events per subscriber published but not yet
+                        delivered (on average); 0 = open loop, publish only limited by K (default 256)
+  --node-pid PID        read the node's VmRSS and CPU time from /proc/PID (idle mode needs it for RSS)
+  --connect-batch C     connections opened at a time (default 200)
+  --connect-timeout S   per connect batch (default 15)
+  --drain-timeout S     after publishing stops, wait this long for the last deliveries (default 10)
+  --io-threads N        accepted and ignored (one receive thread, one publish thread)
+exit: 0 ok, 1 deliveries missing/duplicate/out of order or connections lost, 2 usage, 3 setup failed
+)";
+
+// ---------------------------------------------------------------------------
+// Command line
+
+std::optional<Options> parseOptions(int argc, char** argv) {
+  Options o;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string flag = args[i];
+    std::optional<std::string> inline_value;
+    if (const auto eq = flag.find('='); flag.rfind("--", 0) == 0 && eq != std::string::npos) {
+      inline_value = flag.substr(eq + 1);
+      flag = flag.substr(0, eq);
+    }
+    if (flag == "--help" || flag == "-h") {
+      std::fputs(kUsage, stdout);
+      std::exit(kExitOk);
+    }
+    const auto value = [&]() -> std::string {
+      if (inline_value) return *inline_value;
+      if (i + 1 >= args.size()) throw std::invalid_argument(flag + " needs a value");
+      return args[++i];
+    };
+    const auto integer = [&](int min) {
+      const std::string v = value();
+      int out = 0;
+      const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+      if (ec != std::errc{} || end != v.data() + v.size() || out < min)
+        throw std::invalid_argument(flag + " needs an integer >= " + std::to_string(min) + ", got '" + v + "'");
+      return out;
+    };
+    const auto real = [&](double min) {
+      const std::string v = value();
+      std::size_t used = 0;
+      double out = 0;
+      try {
+        out = std::stod(v, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used != v.size() || v.empty() || out < min)
+        throw std::invalid_argument(flag + " needs a number >= " + std::to_string(min) + ", got '" + v + "'");
+      return out;
+    };
+    if (flag == "--host") {
+      o.host = value();
+    } else if (flag == "--port") {
+      o.port = integer(1);
+    } else if (flag == "--path") {
+      o.path = value();
+    } else if (flag == "--connections") {
+      o.connections = integer(1);
+    } else if (flag == "--topic") {
+      o.topic = value();
+    } else if (flag == "--duration") {
+      o.duration_s = real(0.1);
+    } else if (flag == "--warmup") {
+      o.warmup_s = real(0);
+    } else if (flag == "--inflight") {
+      o.inflight = integer(1);
+    } else if (flag == "--batch") {
+      o.batch = integer(1);
+    } else if (flag == "--payload") {
+      o.payload = integer(0);
+    } else if (flag == "--api-key") {
+      o.api_key = value();
+    } else if (flag == "--mode") {
+      const std::string m = value();
+      if (m == "throughput") {
+        o.mode = Mode::Throughput;
+      } else if (m == "latency") {
+        o.mode = Mode::Latency;
+      } else if (m == "idle") {
+        o.mode = Mode::Idle;
+      } else {
+        throw std::invalid_argument("--mode is throughput, latency or idle, got '" + m + "'");
+      }
+    } else if (flag == "--rate") {
+      o.rate = real(0.001);
+    } else if (flag == "--window") {
+      o.window = integer(0);
+    } else if (flag == "--node-pid") {
+      o.node_pid = integer(1);
+    } else if (flag == "--connect-batch") {
+      o.connect_batch = integer(1);
+    } else if (flag == "--connect-timeout") {
+      o.connect_timeout_s = real(0.1);
+    } else if (flag == "--drain-timeout") {
+      o.drain_timeout_s = real(0);
+    } else if (flag == "--io-threads") {
+      (void)value();
+    } else {
+      throw std::invalid_argument("unknown argument '" + args[i] + "' (see --help)");
+    }
+  }
+  if (o.warmup_s < 0) o.warmup_s = std::min(2.0, o.duration_s / 5);
+  if (o.warmup_s >= o.duration_s) throw std::invalid_argument("--warmup must be shorter than --duration");
+  return o;
+}
+
+// ---------------------------------------------------------------------------
+// Small helpers
+
+/// Log-linear histogram of nanoseconds: exact below 128 ns, then 64 buckets
+/// per power of two (at most 1.6 % error), no allocation when recording.
+class Histogram {
+ public:
+  static constexpr int kSubBits = 6;
+  static constexpr int kSub = 1 << kSubBits;
+  static constexpr int kLinear = 2 * kSub;
+  static constexpr int kBuckets = kLinear + (64 - kSubBits - 1) * kSub;
+
+  void record(int64_t v) {
+    if (v < 0) {
+      ++negative_;
+      v = 0;
+    }
+    ++counts_[index(static_cast<uint64_t>(v))];
+    ++total_;
+    max_ = std::max(max_, v);
+  }
+  uint64_t count() const { return total_; }
+  uint64_t negative() const { return negative_; }
+  int64_t max() const { return max_; }
+
+  /// The value at quantile q (0..1], as the middle of its bucket; 0 when empty.
+  int64_t percentile(double q) const {
+    if (total_ == 0) return 0;
+    const auto target = static_cast<uint64_t>(std::max(1.0, std::ceil(q * static_cast<double>(total_))));
+    uint64_t seen = 0;
+    for (int i = 0; i < kBuckets; ++i) {
+      seen += counts_[i];
+      if (seen >= target) return std::min(max_, static_cast<int64_t>(lowerBound(i) + width(i) / 2));
+    }
+    return max_;
+  }
+
+ private:
+  static int index(uint64_t v) {
+    if (v < kLinear) return static_cast<int>(v);
+    const int e = 63 - __builtin_clzll(v);
+    const int sub = static_cast<int>((v >> (e - kSubBits)) & (kSub - 1));
+    return kLinear + (e - kSubBits - 1) * kSub + sub;
+  }
+  static uint64_t lowerBound(int i) {
+    if (i < kLinear) return static_cast<uint64_t>(i);
+    const int e = (i - kLinear) / kSub + kSubBits + 1;
+    const int sub = (i - kLinear) % kSub;
+    return static_cast<uint64_t>(kSub + sub) << (e - kSubBits);
+  }
+  static uint64_t width(int i) {
+    if (i < kLinear) return 1;
+    return uint64_t{1} << ((i - kLinear) / kSub + 1);
+  }
+
+  std::vector<uint64_t> counts_ = std::vector<uint64_t>(kBuckets, 0);
+  uint64_t total_ = 0;
+  uint64_t negative_ = 0;
+  int64_t max_ = 0;
+};
+
+/// xorshift64*: mask keys and handshake nonces need to vary, not to be secret.
+class Rng {
+ public:
+  explicit Rng(uint64_t seed) : state_(seed ? seed : 0x9E3779B97F4A7C15ULL) {}
+  uint64_t next() {
+    state_ ^= state_ >> 12;
+    state_ ^= state_ << 25;
+    state_ ^= state_ >> 27;
+    return state_ * 0x2545F4914F6CDD1DULL;
+  }
+
+ private:
+  uint64_t state_;
+};
+
+std::string base64(const unsigned char* data, std::size_t size) {
+  std::ostringstream out;
+  Poco::Base64Encoder encoder(out);
+  encoder.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
+  encoder.close();
+  return out.str();
+}
+
+std::string websocketAccept(const std::string& key) {
+  Poco::SHA1Engine sha1;
+  sha1.update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+  const auto& digest = sha1.digest();
+  return base64(digest.data(), digest.size());
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return out;
+}
+
+/// The trimmed value of header `name` (lower case, without colon) in a raw header block.
+std::optional<std::string> headerValue(std::string_view headers, std::string_view name) {
+  const std::string low = lower(headers);
+  std::size_t pos = 0;
+  while ((pos = low.find("\r\n", pos)) != std::string::npos) {
+    pos += 2;
+    if (low.compare(pos, name.size(), name) == 0 && pos + name.size() < low.size() && low[pos + name.size()] == ':') {
+      std::size_t begin = pos + name.size() + 1;
+      std::size_t end = low.find("\r\n", begin);
+      if (end == std::string::npos) end = low.size();
+      while (begin < end && (headers[begin] == ' ' || headers[begin] == '\t')) ++begin;
+      while (end > begin && (headers[end - 1] == ' ' || headers[end - 1] == '\t')) --end;
+      return std::string(headers.substr(begin, end - begin));
+    }
+  }
+  return std::nullopt;
+}
+
+std::string urlEncode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char ch : s) {
+    const auto u = static_cast<unsigned char>(ch);
+    if (std::isalnum(u) || ch == '-' || ch == '_' || ch == '.' || ch == '~' || ch == ':') {
+      out += ch;
+    } else {
+      out += '%';
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    }
+  }
+  return out;
+}
+
+/// The integer after `key` (which includes its quotes and colon) in a JSON text,
+/// without parsing the document; nullopt when absent or not a number.
+std::optional<int64_t> findInt(std::string_view text, std::string_view key, std::size_t from = 0) {
+  if (from >= text.size()) return std::nullopt;
+  const void* hit = memmem(text.data() + from, text.size() - from, key.data(), key.size());
+  if (hit == nullptr) return std::nullopt;
+  const char* p = static_cast<const char*>(hit) + key.size();
+  const char* end = text.data() + text.size();
+  while (p < end && (*p == ' ' || *p == '\t')) ++p;
+  int64_t value = 0;
+  const auto [stop, ec] = std::from_chars(p, end, value);
+  if (ec != std::errc{} || stop == p) return std::nullopt;
+  return value;
+}
+
+/// The string value after `key` ("\"type\":" style); empty view when absent.
+std::string_view findString(std::string_view text, std::string_view key) {
+  const void* hit = memmem(text.data(), text.size(), key.data(), key.size());
+  if (hit == nullptr) return {};
+  const char* p = static_cast<const char*>(hit) + key.size();
+  const char* end = text.data() + text.size();
+  while (p < end && (*p == ' ' || *p == '\t')) ++p;
+  if (p >= end || *p != '"') return {};
+  ++p;
+  const char* q = static_cast<const char*>(std::memchr(p, '"', static_cast<std::size_t>(end - p)));
+  if (q == nullptr) return {};
+  return {p, static_cast<std::size_t>(q - p)};
+}
+
+/// One masked client frame (RFC 6455 §5.3).
+std::string clientFrame(uint8_t opcode, std::string_view payload, uint32_t mask_key) {
+  std::string f;
+  f.reserve(payload.size() + 14);
+  f.push_back(static_cast<char>(0x80 | opcode));
+  const uint64_t n = payload.size();
+  if (n < 126) {
+    f.push_back(static_cast<char>(0x80 | n));
+  } else if (n < 65536) {
+    f.push_back(static_cast<char>(0x80 | 126));
+    f.push_back(static_cast<char>(n >> 8));
+    f.push_back(static_cast<char>(n & 0xff));
+  } else {
+    f.push_back(static_cast<char>(0x80 | 127));
+    for (int i = 7; i >= 0; --i) f.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+  }
+  const unsigned char mask[4] = {static_cast<unsigned char>(mask_key >> 24), static_cast<unsigned char>(mask_key >> 16),
+                                 static_cast<unsigned char>(mask_key >> 8), static_cast<unsigned char>(mask_key)};
+  f.append(reinterpret_cast<const char*>(mask), 4);
+  for (std::size_t i = 0; i < payload.size(); ++i) f.push_back(static_cast<char>(payload[i] ^ mask[i % 4]));
+  return f;
+}
+
+/// VmRSS of a process in KiB, or -1.
+long readRssKib(int pid) {
+  if (pid <= 0) return -1;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+  }
+  return -1;
+}
+
+/// utime+stime of a process in seconds, or -1.
+double readCpuSeconds(int pid) {
+  if (pid <= 0) return -1;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto paren = all.rfind(')');
+  if (paren == std::string::npos) return -1;
+  std::istringstream fields(all.substr(paren + 2));
+  std::string field;
+  double utime = 0;
+  double stime = 0;
+  // After the command come state (field 3) ... utime (14) and stime (15).
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14) utime = std::stod(field);
+    if (i == 15) stime = std::stod(field);
+  }
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+double selfCpuSeconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+sockaddr_in resolve(const std::string& host, int port) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) == 1) return addr;
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* result = nullptr;
+  if (getaddrinfo(host.c_str(), nullptr, &hints, &result) != 0 || result == nullptr)
+    throw std::runtime_error("cannot resolve host '" + host + "'");
+  addr.sin_addr = reinterpret_cast<sockaddr_in*>(result->ai_addr)->sin_addr;
+  freeaddrinfo(result);
+  return addr;
+}
+
+void raiseFileLimit(int needed) {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  if (lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+    getrlimit(RLIMIT_NOFILE, &lim);
+  }
+  if (lim.rlim_cur != RLIM_INFINITY && static_cast<long>(lim.rlim_cur) < needed)
+    throw std::runtime_error("open-file limit " + std::to_string(lim.rlim_cur) + " is below the " +
+                             std::to_string(needed) + " this run needs; lower --connections");
+}
+
+// ---------------------------------------------------------------------------
+// Publisher: one keep-alive connection, HTTP/1.1 pipelining, its own thread.
+
+struct PublisherResult {
+  uint64_t requests_sent = 0;
+  uint64_t responses_ok = 0;
+  uint64_t responses_error = 0;
+  uint64_t events_acked = 0;
+  uint64_t requests_lost = 0;  // sent, but the connection closed before their answer
+  uint64_t reconnects = 0;
+  int64_t first_offset = -1;
+  int64_t max_offset = -1;
+  int64_t max_lag_ns = 0;      // latency mode: how far behind its schedule a request went out
+  uint64_t late_requests = 0;  // latency mode: requests sent more than 1 ms late
+  int64_t started_ns = 0;
+  int64_t stopped_ns = 0;
+  std::string first_error;
+};
+
+class Publisher {
+ public:
+  Publisher(const Options& options, const sockaddr_in& addr, const std::atomic<uint64_t>& delivered, int subscribers)
+      : options_(options), addr_(addr), delivered_(delivered), subscribers_(std::max(1, subscribers)) {}
+
+  std::atomic<bool> stop{false};
+  std::atomic<bool> finished{false};
+
+  void run() {
+    try {
+      loop();
+    } catch (const std::exception& e) {
+      if (result_.first_error.empty()) result_.first_error = e.what();
+    }
+    if (fd_ >= 0) ::close(fd_);
+    result_.stopped_ns = nowNs();
+    finished.store(true);
+  }
+
+  /// Read only after finished is true.
+  const PublisherResult& result() const { return result_; }
+
+ private:
+  void connectSocket() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) throw std::runtime_error(std::string("publisher socket: ") + std::strerror(errno));
+    if (::connect(fd_, reinterpret_cast<const sockaddr*>(&addr_), sizeof(addr_)) != 0)
+      throw std::runtime_error(std::string("publisher connect: ") + std::strerror(errno));
+    const int one = 1;
+    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) | O_NONBLOCK);
+    out_.clear();
+    out_pos_ = 0;
+    in_.clear();
+  }
+
+  void appendRequest(int64_t send_ns) {
+    body_.clear();
+    if (options_.batch > 1) body_ += '[';
+    for (int b = 0; b < options_.batch; ++b) {
+      if (b > 0) body_ += ',';
+      char data[96];
+      const int n =
+          std::snprintf(data, sizeof(data), "{\"sent_ns\":%" PRId64 ",\"seq\":%" PRId64 ",\"pad\":\"", send_ns, seq_++);
+      const int pad = std::max(0, options_.payload - n - 2);
+      body_ += "{\"topic\":\"";
+      body_ += options_.topic;
+      body_ += "\",\"data\":";
+      body_.append(data, static_cast<std::size_t>(n));
+      body_.append(static_cast<std::size_t>(pad), 'x');
+      body_ += "\"}}";
+    }
+    if (options_.batch > 1) body_ += ']';
+    char head[512];
+    const int n = std::snprintf(head, sizeof(head),
+                                "POST /api/v1/publish HTTP/1.1\r\nHost: %s:%d\r\nX-API-Key: %s\r\n"
+                                "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+                                options_.host.c_str(), options_.port, options_.api_key.c_str(), body_.size());
+    out_.append(head, static_cast<std::size_t>(n));
+    out_ += body_;
+    inflight_.push_back(options_.batch);
+    ++result_.requests_sent;
+  }
+
+  /// Parses one response at the front of in_; returns false when it is not complete yet.
+  bool takeResponse() {
+    const auto head_end = in_.find("\r\n\r\n");
+    if (head_end == std::string::npos) return false;
+    const std::string_view head(in_.data(), head_end + 2);
+    int status = 0;
+    if (const auto sp = head.find(' '); sp != std::string_view::npos) {
+      std::from_chars(head.data() + sp + 1, head.data() + head.size(), status);
+    }
+    std::size_t pos = head_end + 4;
+    std::string body;
+    const auto te = headerValue(head, "transfer-encoding");
+    if (te && lower(*te).find("chunked") != std::string::npos) {
+      for (;;) {
+        const auto line_end = in_.find("\r\n", pos);
+        if (line_end == std::string::npos) return false;
+        std::size_t size = 0;
+        std::from_chars(in_.data() + pos, in_.data() + line_end, size, 16);
+        if (size == 0) {
+          if (in_.size() < line_end + 4) return false;
+          pos = line_end + 4;
+          break;
+        }
+        if (in_.size() < line_end + 2 + size + 2) return false;
+        body.append(in_, line_end + 2, size);
+        pos = line_end + 2 + size + 2;
+      }
+    } else {
+      std::size_t length = 0;
+      if (const auto cl = headerValue(head, "content-length"))
+        std::from_chars(cl->data(), cl->data() + cl->size(), length);
+      if (in_.size() < pos + length) return false;
+      body.assign(in_, pos, length);
+      pos += length;
+    }
+    const bool close_after = lower(headerValue(head, "connection").value_or("")) == "close";
+    in_.erase(0, pos);
+    onResponse(status, body);
+    if (close_after) server_closing_ = true;
+    return true;
+  }
+
+  void onResponse(int status, const std::string& body) {
+    const int events = inflight_.empty() ? 0 : inflight_.front();
+    if (!inflight_.empty()) inflight_.pop_front();
+    if (status != 200) {
+      ++result_.responses_error;
+      if (result_.first_error.empty())
+        result_.first_error = "HTTP " + std::to_string(status) + " " + body.substr(0, 300);
+      return;
+    }
+    ++result_.responses_ok;
+    result_.events_acked += static_cast<uint64_t>(events);
+    // {"offset":N} for one event, {"offsets":[...]} for an array.
+    int64_t lo = -1;
+    int64_t hi = -1;
+    if (const auto list = body.find("\"offsets\""); list != std::string::npos) {
+      const char* p = body.data() + body.find('[', list) + 1;
+      const char* end = body.data() + body.size();
+      while (p < end && *p != ']') {
+        int64_t v = 0;
+        const auto [stop_at, ec] = std::from_chars(p, end, v);
+        if (ec == std::errc{}) {
+          lo = lo < 0 ? v : std::min(lo, v);
+          hi = std::max(hi, v);
+          p = stop_at;
+        } else {
+          ++p;
+        }
+      }
+    } else if (const auto v = findInt(body, "\"offset\":")) {
+      lo = hi = *v;
+    }
+    if (lo >= 0 && (result_.first_offset < 0 || lo < result_.first_offset)) result_.first_offset = lo;
+    result_.max_offset = std::max(result_.max_offset, hi);
+  }
+
+  bool flush() {
+    while (out_pos_ < out_.size()) {
+      const ssize_t n = ::send(fd_, out_.data() + out_pos_, out_.size() - out_pos_, MSG_NOSIGNAL);
+      if (n > 0) {
+        out_pos_ += static_cast<std::size_t>(n);
+      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        break;
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else {
+        return false;
+      }
+    }
+    if (out_pos_ == out_.size()) {
+      out_.clear();
+      out_pos_ = 0;
+    } else if (out_pos_ > (1u << 20)) {
+      out_.erase(0, out_pos_);
+      out_pos_ = 0;
+    }
+    return true;
+  }
+
+  /// The connection went away: what was in flight is unanswered; carry on with a new one.
+  void reconnect(const char* why) {
+    result_.requests_lost += inflight_.size();
+    inflight_.clear();
+    ++result_.reconnects;
+    if (result_.first_error.empty()) result_.first_error = std::string("publish connection lost: ") + why;
+    server_closing_ = false;
+    connectSocket();
+  }
+
+  void loop() {
+    connectSocket();
+    const bool paced = options_.mode == Mode::Latency;
+    // Latency mode: R deliveries/s over N subscribers is R/N events/s, B per request.
+    const auto interval_ns =
+        paced ? static_cast<int64_t>(1e9 * options_.batch * subscribers_ / options_.rate) : int64_t{0};
+    result_.started_ns = nowNs();
+    int64_t next_due = result_.started_ns;
+    int64_t stop_seen_ns = 0;
+    char buf[65536];
+    for (;;) {
+      int64_t now = nowNs();
+      const bool stopping = stop.load(std::memory_order_relaxed);
+      if (stopping && stop_seen_ns == 0) stop_seen_ns = now;
+      bool window_blocked = false;
+      while (!stopping && !server_closing_ && static_cast<int>(inflight_.size()) < options_.inflight) {
+        if (paced) {
+          if (now < next_due) break;
+          const int64_t lag = now - next_due;
+          result_.max_lag_ns = std::max(result_.max_lag_ns, lag);
+          if (lag > 1'000'000) ++result_.late_requests;
+          next_due += interval_ns;
+        } else if (options_.window > 0) {
+          const auto delivered_events =
+              delivered_.load(std::memory_order_relaxed) / static_cast<uint64_t>(subscribers_);
+          if (static_cast<uint64_t>(seq_) >= delivered_events + static_cast<uint64_t>(options_.window)) {
+            window_blocked = true;
+            break;
+          }
+        }
+        appendRequest(nowNs());
+        now = nowNs();
+      }
+      if (stopping && inflight_.empty()) break;
+      if (stopping && now - stop_seen_ns > static_cast<int64_t>(options_.drain_timeout_s * 1e9)) {
+        result_.requests_lost += inflight_.size();
+        if (result_.first_error.empty()) result_.first_error = "publish answers still missing after the drain timeout";
+        break;
+      }
+      if (!flush()) {
+        reconnect(std::strerror(errno));
+        continue;
+      }
+      int64_t wait_ns = 50'000'000;
+      if (paced && !stopping && static_cast<int>(inflight_.size()) < options_.inflight)
+        wait_ns = std::clamp<int64_t>(next_due - now, 0, wait_ns);
+      if (window_blocked) wait_ns = 200'000;
+      pollfd pfd{fd_, static_cast<short>(POLLIN | (out_.empty() ? 0 : POLLOUT)), 0};
+      const timespec ts{static_cast<time_t>(wait_ns / kNsPerSec), static_cast<long>(wait_ns % kNsPerSec)};
+      const int ready = ppoll(&pfd, 1, &ts, nullptr);
+      if (ready <= 0 || (pfd.revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
+      bool closed = false;
+      for (;;) {
+        const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+        if (n > 0) {
+          in_.append(buf, static_cast<std::size_t>(n));
+          if (n < static_cast<ssize_t>(sizeof(buf))) break;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+          break;
+        } else if (n < 0 && errno == EINTR) {
+          continue;
+        } else {
+          closed = true;
+          break;
+        }
+      }
+      while (takeResponse()) {
+      }
+      if (closed || (server_closing_ && inflight_.empty())) {
+        if (stop.load() && inflight_.empty()) break;
+        reconnect(closed ? "closed by the node" : "Connection: close");
+      }
+    }
+  }
+
+  const Options& options_;
+  sockaddr_in addr_;
+  const std::atomic<uint64_t>& delivered_;
+  int subscribers_;
+  int fd_ = -1;
+  int64_t seq_ = 0;
+  std::string out_;
+  std::size_t out_pos_ = 0;
+  std::string in_;
+  std::string body_;
+  std::deque<int> inflight_;  // events per request, oldest first
+  bool server_closing_ = false;
+  PublisherResult result_;
+};
+
+// ---------------------------------------------------------------------------
+// Subscribers: every WebSocket in one epoll loop on the main thread.
+
+enum class State : uint8_t { Idle, Connecting, Handshake, Greeting, Ready, Failed, Closed };
+
+struct Conn {
+  int fd = -1;
+  State state = State::Idle;
+  bool got_connected = false;
+  bool got_subscribed = false;
+  bool want_out = false;
+  uint8_t fragment_opcode = 0;
+  int close_code = 0;
+  int64_t base_offset = -1;  // the topic's offset in the subscribe confirmation
+  int64_t last_offset = -1;  // highest offset received
+  uint64_t received = 0;
+  uint64_t missing = 0;
+  uint64_t duplicate = 0;
+  uint64_t out_of_order = 0;
+  std::string accept;                             // expected Sec-WebSocket-Accept
+  std::string in;                                 // bytes not parsed yet (partial handshake or frame)
+  std::string fragments;                          // a fragmented message so far
+  std::string out;                                // bytes not written yet
+  std::vector<std::pair<int64_t, int64_t>> gaps;  // missing offset ranges [lo, hi], for telling late from duplicate
+};
+
+class Subscribers {
+ public:
+  Subscribers(const Options& options, const sockaddr_in& addr)
+      : options_(options), addr_(addr), conns_(static_cast<std::size_t>(options.connections)), rng_(nowNs()) {
+    epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+    if (epoll_fd_ < 0) throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
+    read_buf_.resize(256 * 1024);
+  }
+  ~Subscribers() {
+    for (auto& c : conns_)
+      if (c.fd >= 0) ::close(c.fd);
+    ::close(epoll_fd_);
+  }
+
+  std::atomic<uint64_t> delivered{0};
+
+  /// Opens every connection, `connect_batch` at a time; returns how many are ready.
+  int connectAll() {
+    const auto n = conns_.size();
+    for (std::size_t next = 0; next < n;) {
+      const std::size_t end = std::min(n, next + static_cast<std::size_t>(options_.connect_batch));
+      for (std::size_t i = next; i < end; ++i) startConnect(static_cast<uint32_t>(i));
+      const int64_t deadline = nowNs() + static_cast<int64_t>(options_.connect_timeout_s * 1e9);
+      while (setup_pending_ > 0 && nowNs() < deadline) pump(10);
+      for (std::size_t i = next; i < end; ++i) {
+        auto& c = conns_[i];
+        if (c.state == State::Connecting || c.state == State::Handshake || c.state == State::Greeting)
+          fail(c, std::string("timeout while ") + stateName(c.state));
+      }
+      next = end;
+    }
+    return ready_;
+  }
+
+  /// Runs the loop until `until_ns`.
+  void runUntil(int64_t until_ns) {
+    for (int64_t now = nowNs(); now < until_ns; now = nowNs())
+      pump(static_cast<int>(std::clamp<int64_t>((until_ns - now) / 1'000'000, 1, 10)));
+  }
+
+  /// Runs the loop until every ready connection has seen `final_offset`, or `until_ns`.
+  void drain(int64_t final_offset, int64_t until_ns) {
+    while (nowNs() < until_ns) {
+      if (std::all_of(conns_.begin(), conns_.end(),
+                      [&](const Conn& c) { return c.state != State::Ready || c.last_offset >= final_offset; }))
+        return;
+      pump(10);
+    }
+  }
+
+  void pump(int timeout_ms) {
+    epoll_event events[512];
+    const int n = epoll_wait(epoll_fd_, events, 512, timeout_ms);
+    for (int i = 0; i < n; ++i) {
+      auto& c = conns_[events[i].data.u32];
+      if (c.fd < 0) continue;
+      const uint32_t ev = events[i].events;
+      if (c.state == State::Connecting) {
+        onConnected(c);
+        continue;
+      }
+      if ((ev & EPOLLOUT) != 0) flush(c);
+      if (c.fd >= 0 && (ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) != 0) onReadable(c);
+    }
+    delivered.store(deliveries_, std::memory_order_relaxed);
+  }
+
+  /// Latency is recorded for events sent at or after this time (the steady window).
+  void setMeasureFrom(int64_t sent_ns) { measure_from_ns_ = sent_ns; }
+  /// Offsets after `offset` are tracked per event: the first and the last delivery's latency.
+  void setEventBase(int64_t offset) { event_base_ = offset; }
+
+  struct PerEvent {
+    Histogram first;   // latency of the event's first delivery: the node's publish path
+    Histogram last;    // latency of its last delivery: publish path plus the whole fan-out
+    Histogram spread;  // last minus first: the fan-out over every subscriber (both ends)
+  };
+  PerEvent perEvent() const {
+    PerEvent out;
+    for (std::size_t i = 0; i < event_last_.size(); ++i) {
+      if (event_last_[i] < 0) continue;
+      out.first.record(event_first_[i]);
+      out.last.record(event_last_[i]);
+      out.spread.record(event_last_[i] - event_first_[i]);
+    }
+    return out;
+  }
+  /// Deliveries are also counted per 10 ms slot of receive time from `start_ns`.
+  void startTimeline(int64_t start_ns, std::size_t slots) {
+    timeline_start_ns_ = start_ns;
+    timeline_.assign(slots, 0);
+  }
+  uint64_t deliveriesBetween(int64_t from_ns, int64_t to_ns) const {
+    uint64_t sum = 0;
+    for (std::size_t i = 0; i < timeline_.size(); ++i) {
+      const int64_t slot_start = timeline_start_ns_ + static_cast<int64_t>(i) * kSlotNs;
+      if (slot_start >= from_ns && slot_start + kSlotNs <= to_ns) sum += timeline_[i];
+    }
+    return sum;
+  }
+  std::vector<uint64_t> perSecond(int64_t from_ns, int64_t to_ns) const {
+    std::vector<uint64_t> out;
+    for (int64_t s = from_ns; s + kNsPerSec <= to_ns; s += kNsPerSec)
+      out.push_back(deliveriesBetween(s, s + kNsPerSec));
+    return out;
+  }
+
+  /// Sends a close frame to every open connection and closes the sockets.
+  void closeAll() {
+    for (auto& c : conns_) {
+      if (c.fd < 0) continue;
+      const std::string frame = clientFrame(0x8, std::string_view("\x03\xe8", 2), static_cast<uint32_t>(rng_.next()));
+      (void)::send(c.fd, frame.data(), frame.size(), MSG_NOSIGNAL);
+      ::close(c.fd);
+      c.fd = -1;
+    }
+  }
+
+  /// Counts the offsets an open connection never got, up to `final_offset`; call once, after drain().
+  /// A connection the node closed is not owed what came after its close: that is counted apart.
+  void settle(int64_t final_offset) {
+    for (auto& c : conns_) {
+      if (c.base_offset < 0 || c.last_offset >= final_offset) continue;
+      const auto tail = static_cast<uint64_t>(final_offset - c.last_offset);
+      if (c.state == State::Ready) {
+        c.missing += tail;
+      } else {
+        after_close_ += tail;
+      }
+    }
+  }
+  uint64_t afterClose() const { return after_close_; }
+
+  const std::vector<Conn>& conns() const { return conns_; }
+  const Histogram& latency() const { return latency_; }
+  uint64_t deliveries() const { return deliveries_; }
+  int ready() const { return ready_; }
+  int connectFailed() const { return connect_failed_; }
+  int lostAfterReady() const { return lost_after_ready_; }
+  const std::map<std::string, int>& failures() const { return failures_; }
+  const std::map<int, int>& closeCodes() const { return close_codes_; }
+  uint64_t errorFrames() const { return error_frames_; }
+  uint64_t otherFrames() const { return other_frames_; }
+  uint64_t otherTopicEvents() const { return other_topic_events_; }
+  uint64_t unparsedEvents() const { return unparsed_events_; }
+  uint64_t pingsAnswered() const { return pings_answered_; }
+  const std::string& firstErrorFrame() const { return first_error_frame_; }
+
+ private:
+  static const char* stateName(State s) {
+    switch (s) {
+      case State::Idle:
+        return "idle";
+      case State::Connecting:
+        return "connecting";
+      case State::Handshake:
+        return "waiting for the 101 answer";
+      case State::Greeting:
+        return "waiting for connected/subscribed";
+      case State::Ready:
+        return "ready";
+      case State::Failed:
+        return "failed";
+      case State::Closed:
+        return "closed";
+    }
+    return "?";
+  }
+
+  void startConnect(uint32_t index) {
+    auto& c = conns_[index];
+    ++setup_pending_;
+    c.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (c.fd < 0) {
+      fail(c, std::string("socket: ") + std::strerror(errno));
+      return;
+    }
+    c.state = State::Connecting;
+    const int r = ::connect(c.fd, reinterpret_cast<const sockaddr*>(&addr_), sizeof(addr_));
+    if (r != 0 && errno != EINPROGRESS) {
+      fail(c, std::string("connect: ") + std::strerror(errno));
+      return;
+    }
+    epoll_event ev{};
+    ev.events = EPOLLOUT | EPOLLIN;
+    ev.data.u32 = index;
+    epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, c.fd, &ev);
+  }
+
+  void onConnected(Conn& c) {
+    int err = 0;
+    socklen_t len = sizeof(err);
+    getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err != 0) {
+      fail(c, std::string("connect: ") + std::strerror(err));
+      return;
+    }
+    unsigned char nonce[16];
+    for (int i = 0; i < 16; i += 8) {
+      const uint64_t r = rng_.next();
+      std::memcpy(nonce + i, &r, 8);
+    }
+    const std::string key = base64(nonce, sizeof(nonce));
+    c.accept = websocketAccept(key);
+    c.state = State::Handshake;
+    setInterest(c, false);
+    write(c, "GET " + options_.path + "?subscriptions=" + urlEncode(options_.topic) +
+                 " HTTP/1.1\r\nHost: " + options_.host + ":" + std::to_string(options_.port) +
+                 "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key +
+                 "\r\nSec-WebSocket-Version: 13\r\n\r\n");
+  }
+
+  void setInterest(Conn& c, bool out) {
+    epoll_event ev{};
+    ev.events = EPOLLIN | (out ? EPOLLOUT : 0u);
+    ev.data.u32 = static_cast<uint32_t>(&c - conns_.data());
+    epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev);
+    c.want_out = out;
+  }
+
+  void write(Conn& c, std::string_view bytes) {
+    if (c.fd < 0) return;
+    if (!c.out.empty()) {
+      c.out.append(bytes);
+      return;
+    }
+    const ssize_t n = ::send(c.fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+      fail(c, std::string("send: ") + std::strerror(errno));
+      return;
+    }
+    const auto sent = static_cast<std::size_t>(std::max<ssize_t>(n, 0));
+    if (sent < bytes.size()) {
+      c.out.assign(bytes.substr(sent));
+      setInterest(c, true);
+    }
+  }
+
+  void flush(Conn& c) {
+    if (c.out.empty()) {
+      if (c.want_out) setInterest(c, false);
+      return;
+    }
+    const ssize_t n = ::send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL);
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+      fail(c, std::string("send: ") + std::strerror(errno));
+      return;
+    }
+    c.out.erase(0, static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
+    if (c.out.empty()) setInterest(c, false);
+  }
+
+  void fail(Conn& c, const std::string& reason) {
+    const bool in_setup = c.state == State::Connecting || c.state == State::Handshake || c.state == State::Greeting ||
+                          c.state == State::Idle;
+    if (c.fd >= 0) {
+      epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c.fd, nullptr);
+      ::close(c.fd);
+      c.fd = -1;
+    }
+    if (in_setup) {
+      --setup_pending_;
+      ++connect_failed_;
+      ++failures_["setup: " + reason];
+      c.state = State::Failed;
+    } else if (c.state == State::Ready) {
+      --ready_;
+      ++lost_after_ready_;
+      ++failures_["after ready: " + reason];
+      c.state = State::Closed;
+    }
+  }
+
+  void onReadable(Conn& c) {
+    const ssize_t n = ::recv(c.fd, read_buf_.data(), read_buf_.size(), 0);
+    if (n == 0) {
+      fail(c,
+           c.close_code ? "closed by the node with code " + std::to_string(c.close_code) : "closed by the node (EOF)");
+      return;
+    }
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+      fail(c, std::string("recv: ") + std::strerror(errno));
+      return;
+    }
+    const int64_t recv_ns = nowNs();
+    if (c.in.empty()) {
+      const std::size_t used = consume(c, read_buf_.data(), static_cast<std::size_t>(n), recv_ns);
+      if (c.fd >= 0 && used < static_cast<std::size_t>(n))
+        c.in.assign(read_buf_.data() + used, static_cast<std::size_t>(n) - used);
+    } else {
+      c.in.append(read_buf_.data(), static_cast<std::size_t>(n));
+      // consume() may fail the connection and clear nothing else; parse from a moved copy to keep it simple.
+      std::string pending = std::move(c.in);
+      c.in.clear();
+      const std::size_t used = consume(c, pending.data(), pending.size(), recv_ns);
+      if (c.fd >= 0 && used < pending.size()) c.in.assign(pending, used, std::string::npos);
+    }
+  }
+
+  /// Parses the handshake answer and frames in [p, p+n); returns the bytes used.
+  std::size_t consume(Conn& c, const char* p, std::size_t n, int64_t recv_ns) {
+    std::size_t pos = 0;
+    if (c.state == State::Handshake) {
+      const std::string_view data(p, n);
+      const auto head_end = data.find("\r\n\r\n");
+      if (head_end == std::string_view::npos) {
+        if (n > 16384) fail(c, "handshake answer too long");
+        return 0;
+      }
+      const std::string_view head = data.substr(0, head_end + 2);
+      const auto line_end = head.find("\r\n");
+      const std::string status(head.substr(0, line_end));
+      if (status.find(" 101") == std::string::npos) {
+        std::string body(data.substr(head_end + 4, 200));
+        fail(c, status + (body.empty() ? "" : " " + body));
+        return n;
+      }
+      const auto accept = headerValue(head, "sec-websocket-accept");
+      if (!accept || *accept != c.accept) {
+        fail(c, "bad Sec-WebSocket-Accept");
+        return n;
+      }
+      c.state = State::Greeting;
+      pos = head_end + 4;
+    }
+    while (pos < n && c.fd >= 0) {
+      const auto* b = reinterpret_cast<const unsigned char*>(p + pos);
+      const std::size_t avail = n - pos;
+      if (avail < 2) break;
+      const bool fin = (b[0] & 0x80) != 0;
+      const uint8_t opcode = b[0] & 0x0f;
+      const bool masked = (b[1] & 0x80) != 0;
+      uint64_t len = b[1] & 0x7f;
+      std::size_t header = 2;
+      if (len == 126) {
+        if (avail < 4) break;
+        len = (uint64_t{b[2]} << 8) | b[3];
+        header = 4;
+      } else if (len == 127) {
+        if (avail < 10) break;
+        len = 0;
+        for (int i = 0; i < 8; ++i) len = (len << 8) | b[2 + i];
+        header = 10;
+      }
+      if (masked) {
+        fail(c, "the node sent a masked frame");
+        return n;
+      }
+      if (len > (64u << 20)) {
+        fail(c, "frame larger than 64 MiB");
+        return n;
+      }
+      if (avail < header + len) break;
+      const std::string_view payload(p + pos + header, static_cast<std::size_t>(len));
+      pos += header + static_cast<std::size_t>(len);
+      onFrame(c, fin, opcode, payload, recv_ns);
+    }
+    return pos;
+  }
+
+  void onFrame(Conn& c, bool fin, uint8_t opcode, std::string_view payload, int64_t recv_ns) {
+    switch (opcode) {
+      case 0x9:  // ping: answer with the same payload
+        ++pings_answered_;
+        write(c, clientFrame(0xA, payload, static_cast<uint32_t>(rng_.next())));
+        return;
+      case 0xA:
+        return;
+      case 0x8:
+        c.close_code = payload.size() >= 2
+                           ? (static_cast<unsigned char>(payload[0]) << 8) | static_cast<unsigned char>(payload[1])
+                           : 1005;
+        ++close_codes_[c.close_code];
+        write(c, clientFrame(0x8, payload.substr(0, 2), static_cast<uint32_t>(rng_.next())));
+        fail(c, "close frame " + std::to_string(c.close_code) + " " +
+                    std::string(payload.size() > 2 ? payload.substr(2) : std::string_view{}));
+        return;
+      case 0x1:
+      case 0x2:
+        if (fin) {
+          onMessage(c, payload, recv_ns);
+        } else {
+          c.fragment_opcode = opcode;
+          c.fragments.assign(payload);
+        }
+        return;
+      case 0x0:
+        c.fragments.append(payload);
+        if (fin) {
+          const std::string whole = std::move(c.fragments);
+          c.fragments.clear();
+          onMessage(c, whole, recv_ns);
+        }
+        return;
+      default:
+        fail(c, "unknown opcode " + std::to_string(opcode));
+    }
+  }
+
+  void onMessage(Conn& c, std::string_view m, int64_t recv_ns) {
+    if (c.state == State::Greeting) {
+      onSetupMessage(c, m);
+      return;
+    }
+    const std::string_view type = findString(m, "\"type\":");
+    if (type == "event") {
+      onEvent(c, m, recv_ns);
+    } else if (type == "error") {
+      ++error_frames_;
+      if (first_error_frame_.empty()) first_error_frame_ = std::string(m.substr(0, 300));
+    } else {
+      ++other_frames_;
+    }
+  }
+
+  void onSetupMessage(Conn& c, std::string_view m) {
+    nlohmann::json j = nlohmann::json::parse(m, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+      fail(c, "greeting is not a JSON object: " + std::string(m.substr(0, 120)));
+      return;
+    }
+    const std::string type = j.value("type", "");
+    if (type == "connected") {
+      c.got_connected = true;
+    } else if (type == "subscribed" && j.value("topic", "") == options_.topic) {
+      c.got_subscribed = true;
+      c.base_offset = j.value("offset", int64_t{0});
+      c.last_offset = c.base_offset;
+    } else if (type == "error") {
+      fail(c, "error frame " + std::string(m.substr(0, 200)));
+      return;
+    } else if (type == "event") {
+      fail(c, "an event arrived before the subscribe confirmation");
+      return;
+    }
+    if (c.got_connected && c.got_subscribed) {
+      c.state = State::Ready;
+      --setup_pending_;
+      ++ready_;
+    }
+  }
+
+  void trackEvent(int64_t offset, int64_t latency_ns) {
+    constexpr int64_t kMaxTrackedEvents = 4'000'000;
+    const int64_t index = offset - event_base_ - 1;
+    if (event_base_ < 0 || index < 0 || index >= kMaxTrackedEvents) return;
+    const auto i = static_cast<std::size_t>(index);
+    if (i >= event_last_.size()) {
+      const std::size_t size = std::max<std::size_t>(i + 1, event_last_.size() * 2);
+      event_first_.resize(size, INT64_MAX);
+      event_last_.resize(size, -1);
+    }
+    event_first_[i] = std::min(event_first_[i], latency_ns);
+    event_last_[i] = std::max(event_last_[i], latency_ns);
+  }
+
+  void onEvent(Conn& c, std::string_view m, int64_t recv_ns) {
+    if (findString(m, "\"topic\":") != options_.topic) {
+      ++other_topic_events_;
+      return;
+    }
+    const auto offset = findInt(m, "\"offset\":");
+    if (!offset) {
+      ++unparsed_events_;
+      return;
+    }
+    ++c.received;
+    ++deliveries_;
+    if (const auto sent = findInt(m, "\"sent_ns\":"); sent && *sent >= measure_from_ns_) {
+      latency_.record(recv_ns - *sent);
+      trackEvent(*offset, recv_ns - *sent);
+    }
+    if (!timeline_.empty() && recv_ns >= timeline_start_ns_) {
+      const auto slot = static_cast<std::size_t>((recv_ns - timeline_start_ns_) / kSlotNs);
+      if (slot < timeline_.size()) ++timeline_[slot];
+    }
+    const int64_t off = *offset;
+    if (off == c.last_offset + 1) {
+      c.last_offset = off;
+    } else if (off > c.last_offset + 1) {
+      c.gaps.emplace_back(c.last_offset + 1, off - 1);
+      c.missing += static_cast<uint64_t>(off - c.last_offset - 1);
+      c.last_offset = off;
+    } else {
+      // Behind the newest: a late arrival if it fills a gap, else a duplicate (or older than the subscription).
+      for (std::size_t g = 0; g < c.gaps.size(); ++g) {
+        auto [lo, hi] = c.gaps[g];
+        if (off < lo || off > hi) continue;
+        ++c.out_of_order;
+        --c.missing;
+        if (lo == hi) {
+          c.gaps.erase(c.gaps.begin() + static_cast<std::ptrdiff_t>(g));
+        } else if (off == lo) {
+          c.gaps[g].first = lo + 1;
+        } else if (off == hi) {
+          c.gaps[g].second = hi - 1;
+        } else {
+          c.gaps[g].second = off - 1;
+          c.gaps.emplace_back(off + 1, hi);
+        }
+        return;
+      }
+      ++c.duplicate;
+    }
+  }
+
+  const Options& options_;
+  sockaddr_in addr_;
+  std::vector<Conn> conns_;
+  Rng rng_;
+  int epoll_fd_ = -1;
+  std::vector<char> read_buf_;
+  int setup_pending_ = 0;
+  int ready_ = 0;
+  int connect_failed_ = 0;
+  int lost_after_ready_ = 0;
+  std::map<std::string, int> failures_;
+  std::map<int, int> close_codes_;
+  uint64_t deliveries_ = 0;
+  uint64_t after_close_ = 0;
+  uint64_t error_frames_ = 0;
+  uint64_t other_frames_ = 0;
+  uint64_t other_topic_events_ = 0;
+  uint64_t unparsed_events_ = 0;
+  uint64_t pings_answered_ = 0;
+  std::string first_error_frame_;
+  int64_t measure_from_ns_ = 0;
+  int64_t event_base_ = -1;
+  std::vector<int64_t> event_first_;
+  std::vector<int64_t> event_last_;
+  int64_t timeline_start_ns_ = 0;
+  std::vector<uint64_t> timeline_;
+  Histogram latency_;
+};
+
+// ---------------------------------------------------------------------------
+// Report
+
+std::string fmt(const char* format, ...) __attribute__((format(printf, 1, 2)));
+std::string fmt(const char* format, ...) {
+  char buf[1024];
+  va_list args;
+  va_start(args, format);
+  std::vsnprintf(buf, sizeof(buf), format, args);
+  va_end(args);
+  return buf;
+}
+
+double us(int64_t ns) {
+  return static_cast<double>(ns) / 1000.0;
+}
+
+std::string failureList(const Subscribers& subs) {
+  std::string out;
+  for (const auto& [reason, count] : subs.failures()) out += fmt("\n    %6d x %s", count, reason.c_str());
+  return out;
+}
+
+std::string closeCodeList(const Subscribers& subs) {
+  std::string out;
+  for (const auto& [code, count] : subs.closeCodes()) out += fmt("%s%d:%d", out.empty() ? "" : ",", code, count);
+  return out.empty() ? "none" : out;
+}
+
+int runIdle(const Options& o, Subscribers& subs) {
+  const long rss_before = readRssKib(o.node_pid);
+  const double cpu_before = readCpuSeconds(o.node_pid);
+  const int64_t t0 = nowNs();
+  const int ready = subs.connectAll();
+  const int64_t t1 = nowNs();
+  const long rss_connected = readRssKib(o.node_pid);
+  subs.runUntil(t1 + static_cast<int64_t>(o.duration_s * 1e9));
+  const long rss_after = readRssKib(o.node_pid);
+  const double cpu_after = readCpuSeconds(o.node_pid);
+  const long self_rss = readRssKib(static_cast<int>(getpid()));
+  const bool have_rss = rss_before >= 0 && rss_after >= 0;
+  const double per_conn = have_rss && ready > 0 ? static_cast<double>(rss_after - rss_before) * 1024.0 / ready : -1;
+  const double setup_s = seconds(t1 - t0);
+
+  std::printf("ws_fanout_bench mode=idle\n");
+  std::printf("  target        %s:%d%s?subscriptions=%s\n", o.host.c_str(), o.port, o.path.c_str(), o.topic.c_str());
+  std::printf("  connections   %d asked, %d ready after setup, %d failed in setup, %d lost while held%s\n",
+              o.connections, ready + subs.lostAfterReady(), subs.connectFailed(), subs.lostAfterReady(),
+              failureList(subs).c_str());
+  std::printf("  setup         %.2f s (%.0f connections/s, batches of %d)\n", setup_s,
+              setup_s > 0 ? (ready + subs.lostAfterReady()) / setup_s : 0.0, o.connect_batch);
+  std::printf("  held          %.1f s, pings answered %" PRIu64 ", close codes %s\n", o.duration_s,
+              subs.pingsAnswered(), closeCodeList(subs).c_str());
+  if (have_rss) {
+    std::printf("  node RSS      before %.1f MiB, after connect %.1f MiB, after hold %.1f MiB\n", rss_before / 1024.0,
+                rss_connected / 1024.0, rss_after / 1024.0);
+    std::printf("  RSS/conn      %.0f bytes (%.2f KiB) per connection\n", per_conn, per_conn / 1024.0);
+    if (cpu_before >= 0 && cpu_after >= 0)
+      std::printf("  node CPU      %.2f s during setup and hold\n", cpu_after - cpu_before);
+  } else {
+    std::printf("  node RSS      not measured (give --node-pid)\n");
+  }
+  std::printf("  loader RSS    %.1f MiB\n", self_rss / 1024.0);
+  std::printf(
+      "RESULT mode=idle connections=%d ready=%d connect_failed=%d lost=%d setup_s=%.2f hold_s=%.1f "
+      "node_rss_before_kib=%ld node_rss_connected_kib=%ld node_rss_after_kib=%ld rss_per_conn_bytes=%.0f "
+      "loader_rss_kib=%ld close_codes=%s\n",
+      o.connections, subs.ready(), subs.connectFailed(), subs.lostAfterReady(), setup_s, o.duration_s, rss_before,
+      rss_connected, rss_after, per_conn, self_rss, closeCodeList(subs).c_str());
+  std::fflush(stdout);
+  subs.closeAll();
+  if (subs.connectFailed() > 0 && ready == 0) return kExitSetupFailed;
+  return subs.connectFailed() > 0 || subs.lostAfterReady() > 0 ? kExitDeliveryCheckFailed : kExitOk;
+}
+
+int runPublish(const Options& o, Subscribers& subs, const sockaddr_in& addr) {
+  const int64_t setup_start = nowNs();
+  const int ready = subs.connectAll();
+  const double setup_s = seconds(nowNs() - setup_start);
+  if (ready == 0) {
+    std::printf("ws_fanout_bench: no connection could be set up:%s\n", failureList(subs).c_str());
+    std::printf("RESULT mode=%s connections=%d ready=0 connect_failed=%d\n", modeName(o.mode), o.connections,
+                subs.connectFailed());
+    return kExitSetupFailed;
+  }
+  int64_t base_min = INT64_MAX;
+  int64_t base_max = -1;
+  for (const auto& c : subs.conns()) {
+    if (c.state != State::Ready) continue;
+    base_min = std::min(base_min, c.base_offset);
+    base_max = std::max(base_max, c.base_offset);
+  }
+
+  const long rss_before = readRssKib(o.node_pid);
+  const double node_cpu_before = readCpuSeconds(o.node_pid);
+  const double self_cpu_before = selfCpuSeconds();
+  const int64_t duration_ns = static_cast<int64_t>(o.duration_s * 1e9);
+  const int64_t warmup_ns = static_cast<int64_t>(o.warmup_s * 1e9);
+
+  Publisher publisher(o, addr, subs.delivered, ready);
+  const int64_t run_start = nowNs();
+  subs.setMeasureFrom(run_start + warmup_ns);
+  subs.setEventBase(base_min);
+  subs.startTimeline(run_start,
+                     static_cast<std::size_t>(
+                         (duration_ns + static_cast<int64_t>(o.drain_timeout_s * 1e9) + 5 * kNsPerSec) / kSlotNs));
+  std::thread publish_thread([&publisher] { publisher.run(); });
+  subs.runUntil(run_start + duration_ns);
+  const int64_t publish_stop = nowNs();
+  publisher.stop.store(true);
+  while (!publisher.finished.load()) subs.pump(5);
+  publish_thread.join();
+  const double node_cpu_after = readCpuSeconds(o.node_pid);
+  const double self_cpu_after = selfCpuSeconds();
+  const auto& pub = publisher.result();
+
+  int64_t final_offset = pub.max_offset;
+  for (const auto& c : subs.conns()) final_offset = std::max(final_offset, c.last_offset);
+  const int64_t drain_start = nowNs();
+  subs.drain(final_offset, drain_start + static_cast<int64_t>(o.drain_timeout_s * 1e9));
+  const double drain_s = seconds(nowNs() - drain_start);
+  subs.settle(final_offset);
+  const long rss_after = readRssKib(o.node_pid);
+
+  uint64_t missing = 0;
+  uint64_t duplicate = 0;
+  uint64_t out_of_order = 0;
+  int conns_with_problems = 0;
+  for (const auto& c : subs.conns()) {
+    if (c.base_offset < 0) continue;
+    missing += c.missing;
+    duplicate += c.duplicate;
+    out_of_order += c.out_of_order;
+    if (c.missing + c.duplicate + c.out_of_order > 0) ++conns_with_problems;
+  }
+  const int64_t window_from = run_start + warmup_ns;
+  const double window_s = seconds(publish_stop - window_from);
+  const uint64_t window_deliveries = subs.deliveriesBetween(window_from, publish_stop);
+  const double deliveries_per_s = window_s > 0 ? static_cast<double>(window_deliveries) / window_s : 0;
+  const double publish_s = seconds(pub.stopped_ns - pub.started_ns);
+  const double events_per_s = publish_s > 0 ? static_cast<double>(pub.events_acked) / publish_s : 0;
+  const uint64_t expected = pub.events_acked * static_cast<uint64_t>(ready);
+  const auto per_second = subs.perSecond(run_start, publish_stop);
+  const auto& lat = subs.latency();
+  const auto per_event = subs.perEvent();
+  const double node_cpu = node_cpu_before >= 0 && node_cpu_after >= 0 ? (node_cpu_after - node_cpu_before) : -1;
+  const double self_cpu = self_cpu_after - self_cpu_before;
+  const double run_s = seconds(publish_stop - run_start);
+
+  std::printf("ws_fanout_bench mode=%s\n", modeName(o.mode));
+  std::printf("  target        %s:%d%s?subscriptions=%s\n", o.host.c_str(), o.port, o.path.c_str(), o.topic.c_str());
+  std::printf("  connections   %d asked, %d ready (setup %.2f s), %d failed in setup, %d lost during the run%s\n",
+              o.connections, ready, setup_s, subs.connectFailed(), subs.lostAfterReady(), failureList(subs).c_str());
+  std::printf("  publishing    inflight=%d batch=%d payload=%d B", o.inflight, o.batch, o.payload);
+  if (o.mode == Mode::Latency) {
+    std::printf(" rate=%.0f deliveries/s (%.1f events/s), max schedule lag %.2f ms, %" PRIu64 " requests >1 ms late\n",
+                o.rate, o.rate / ready, pub.max_lag_ns / 1e6, pub.late_requests);
+  } else {
+    std::printf(" window=%d%s\n", o.window, o.window == 0 ? " (open loop)" : " events/subscriber");
+  }
+  std::printf("  published     %" PRIu64 " events in %" PRIu64 " requests over %.2f s (%.0f events/s), offsets %" PRId64
+              "..%" PRId64 ", http errors %" PRIu64 ", unanswered %" PRIu64 ", reconnects %" PRIu64 "\n",
+              pub.events_acked, pub.responses_ok, publish_s, events_per_s, pub.first_offset, pub.max_offset,
+              pub.responses_error, pub.requests_lost, pub.reconnects);
+  if (!pub.first_error.empty()) std::printf("  first error   %s\n", pub.first_error.c_str());
+  std::printf("  deliveries    %" PRIu64 " received of %" PRIu64
+              " expected; steady window %.1f..%.1f s: %.0f deliveries/s\n",
+              subs.deliveries(), expected, o.warmup_s, run_s, deliveries_per_s);
+  std::string timeline;
+  for (const auto v : per_second) timeline += fmt(" %.0fk", static_cast<double>(v) / 1000.0);
+  std::printf("  per second   %s\n", timeline.c_str());
+  std::printf("  latency       p50 %.1f us, p99 %.1f us, p99.9 %.1f us, max %.1f us (%" PRIu64
+              " events sent in the steady window, publish->receive)\n",
+              us(lat.percentile(0.50)), us(lat.percentile(0.99)), us(lat.percentile(0.999)), us(lat.max()),
+              lat.count());
+  std::printf(
+      "  per event     first delivery p50 %.1f us, p99 %.1f us; last delivery p50 %.1f us, p99 %.1f us; "
+      "fan-out spread p50 %.1f us, p99 %.1f us (%" PRIu64 " events)\n",
+      us(per_event.first.percentile(0.5)), us(per_event.first.percentile(0.99)), us(per_event.last.percentile(0.5)),
+      us(per_event.last.percentile(0.99)), us(per_event.spread.percentile(0.5)), us(per_event.spread.percentile(0.99)),
+      per_event.first.count());
+  std::printf("  checks        missing %" PRIu64 ", duplicate %" PRIu64 ", out of order %" PRIu64
+              " (%d connections affected), not delivered after a close %" PRIu64
+              ", drain %.2f s; close codes %s; error frames %" PRIu64 "%s%s\n",
+              missing, duplicate, out_of_order, conns_with_problems, subs.afterClose(), drain_s,
+              closeCodeList(subs).c_str(), subs.errorFrames(),
+              subs.firstErrorFrame().empty() ? "" : " first: ", subs.firstErrorFrame().c_str());
+  if (subs.otherTopicEvents() + subs.unparsedEvents() + subs.otherFrames() > 0)
+    std::printf("  unexpected    events of other topics %" PRIu64 ", events without offset %" PRIu64
+                ", other frames %" PRIu64 "\n",
+                subs.otherTopicEvents(), subs.unparsedEvents(), subs.otherFrames());
+  if (base_min != base_max)
+    std::printf("  note          subscribe confirmations gave different offsets: %" PRId64 "..%" PRId64 "\n", base_min,
+                base_max);
+  // CPU time per delivery over the publishing time: comparable across machines and core sharing.
+  const uint64_t run_deliveries = subs.deliveriesBetween(run_start, publish_stop);
+  const double node_ns_per_delivery = node_cpu >= 0 && run_deliveries > 0 ? node_cpu * 1e9 / run_deliveries : -1;
+  std::printf(
+      "  cpu           node %s, loader %.0f%% of one core over %.1f s (node and loader share %ld cores); "
+      "node %.0f ns CPU per delivery\n",
+      node_cpu >= 0 ? fmt("%.0f%%", 100 * node_cpu / run_s).c_str() : "n/a", 100 * self_cpu / run_s, run_s,
+      sysconf(_SC_NPROCESSORS_ONLN), node_ns_per_delivery);
+  if (rss_before >= 0)
+    std::printf("  node RSS      %.1f MiB before, %.1f MiB after\n", rss_before / 1024.0, rss_after / 1024.0);
+
+  std::printf(
+      "RESULT mode=%s connections=%d ready=%d connect_failed=%d lost=%d duration_s=%.1f warmup_s=%.1f inflight=%d "
+      "batch=%d payload=%d window=%d rate=%.0f published=%" PRIu64 " publish_events_per_s=%.0f http_errors=%" PRIu64
+      " unanswered=%" PRIu64 " deliveries=%" PRIu64 " expected=%" PRIu64
+      " deliveries_per_s=%.0f p50_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f latency_samples=%" PRIu64
+      " first_p50_us=%.1f first_p99_us=%.1f last_p50_us=%.1f last_p99_us=%.1f"
+      " missing=%" PRIu64 " duplicate=%" PRIu64 " out_of_order=%" PRIu64 " undelivered_after_close=%" PRIu64
+      " close_codes=%s node_cpu_pct=%.0f node_cpu_ns_per_delivery=%.0f"
+      " loader_cpu_pct=%.0f node_rss_kib=%ld\n",
+      modeName(o.mode), o.connections, ready, subs.connectFailed(), subs.lostAfterReady(), o.duration_s, o.warmup_s,
+      o.inflight, o.batch, o.payload, o.window, o.mode == Mode::Latency ? o.rate : 0.0, pub.events_acked, events_per_s,
+      pub.responses_error, pub.requests_lost, subs.deliveries(), expected, deliveries_per_s, us(lat.percentile(0.50)),
+      us(lat.percentile(0.99)), us(lat.percentile(0.999)), us(lat.max()), lat.count(),
+      us(per_event.first.percentile(0.5)), us(per_event.first.percentile(0.99)), us(per_event.last.percentile(0.5)),
+      us(per_event.last.percentile(0.99)), missing, duplicate, out_of_order, subs.afterClose(),
+      closeCodeList(subs).c_str(), node_cpu >= 0 ? 100 * node_cpu / run_s : -1.0, node_ns_per_delivery,
+      100 * self_cpu / run_s, rss_after);
+  std::fflush(stdout);
+  subs.closeAll();
+
+  const bool broken = missing + duplicate + out_of_order > 0 || subs.lostAfterReady() > 0 || subs.connectFailed() > 0 ||
+                      pub.events_acked == 0 || pub.responses_error > 0 || pub.requests_lost > 0;
+  return broken ? kExitDeliveryCheckFailed : kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::optional<Options> options;
+  try {
+    options = parseOptions(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ws_fanout_bench: %s\n%s", e.what(), kUsage);
+    return kExitUsage;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  try {
+    raiseFileLimit(options->connections + 64);
+    const sockaddr_in addr = resolve(options->host, options->port);
+    Subscribers subs(*options, addr);
+    if (options->mode == Mode::Idle) return runIdle(*options, subs);
+    return runPublish(*options, subs, addr);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ws_fanout_bench: %s\n", e.what());
+    return kExitSetupFailed;
+  }
+}
