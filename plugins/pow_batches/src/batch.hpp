@@ -1,0 +1,39 @@
+#pragma once
+// PoW batches as ML nodes send them: validation with a reason for every
+// refusal, and the canonical content hash that makes recording exactly-once
+// whichever path (WebSocket or HTTP) and however often a batch arrives.
+#include <eventnode/plugin/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace eventnode::plugins::pow_batches {
+
+enum class BatchKind { Generated, Validated };
+
+/// "generated" or "validated".
+const char* kindName(BatchKind kind);
+/// The kind named by `name`, or nullopt.
+std::optional<BatchKind> parseKind(std::string_view name);
+
+struct Batch {
+  BatchKind kind = BatchKind::Generated;
+  std::uint64_t node_num = 0;  ///< the batch's node_id: the ML node's node_num in config
+  /// Only the fields of the format, in canonical (sorted-key) order.
+  plugin::Json fields;
+  /// Hex SHA-256 of kind and canonical fields: equal batches have equal hashes.
+  std::string content_hash;
+};
+
+struct BatchError {
+  std::string message;  ///< names the field and what is wrong with it
+};
+
+/// Checks a ProofBatch (generated) or ValidatedBatch (validated). Arrays
+/// longer than `max_length` entries are refused.
+std::variant<Batch, BatchError> validateBatch(BatchKind kind, const plugin::Json& body, std::size_t max_length);
+
+}  // namespace eventnode::plugins::pow_batches

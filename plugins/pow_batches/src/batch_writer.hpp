@@ -1,0 +1,42 @@
+#pragma once
+// Group commit: callers on many threads (one per ML node, HTTP workers) hand
+// batches to one writer thread, which records everything waiting in a single
+// transaction, so one fsync serves many batches. A caller's future resolves
+// once its batch is on disk.
+#include "batch_store.hpp"
+
+#include <condition_variable>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace eventnode::plugins::pow_batches {
+
+class BatchWriter {
+ public:
+  /// `on_recorded` runs on the writer thread after each commit with new batches (wakes the outbox).
+  BatchWriter(BatchStore& store, std::function<void()> on_recorded);
+  ~BatchWriter();
+
+  /// Queues a batch; the future holds its result, or the storage error.
+  std::future<RecordResult> submit(RecordRequest request);
+  /// Records what is queued, then stops the thread. Idempotent.
+  void stop();
+
+ private:
+  void run();
+
+  BatchStore& store_;
+  std::function<void()> on_recorded_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  // Parallel queues: requests go to the store as they are, without a copy.
+  std::vector<RecordRequest> requests_;
+  std::vector<std::promise<RecordResult>> promises_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace eventnode::plugins::pow_batches

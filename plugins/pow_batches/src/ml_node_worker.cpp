@@ -1,0 +1,240 @@
+#include "ml_node_worker.hpp"
+
+#include <Poco/Buffer.h>
+#include <Poco/Exception.h>
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/WebSocket.h>
+#include <Poco/URI.h>
+
+#include <random>
+
+namespace eventnode::plugins::pow_batches {
+namespace {
+
+constexpr const char* kSocketPath = "/api/v1/pow/ws";
+constexpr long kReceiveSliceMicros = 250000;  // how often a blocked receive checks for stop
+
+// Poco's flag and opcode enums are combined as ints (C++20 deprecates mixing enums).
+constexpr int kPingFlags = static_cast<int>(Poco::Net::WebSocket::FRAME_FLAG_FIN) | static_cast<int>(Poco::Net::WebSocket::FRAME_OP_PING);
+constexpr int kPongFlags = static_cast<int>(Poco::Net::WebSocket::FRAME_FLAG_FIN) | static_cast<int>(Poco::Net::WebSocket::FRAME_OP_PONG);
+
+std::int64_t unixNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::uint16_t closeCode(const Poco::Buffer<char>& payload, int size) {
+  if (size < 2) return 1005;
+  return static_cast<std::uint16_t>((static_cast<unsigned char>(payload[0]) << 8) | static_cast<unsigned char>(payload[1]));
+}
+
+}  // namespace
+
+MlNodeWorker::MlNodeWorker(MlNodeConfig config, IntakeTiming timing, BatchWriter& writer, std::shared_ptr<spdlog::logger> logger)
+    : config_(std::move(config)), timing_(timing), writer_(writer), logger_(std::move(logger)) {}
+
+MlNodeWorker::~MlNodeWorker() { stop(); }
+
+void MlNodeWorker::start() {
+  std::lock_guard lock(mutex_);
+  if (running_) return;
+  if (thread_.joinable()) thread_.join();  // a thread that ended after stop()
+  running_ = true;
+  state_ = "connecting";
+  thread_ = std::thread([this] { run(); });
+  logger_->info("intake started node={} url={}", config_.id, config_.url);
+}
+
+void MlNodeWorker::stop() {
+  std::thread ending;
+  {
+    std::lock_guard lock(mutex_);
+    running_ = false;
+    ending.swap(thread_);
+  }
+  wake_.notify_all();
+  if (ending.joinable()) {
+    ending.join();
+    logger_->info("intake stopped node={}", config_.id);
+  }
+  std::lock_guard lock(mutex_);
+  state_ = "stopped";
+  connected_since_.reset();
+}
+
+plugin::Json MlNodeWorker::status() const {
+  std::lock_guard lock(mutex_);
+  return {{"id", config_.id},
+          {"node_num", config_.node_num},
+          {"url", config_.url},
+          {"state", state_},
+          {"connected_since", connected_since_ ? plugin::Json(*connected_since_) : plugin::Json(nullptr)},
+          {"reconnects", reconnects_},
+          {"batches", {{"websocket", ws_batches_.load()}, {"http", http_batches_.load()}}},
+          {"invalid_messages", invalid_messages_.load()},
+          {"last_error", last_error_ ? plugin::Json(*last_error_) : plugin::Json(nullptr)}};
+}
+
+void MlNodeWorker::setState(const char* state, std::optional<std::string> error) {
+  std::lock_guard lock(mutex_);
+  state_ = state;
+  if (error) last_error_ = std::move(error);
+}
+
+bool MlNodeWorker::waitBeforeRedial() {
+  static thread_local std::mt19937_64 random{std::random_device{}()};
+  std::uniform_int_distribution<long long> jitter(0, timing_.reconnect_jitter.count());
+  const auto delay = timing_.reconnect_delay + std::chrono::milliseconds(jitter(random));
+  std::unique_lock lock(mutex_);
+  state_ = "waiting";
+  ++reconnects_;
+  wake_.wait_for(lock, delay, [&] { return !running_; });
+  if (running_) state_ = "connecting";
+  return running_;
+}
+
+void MlNodeWorker::run() {
+  while (true) {
+    {
+      std::lock_guard lock(mutex_);
+      if (!running_) return;
+    }
+    try {
+      const Poco::URI base(config_.url);
+      Poco::Net::HTTPClientSession session(base.getHost(), base.getPort());
+      session.setTimeout(Poco::Timespan(std::chrono::duration_cast<std::chrono::microseconds>(timing_.dial_timeout).count()));
+      Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, kSocketPath, Poco::Net::HTTPMessage::HTTP_1_1);
+      Poco::Net::HTTPResponse response;
+      Poco::Net::WebSocket socket(session, request, response);
+      socket.setMaxPayloadSize(static_cast<int>(timing_.max_message_bytes));
+      {
+        std::lock_guard lock(mutex_);
+        state_ = "connected";
+        connected_since_ = unixNow();
+      }
+      logger_->info("connected node={} url={}{}", config_.id, config_.url, kSocketPath);
+      serve(socket);
+    } catch (const Poco::Exception& e) {
+      setState("waiting", e.displayText());
+      logger_->warn("connection failed node={} error=\"{}\"", config_.id, e.displayText());
+    } catch (const std::exception& e) {
+      setState("waiting", e.what());
+      logger_->warn("connection failed node={} error=\"{}\"", config_.id, e.what());
+    }
+    {
+      std::lock_guard lock(mutex_);
+      connected_since_.reset();
+    }
+    if (!waitBeforeRedial()) return;
+  }
+}
+
+void MlNodeWorker::serve(Poco::Net::WebSocket& socket) {
+  socket.setReceiveTimeout(Poco::Timespan(0, kReceiveSliceMicros));
+  auto last_heard = std::chrono::steady_clock::now();
+  auto last_ping = last_heard;
+  Poco::Buffer<char> frame(0);
+  std::string message;
+  while (true) {
+    {
+      std::lock_guard lock(mutex_);
+      if (!running_) {
+        socket.shutdown(1001, "intake stopped");
+        return;
+      }
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_heard >= timing_.silence_timeout) {
+      setState("waiting", "no frame from the ML node for " + std::to_string(timing_.silence_timeout.count()) + " s");
+      logger_->warn("dropping silent connection node={} silent_s={}", config_.id, timing_.silence_timeout.count());
+      return;
+    }
+    if (now - last_ping >= timing_.ping_interval) {
+      socket.sendFrame("", 0, kPingFlags);
+      last_ping = now;
+    }
+    int flags = 0;
+    int size = 0;
+    frame.resize(0);
+    try {
+      size = socket.receiveFrame(frame, flags);
+    } catch (const Poco::TimeoutException&) {
+      continue;
+    }
+    last_heard = std::chrono::steady_clock::now();
+    const int opcode = flags & Poco::Net::WebSocket::FRAME_OP_BITMASK;
+    if (size == 0 && flags == 0) {
+      setState("waiting", "the ML node closed the connection");
+      logger_->warn("connection closed by the ML node node={}", config_.id);
+      return;
+    }
+    if (opcode == Poco::Net::WebSocket::FRAME_OP_CLOSE) {
+      const auto code = closeCode(frame, size);
+      const std::string reason = size > 2 ? std::string(frame.begin() + 2, static_cast<std::size_t>(size - 2)) : "";
+      if (code == 1008) {
+        logger_->warn("the ML node refused this connection (1008): it serves a single client and another one is connected; "
+                      "retrying node={} reason=\"{}\"", config_.id, reason);
+      } else {
+        logger_->warn("connection closed by the ML node node={} code={} reason=\"{}\"", config_.id, code, reason);
+      }
+      setState("waiting", "closed by the ML node with " + std::to_string(code) + (reason.empty() ? "" : ": " + reason));
+      return;
+    }
+    if (opcode == Poco::Net::WebSocket::FRAME_OP_PING) {
+      socket.sendFrame(frame.begin(), size, kPongFlags);
+      continue;
+    }
+    if (opcode == Poco::Net::WebSocket::FRAME_OP_PONG) continue;
+    message.append(frame.begin(), static_cast<std::size_t>(size));
+    if (message.size() > timing_.max_message_bytes) {
+      setState("waiting", "message over the limit");
+      socket.shutdown(1009, "message too big");
+      return;
+    }
+    if (!(flags & Poco::Net::WebSocket::FRAME_FLAG_FIN)) continue;  // a fragment: wait for the rest
+    const auto ack = handleMessage(message);
+    message.clear();
+    if (ack) socket.sendFrame(ack->data(), static_cast<int>(ack->size()), Poco::Net::WebSocket::FRAME_TEXT);
+  }
+}
+
+std::optional<std::string> MlNodeWorker::handleMessage(const std::string& text) {
+  const auto refuse = [&](const std::string& why) -> std::optional<std::string> {
+    invalid_messages_.fetch_add(1);
+    logger_->warn("invalid message from node={} (not acknowledged) error=\"{}\"", config_.id, why);
+    return std::nullopt;
+  };
+  const auto message = plugin::Json::parse(text, nullptr, false);
+  if (message.is_discarded() || !message.is_object()) return refuse("not a JSON object");
+  const auto type = message.find("type");
+  const auto id = message.find("id");
+  if (type == message.end() || !type->is_string()) return refuse("'type' must be generated or validated");
+  if (id == message.end() || !id->is_string() || id->get_ref<const std::string&>().empty()) {
+    return refuse("'id' must be a non-empty string");
+  }
+  const auto kind = parseKind(type->get_ref<const std::string&>());
+  if (!kind) return refuse("unknown type '" + type->get<std::string>().substr(0, 40) + "'");
+  const auto batch_field = message.find("batch");
+  if (batch_field == message.end()) return refuse("'batch' is missing");
+  auto validated = validateBatch(*kind, *batch_field, timing_.max_batch_length);
+  if (auto* error = std::get_if<BatchError>(&validated)) return refuse(error->message);
+  auto& batch = std::get<Batch>(validated);
+  if (batch.node_num != config_.node_num) {
+    return refuse("batch.node_id " + std::to_string(batch.node_num) + " is not this node's node_num " +
+                  std::to_string(config_.node_num));
+  }
+  try {
+    const auto result = writer_.submit({std::move(batch), config_.id, "websocket"}).get();
+    ws_batches_.fetch_add(1);
+    logger_->debug("batch recorded node={} batch_id={} duplicate={}", config_.id, result.batch_id, result.duplicate);
+  } catch (const std::exception& e) {
+    // Not recorded, so not acknowledged: the ML node will send it again.
+    logger_->error("cannot record batch node={} error=\"{}\"", config_.id, e.what());
+    return std::nullopt;
+  }
+  return plugin::Json{{"type", "ack"}, {"id", *id}}.dump();
+}
+
+}  // namespace eventnode::plugins::pow_batches

@@ -1,0 +1,116 @@
+#include "outbox_dispatcher.hpp"
+
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/NullStream.h>
+#include <Poco/StreamCopier.h>
+#include <Poco/URI.h>
+
+namespace eventnode::plugins::pow_batches {
+namespace {
+
+constexpr std::size_t kRowsPerRead = 256;
+constexpr auto kFirstBackoff = std::chrono::milliseconds(1000);
+constexpr auto kIdlePoll = std::chrono::milliseconds(1000);
+
+}  // namespace
+
+OutboxDispatcher::OutboxDispatcher(RecorderConfig config, BatchStore& store, plugin::Host& host)
+    : config_(std::move(config)), store_(store), host_(host), logger_(host.logger()) {}
+
+OutboxDispatcher::~OutboxDispatcher() { stop(); }
+
+void OutboxDispatcher::start() { thread_ = std::thread([this] { run(); }); }
+
+void OutboxDispatcher::notify() {
+  {
+    std::lock_guard lock(mutex_);
+    notified_ = true;
+  }
+  wake_.notify_one();
+}
+
+void OutboxDispatcher::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool OutboxDispatcher::sleepFor(std::chrono::milliseconds delay) {
+  std::unique_lock lock(mutex_);
+  wake_.wait_for(lock, delay, [&] { return stopping_; });
+  return !stopping_;
+}
+
+void OutboxDispatcher::run() {
+  auto backoff = kFirstBackoff;
+  while (true) {
+    {
+      std::unique_lock lock(mutex_);
+      if (stopping_) return;
+      notified_ = false;
+    }
+    std::vector<OutboxRow> rows;
+    try {
+      rows = store_.pending(config_.name, kRowsPerRead);
+    } catch (const std::exception& e) {
+      logger_->error("outbox read failed recorder={} error=\"{}\"", config_.name, e.what());
+    }
+    for (const auto& row : rows) {
+      // In order: a row is retried until accepted before the next is tried.
+      while (true) {
+        const auto error = deliver(row);
+        if (error.empty()) {
+          store_.markDelivered(row.seq);
+          delivered_.fetch_add(1);
+          backoff = kFirstBackoff;
+          break;
+        }
+        store_.countAttempt(row.seq);
+        logger_->warn("recorder refused batch recorder={} batch_id={} retry_in_ms={} error=\"{}\"", config_.name, row.batch_id,
+                      backoff.count(), error);
+        if (!sleepFor(backoff)) return;
+        backoff = std::min(backoff * 2, config_.max_backoff);
+      }
+    }
+    if (rows.size() == kRowsPerRead) continue;
+    std::unique_lock lock(mutex_);
+    wake_.wait_for(lock, kIdlePoll, [&] { return stopping_ || notified_; });
+  }
+}
+
+std::string OutboxDispatcher::deliver(const OutboxRow& row) {
+  if (config_.type == "topic") {
+    try {
+      host_.publish(std::string("pow.") + row.kind, plugin::Json::parse(row.message));
+      return {};
+    } catch (const std::exception& e) {
+      return e.what();
+    }
+  }
+  try {
+    const Poco::URI uri(config_.url);
+    Poco::Net::HTTPClientSession session(uri.getHost(), uri.getPort());
+    session.setTimeout(Poco::Timespan(std::chrono::duration_cast<std::chrono::microseconds>(config_.timeout).count()));
+    Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST, uri.getPathAndQuery(), Poco::Net::HTTPMessage::HTTP_1_1);
+    request.setContentType("application/json");
+    request.set("Idempotency-Key", row.batch_id);
+    request.setContentLength(static_cast<std::streamsize>(row.message.size()));
+    session.sendRequest(request) << row.message;
+    Poco::Net::HTTPResponse response;
+    auto& body = session.receiveResponse(response);
+    Poco::NullOutputStream sink;
+    Poco::StreamCopier::copyStream(body, sink);
+    const auto status = static_cast<int>(response.getStatus());
+    if (status >= 200 && status < 300) return {};
+    return "HTTP " + std::to_string(status);
+  } catch (const Poco::Exception& e) {
+    return e.displayText();
+  }
+}
+
+}  // namespace eventnode::plugins::pow_batches
