@@ -37,6 +37,10 @@ struct Checker {
   void integer(const char* name, bool non_negative) {
     if (const auto* v = field(name)) {
       if (!v->is_number_integer()) return fail(name, "must be an integer");
+      // Every integer of the format is stored as a signed 64-bit value.
+      if (v->is_number_unsigned() && v->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) {
+        return fail(name, "is larger than a 64-bit signed integer");
+      }
       if (non_negative && v->is_number_integer() && !v->is_number_unsigned() && v->get<std::int64_t>() < 0) {
         return fail(name, "must not be negative, got " + v->dump());
       }

@@ -30,7 +30,8 @@ plugin::Json recorderMessage(const RecordRequest& request, const std::string& ba
 BatchStore::BatchStore(const std::filesystem::path& file, std::vector<std::string> recorders) : recorders_(std::move(recorders)) {
   Poco::Data::SQLite::Connector::registerConnector();
   try {
-    session_ = std::make_unique<Poco::Data::Session>("SQLite", file.string());
+    // A short login timeout: a bad path should fail now, not after Poco's default 60 s.
+    session_ = std::make_unique<Poco::Data::Session>("SQLite", file.string(), 5);
     auto& s = *session_;
     s << "PRAGMA journal_mode=WAL", now;
     s << "PRAGMA synchronous=FULL", now;

@@ -43,17 +43,18 @@ void BatchWriter::run() {
       requests.swap(requests_);
       promises.swap(promises_);
     }
+    std::vector<RecordResult> results;
     try {
-      const auto results = store_.record(requests);
-      bool fresh = false;
-      for (std::size_t i = 0; i < promises.size(); ++i) {
-        fresh = fresh || !results[i].duplicate;
-        promises[i].set_value(results[i]);
-      }
-      if (fresh && on_recorded_) on_recorded_();
+      results = store_.record(requests);
     } catch (...) {
       for (auto& promise : promises) promise.set_exception(std::current_exception());
     }
+    bool fresh = false;
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      fresh = fresh || !results[i].duplicate;
+      promises[i].set_value(results[i]);
+    }
+    if (fresh && on_recorded_) on_recorded_();
     requests.clear();
     promises.clear();
   }

@@ -94,21 +94,27 @@ std::string OutboxDispatcher::deliver(const OutboxRow& row) {
   }
   try {
     const Poco::URI uri(config_.url);
-    Poco::Net::HTTPClientSession session(uri.getHost(), uri.getPort());
-    session.setTimeout(Poco::Timespan(std::chrono::duration_cast<std::chrono::microseconds>(config_.timeout).count()));
+    if (!session_) {
+      // Kept alive between rows: a backlog drains without a connection per batch.
+      session_ = std::make_unique<Poco::Net::HTTPClientSession>(uri.getHost(), uri.getPort());
+      session_->setKeepAlive(true);
+      session_->setTimeout(Poco::Timespan(std::chrono::duration_cast<std::chrono::microseconds>(config_.timeout).count()));
+    }
     Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST, uri.getPathAndQuery(), Poco::Net::HTTPMessage::HTTP_1_1);
     request.setContentType("application/json");
     request.set("Idempotency-Key", row.batch_id);
+    request.setKeepAlive(true);
     request.setContentLength(static_cast<std::streamsize>(row.message.size()));
-    session.sendRequest(request) << row.message;
+    session_->sendRequest(request) << row.message;
     Poco::Net::HTTPResponse response;
-    auto& body = session.receiveResponse(response);
+    auto& body = session_->receiveResponse(response);
     Poco::NullOutputStream sink;
     Poco::StreamCopier::copyStream(body, sink);
     const auto status = static_cast<int>(response.getStatus());
     if (status >= 200 && status < 300) return {};
     return "HTTP " + std::to_string(status);
   } catch (const Poco::Exception& e) {
+    session_.reset();
     return e.displayText();
   }
 }

@@ -6,12 +6,17 @@
 
 #include <eventnode/plugin/host.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+
+namespace Poco::Net {
+class HTTPClientSession;
+}
 
 namespace eventnode::plugins::pow_batches {
 
@@ -48,6 +53,7 @@ class OutboxDispatcher {
   BatchStore& store_;
   plugin::Host& host_;
   std::shared_ptr<spdlog::logger> logger_;
+  std::unique_ptr<Poco::Net::HTTPClientSession> session_;  // used by the dispatcher thread only
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;

@@ -1,0 +1,438 @@
+#include "batch_store.hpp"
+#include "batch_writer.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <latch>
+#include <map>
+#include <regex>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+namespace eventnode::plugins::pow_batches {
+namespace {
+
+namespace fs = std::filesystem;
+using plugin::Json;
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "eventnode-pow-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = fs::path(pattern).lexically_normal();
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const fs::path& path() const { return path_; }
+  fs::path db() const { return path_ / "pow_batches.sqlite"; }
+
+ private:
+  fs::path path_;
+};
+
+const std::vector<std::string> kRecorders = {"chain", "bus"};
+
+std::int64_t unixNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+/// A valid batch whose content is told apart by `key` (its block_height).
+Batch makeBatch(std::int64_t key, BatchKind kind = BatchKind::Generated, std::uint64_t node_id = 1) {
+  Json body{{"public_key", "pk-1"},     {"block_hash", "0xabc"}, {"block_height", key},
+            {"nonces", {key, key + 1}}, {"dist", {0.5, 1.25}},   {"node_id", node_id}};
+  if (kind == BatchKind::Validated) {
+    body["received_dist"] = {0.5, 1.5};
+    body["r_target"] = 1.5;
+    body["fraud_threshold"] = 0.01;
+    body["n_invalid"] = 1;
+    body["probability_honest"] = 0.75;
+    body["fraud_detected"] = true;
+  }
+  auto result = validateBatch(kind, body, 1000);
+  if (const auto* error = std::get_if<BatchError>(&result))
+    throw std::logic_error("test batch refused: " + error->message);
+  return std::get<Batch>(std::move(result));
+}
+
+RecordRequest request(std::int64_t key, BatchKind kind = BatchKind::Generated, std::string node = "ml-1",
+                      std::string path = "websocket") {
+  return RecordRequest{makeBatch(key, kind), std::move(node), std::move(path)};
+}
+
+bool isUuid(const std::string& text) {
+  static const std::regex kUuid("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$");
+  return std::regex_match(text, kUuid);
+}
+
+std::vector<std::string> batchIds(const std::vector<OutboxRow>& rows) {
+  std::vector<std::string> ids;
+  for (const auto& row : rows) ids.push_back(row.batch_id);
+  return ids;
+}
+
+TEST(Unit, RecordingANewBatchGivesAUuidAndOneOutboxRowPerRecorder) {
+  TempDir dir;
+  BatchStore store(dir.db(), kRecorders);
+  const auto results = store.record({request(1)});
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_TRUE(isUuid(results[0].batch_id)) << results[0].batch_id;
+  EXPECT_FALSE(results[0].duplicate);
+  EXPECT_EQ(store.batchCount(), 1u);
+  for (const auto& recorder : kRecorders) {
+    SCOPED_TRACE(recorder);
+    const auto rows = store.pending(recorder, 100);
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0].batch_id, results[0].batch_id);
+    EXPECT_EQ(rows[0].kind, "generated");
+  }
+  EXPECT_TRUE(store.pending("nobody", 100).empty());
+}
+
+TEST(Unit, NewBatchesGetDistinctBatchIds) {
+  TempDir dir;
+  BatchStore store(dir.db(), kRecorders);
+  const auto results = store.record({request(1), request(2), request(1, BatchKind::Validated)});
+  ASSERT_EQ(results.size(), 3u);
+  const std::set<std::string> ids{results[0].batch_id, results[1].batch_id, results[2].batch_id};
+  EXPECT_EQ(ids.size(), 3u);
+  for (const auto& result : results) EXPECT_FALSE(result.duplicate);
+  EXPECT_EQ(store.batchCount(), 3u);
+}
+
+TEST(Unit, RecordingTheSameContentAgainGivesTheFirstBatchIdAsDuplicate) {
+  TempDir dir;
+  BatchStore store(dir.db(), kRecorders);
+  const auto first = store.record({request(1)});
+  ASSERT_EQ(first.size(), 1u);
+  // The same content over the other path, even from another config id.
+  const auto again = store.record({request(1, BatchKind::Generated, "ml-1", "http")});
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].batch_id, first[0].batch_id);
+  EXPECT_TRUE(again[0].duplicate);
+  const auto third = store.record({request(1, BatchKind::Generated, "ml-other", "websocket")});
+  ASSERT_EQ(third.size(), 1u);
+  EXPECT_EQ(third[0].batch_id, first[0].batch_id);
+  EXPECT_TRUE(third[0].duplicate);
+  EXPECT_EQ(store.batchCount(), 1u);
+  for (const auto& recorder : kRecorders) EXPECT_EQ(store.pending(recorder, 100).size(), 1u) << recorder;
+}
+
+TEST(Unit, RecordingTheSameContentTwiceInOneCallGivesOneBatchId) {
+  TempDir dir;
+  BatchStore store(dir.db(), kRecorders);
+  const auto results =
+      store.record({request(1), request(1, BatchKind::Generated, "ml-1", "http"), request(2), request(1)});
+  ASSERT_EQ(results.size(), 4u);
+  EXPECT_FALSE(results[0].duplicate);
+  EXPECT_TRUE(results[1].duplicate);
+  EXPECT_EQ(results[1].batch_id, results[0].batch_id);
+  EXPECT_FALSE(results[2].duplicate);
+  EXPECT_NE(results[2].batch_id, results[0].batch_id);
+  EXPECT_TRUE(results[3].duplicate);
+  EXPECT_EQ(results[3].batch_id, results[0].batch_id);
+  EXPECT_EQ(store.batchCount(), 2u);
+  for (const auto& recorder : kRecorders) {
+    SCOPED_TRACE(recorder);
+    EXPECT_EQ(batchIds(store.pending(recorder, 100)),
+              (std::vector<std::string>{results[0].batch_id, results[2].batch_id}));
+  }
+}
+
+TEST(Unit, PendingReturnsRowsInRecordingOrderPerRecorder) {
+  TempDir dir;
+  BatchStore store(dir.db(), kRecorders);
+  std::vector<std::string> expected;
+  // Keys not in ascending order, so recording order is not content order.
+  for (const std::int64_t key : {5, 3, 9}) expected.push_back(store.record({request(key)}).at(0).batch_id);
+  for (const auto& result : store.record({request(1), request(7, BatchKind::Validated)}))
+    expected.push_back(result.batch_id);
+  for (const auto& recorder : kRecorders) {
+    SCOPED_TRACE(recorder);
+    const auto rows = store.pending(recorder, 100);
+    EXPECT_EQ(batchIds(rows), expected);
+    for (std::size_t i = 1; i < rows.size(); ++i) EXPECT_LT(rows[i - 1].seq, rows[i].seq);
+    ASSERT_EQ(rows.size(), 5u);
+    EXPECT_EQ(rows[4].kind, "validated");
+  }
+}
+
+TEST(Unit, PendingReturnsAtMostLimitOldestRows) {
+  TempDir dir;
+  BatchStore store(dir.db(), kRecorders);
+  std::vector<std::string> ids;
+  for (std::int64_t key = 0; key < 5; ++key) ids.push_back(store.record({request(key)}).at(0).batch_id);
+  EXPECT_EQ(batchIds(store.pending("chain", 2)), (std::vector<std::string>{ids[0], ids[1]}));
+  EXPECT_TRUE(store.pending("chain", 0).empty());
+}
+
+TEST(Unit, OutboxMessageIsTheRecorderMessageOfTheBatch) {
+  TempDir dir;
+  BatchStore store(dir.db(), {"chain"});
+  const auto before = unixNow();
+  const auto generated = request(10, BatchKind::Generated, "ml-1", "http");
+  const auto validated = request(11, BatchKind::Validated, "ml-2", "websocket");
+  const auto results = store.record({generated, validated});
+  const auto after = unixNow();
+  const auto rows = store.pending("chain", 100);
+  ASSERT_EQ(rows.size(), 2u);
+
+  const auto message = Json::parse(rows[0].message);
+  EXPECT_EQ(message["batch_id"], results[0].batch_id);
+  EXPECT_EQ(message["kind"], "generated");
+  EXPECT_EQ(message["node"], "ml-1");
+  EXPECT_EQ(message["node_id"], 1);
+  EXPECT_EQ(message["public_key"], "pk-1");
+  EXPECT_EQ(message["block_hash"], "0xabc");
+  EXPECT_EQ(message["block_height"], 10);
+  EXPECT_EQ(message["nonces"], Json({10, 11}));
+  EXPECT_EQ(message["dist"], Json({0.5, 1.25}));
+  ASSERT_TRUE(message["recorded_at"].is_number_integer());
+  const auto recorded_at = message["recorded_at"].get<std::int64_t>();
+  EXPECT_GE(recorded_at, before);
+  EXPECT_LE(recorded_at, after);
+  EXPECT_FALSE(message.contains("received_dist"));
+  EXPECT_FALSE(message.contains("path"));
+  EXPECT_EQ(message, recorderMessage(generated, results[0].batch_id, recorded_at));
+
+  const auto validated_message = Json::parse(rows[1].message);
+  EXPECT_EQ(validated_message["batch_id"], results[1].batch_id);
+  EXPECT_EQ(validated_message["kind"], "validated");
+  EXPECT_EQ(validated_message["node"], "ml-2");
+  EXPECT_EQ(validated_message["received_dist"], Json({0.5, 1.5}));
+  EXPECT_EQ(validated_message["r_target"], 1.5);
+  EXPECT_EQ(validated_message["fraud_threshold"], 0.01);
+  EXPECT_EQ(validated_message["n_invalid"], 1);
+  EXPECT_EQ(validated_message["probability_honest"], 0.75);
+  EXPECT_EQ(validated_message["fraud_detected"], true);
+  EXPECT_EQ(validated_message,
+            recorderMessage(validated, results[1].batch_id, validated_message["recorded_at"].get<std::int64_t>()));
+}
+
+TEST(Unit, RecorderMessageIsTheFieldsPlusBatchIdKindNodeAndRecordedAt) {
+  const auto req = request(4, BatchKind::Generated, "ml-3", "http");
+  auto expected = req.batch.fields;
+  expected["batch_id"] = "id-1";
+  expected["kind"] = "generated";
+  expected["node"] = "ml-3";
+  expected["recorded_at"] = 1763784000;
+  EXPECT_EQ(recorderMessage(req, "id-1", 1763784000), expected);
+}
+
+TEST(Unit, MarkDeliveredRemovesTheRowFromThatRecordersPendingOnly) {
+  TempDir dir;
+  BatchStore store(dir.db(), kRecorders);
+  const auto results = store.record({request(1), request(2)});
+  const auto chain = store.pending("chain", 100);
+  ASSERT_EQ(chain.size(), 2u);
+  store.markDelivered(chain[0].seq);
+  EXPECT_EQ(batchIds(store.pending("chain", 100)), (std::vector<std::string>{results[1].batch_id}));
+  EXPECT_EQ(batchIds(store.pending("bus", 100)), (std::vector<std::string>{results[0].batch_id, results[1].batch_id}));
+  // Delivering again changes nothing.
+  store.markDelivered(chain[0].seq);
+  EXPECT_EQ(store.pending("chain", 100).size(), 1u);
+  EXPECT_EQ(store.pending("bus", 100).size(), 2u);
+  EXPECT_EQ(store.batchCount(), 2u);
+}
+
+TEST(Unit, CountAttemptKeepsTheRowPending) {
+  TempDir dir;
+  BatchStore store(dir.db(), kRecorders);
+  store.record({request(1)});
+  const auto rows = store.pending("chain", 100);
+  ASSERT_EQ(rows.size(), 1u);
+  store.countAttempt(rows[0].seq);
+  store.countAttempt(rows[0].seq);
+  const auto after = store.pending("chain", 100);
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].seq, rows[0].seq);
+  EXPECT_EQ(after[0].message, rows[0].message);
+}
+
+TEST(Unit, RecordsAndOutboxSurviveClosingAndReopeningTheStore) {
+  TempDir dir;
+  std::vector<RecordResult> first;
+  std::vector<OutboxRow> chain_before, bus_before;
+  {
+    BatchStore store(dir.db(), kRecorders);
+    first = store.record({request(1), request(2), request(3, BatchKind::Validated)});
+    store.markDelivered(store.pending("chain", 100).at(0).seq);
+    chain_before = store.pending("chain", 100);
+    bus_before = store.pending("bus", 100);
+  }
+  ASSERT_EQ(chain_before.size(), 2u);
+  ASSERT_EQ(bus_before.size(), 3u);
+  {
+    BatchStore store(dir.db(), kRecorders);
+    EXPECT_EQ(store.batchCount(), 3u);
+    const auto chain = store.pending("chain", 100);
+    const auto bus = store.pending("bus", 100);
+    ASSERT_EQ(chain.size(), chain_before.size());
+    ASSERT_EQ(bus.size(), bus_before.size());
+    for (std::size_t i = 0; i < chain.size(); ++i) {
+      EXPECT_EQ(chain[i].seq, chain_before[i].seq);
+      EXPECT_EQ(chain[i].batch_id, chain_before[i].batch_id);
+      EXPECT_EQ(chain[i].kind, chain_before[i].kind);
+      EXPECT_EQ(chain[i].message, chain_before[i].message);
+    }
+    EXPECT_EQ(batchIds(bus), batchIds(bus_before));
+    // Exactly-once holds across the restart.
+    const auto again = store.record({request(2), request(3, BatchKind::Validated), request(4)});
+    ASSERT_EQ(again.size(), 3u);
+    EXPECT_EQ(again[0].batch_id, first[1].batch_id);
+    EXPECT_TRUE(again[0].duplicate);
+    EXPECT_EQ(again[1].batch_id, first[2].batch_id);
+    EXPECT_TRUE(again[1].duplicate);
+    EXPECT_FALSE(again[2].duplicate);
+    EXPECT_EQ(store.batchCount(), 4u);
+    // New rows come after the old ones.
+    const auto chain_after = store.pending("chain", 100);
+    ASSERT_EQ(chain_after.size(), 3u);
+    EXPECT_EQ(chain_after[2].batch_id, again[2].batch_id);
+    EXPECT_GT(chain_after[2].seq, chain_before.back().seq);
+  }
+}
+
+TEST(Unit, OpeningAFileThatIsNotADatabaseThrowsNamingIt) {
+  TempDir dir;
+  const auto file = dir.db();
+  {
+    std::ofstream out(file, std::ios::binary);
+    out << std::string(4096, 'x');
+  }
+  try {
+    BatchStore store(file, kRecorders);
+    ADD_FAILURE() << "opened " << file;
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(file.string()), std::string::npos) << e.what();
+  }
+}
+
+TEST(Unit, BatchWriterRecordsConcurrentSubmissionsExactlyOnce) {
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 200;
+  constexpr int kDistinct = 1000;  // fewer than 8 × 200: threads overlap
+  TempDir dir;
+  BatchStore store(dir.db(), kRecorders);
+  std::atomic<int> callbacks{0};
+  BatchWriter writer(store, [&] { callbacks.fetch_add(1); });
+
+  std::vector<std::vector<std::pair<int, RecordResult>>> seen(kThreads);
+  std::vector<std::string> errors(kThreads);
+  std::latch start(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      try {
+        std::vector<std::pair<int, std::future<RecordResult>>> futures;
+        start.arrive_and_wait();
+        for (int i = 0; i < kPerThread; ++i) {
+          // Every fourth submission repeats the thread's previous one.
+          const int key = (i % 4 == 3) ? (t * kPerThread + i - 1) % kDistinct : (t * kPerThread + i) % kDistinct;
+          futures.emplace_back(key,
+                               writer.submit(request(key, BatchKind::Generated, "ml-" + std::to_string(t), "http")));
+        }
+        for (auto& [key, future] : futures) {
+          if (future.wait_for(std::chrono::seconds(60)) != std::future_status::ready)
+            throw std::runtime_error("result timed out");
+          seen[static_cast<std::size_t>(t)].emplace_back(key, future.get());
+        }
+      } catch (const std::exception& e) {
+        errors[static_cast<std::size_t>(t)] = e.what();
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  writer.stop();
+
+  for (int t = 0; t < kThreads; ++t) {
+    EXPECT_EQ(errors[static_cast<std::size_t>(t)], "") << "thread " << t;
+    EXPECT_EQ(seen[static_cast<std::size_t>(t)].size(), static_cast<std::size_t>(kPerThread)) << "thread " << t;
+  }
+  std::map<int, std::set<std::string>> ids_by_key;
+  std::map<int, int> firsts_by_key;
+  std::size_t submissions = 0;
+  for (const auto& results : seen) {
+    for (const auto& [key, result] : results) {
+      ++submissions;
+      EXPECT_TRUE(isUuid(result.batch_id)) << result.batch_id;
+      ids_by_key[key].insert(result.batch_id);
+      if (!result.duplicate) ++firsts_by_key[key];
+    }
+  }
+  EXPECT_EQ(submissions, static_cast<std::size_t>(kThreads * kPerThread));
+  std::set<std::string> all_ids;
+  for (const auto& [key, ids] : ids_by_key) {
+    EXPECT_EQ(ids.size(), 1u) << "key " << key << " got several batch_ids";
+    EXPECT_EQ(firsts_by_key[key], 1) << "key " << key << " recorded as new this many times";
+    all_ids.insert(ids.begin(), ids.end());
+  }
+  const auto distinct = ids_by_key.size();
+  EXPECT_GT(distinct, 0u);
+  EXPECT_LT(distinct, submissions);  // the workload did hold duplicates
+  EXPECT_EQ(all_ids.size(), distinct);
+  EXPECT_EQ(store.batchCount(), distinct);
+  EXPECT_EQ(store.pending("chain", 100000).size(), distinct);
+  EXPECT_EQ(store.pending("bus", 100000).size(), distinct);
+  EXPECT_GE(callbacks.load(), 1);
+}
+
+TEST(Unit, BatchWriterStopRecordsWhatIsQueuedFirst) {
+  TempDir dir;
+  BatchStore store(dir.db(), kRecorders);
+  std::atomic<int> callbacks{0};
+  BatchWriter writer(store, [&] { callbacks.fetch_add(1); });
+  std::vector<std::future<RecordResult>> futures;
+  for (std::int64_t key = 0; key < 50; ++key) futures.push_back(writer.submit(request(key)));
+  writer.stop();
+  for (auto& future : futures) {
+    ASSERT_EQ(future.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+    EXPECT_FALSE(future.get().duplicate);
+  }
+  EXPECT_EQ(store.batchCount(), 50u);
+  EXPECT_GE(callbacks.load(), 1);
+}
+
+TEST(Unit, BatchWriterCallbackDoesNotFireForDuplicatesOnly) {
+  TempDir dir;
+  BatchStore store(dir.db(), kRecorders);
+  const auto first = store.record({request(1)}).at(0);
+  std::atomic<int> callbacks{0};
+  BatchWriter writer(store, [&] { callbacks.fetch_add(1); });
+  auto future = writer.submit(request(1));
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  const auto result = future.get();
+  writer.stop();
+  EXPECT_TRUE(result.duplicate);
+  EXPECT_EQ(result.batch_id, first.batch_id);
+  EXPECT_EQ(callbacks.load(), 0);
+}
+
+TEST(Unit, BatchWriterSubmitAfterStopGivesAnExceptionInTheFuture) {
+  TempDir dir;
+  BatchStore store(dir.db(), kRecorders);
+  BatchWriter writer(store, nullptr);
+  writer.stop();
+  writer.stop();  // idempotent
+  auto future = writer.submit(request(1));
+  ASSERT_EQ(future.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+  EXPECT_THROW(future.get(), std::runtime_error);
+  EXPECT_EQ(store.batchCount(), 0u);
+}
+
+}  // namespace
+}  // namespace eventnode::plugins::pow_batches
