@@ -96,11 +96,16 @@ std::vector<OutboxRow> BatchStore::pending(const std::string& recorder, std::siz
   return rows;
 }
 
-void BatchStore::markDelivered(std::int64_t seq) {
+void BatchStore::markDelivered(const std::vector<std::int64_t>& seqs) {
+  if (seqs.empty()) return;
   std::lock_guard lock(mutex_);
+  Poco::Data::Transaction transaction(*session_);
   Poco::Int64 at = unixNow();
-  Poco::Int64 row = seq;
-  *session_ << "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE seq = ?", use(at), use(row), now;
+  for (const auto seq : seqs) {
+    Poco::Int64 row = seq;
+    *session_ << "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE seq = ?", use(at), use(row), now;
+  }
+  transaction.commit();
 }
 
 void BatchStore::countAttempt(std::int64_t seq) {

@@ -46,7 +46,8 @@ class BatchStore {
 
   /// The oldest undelivered rows of a recorder, in recording order.
   std::vector<OutboxRow> pending(const std::string& recorder, std::size_t limit);
-  void markDelivered(std::int64_t seq);
+  /// Marks rows delivered, in one transaction.
+  void markDelivered(const std::vector<std::int64_t>& seqs);
   void countAttempt(std::int64_t seq);
 
   std::size_t batchCount();

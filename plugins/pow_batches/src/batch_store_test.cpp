@@ -239,11 +239,11 @@ TEST(Unit, MarkDeliveredRemovesTheRowFromThatRecordersPendingOnly) {
   const auto results = store.record({request(1), request(2)});
   const auto chain = store.pending("chain", 100);
   ASSERT_EQ(chain.size(), 2u);
-  store.markDelivered(chain[0].seq);
+  store.markDelivered({chain[0].seq});
   EXPECT_EQ(batchIds(store.pending("chain", 100)), (std::vector<std::string>{results[1].batch_id}));
   EXPECT_EQ(batchIds(store.pending("bus", 100)), (std::vector<std::string>{results[0].batch_id, results[1].batch_id}));
   // Delivering again changes nothing.
-  store.markDelivered(chain[0].seq);
+  store.markDelivered({chain[0].seq});
   EXPECT_EQ(store.pending("chain", 100).size(), 1u);
   EXPECT_EQ(store.pending("bus", 100).size(), 2u);
   EXPECT_EQ(store.batchCount(), 2u);
@@ -270,7 +270,7 @@ TEST(Unit, RecordsAndOutboxSurviveClosingAndReopeningTheStore) {
   {
     BatchStore store(dir.db(), kRecorders);
     first = store.record({request(1), request(2), request(3, BatchKind::Validated)});
-    store.markDelivered(store.pending("chain", 100).at(0).seq);
+    store.markDelivered({store.pending("chain", 100).at(0).seq});
     chain_before = store.pending("chain", 100);
     bus_before = store.pending("bus", 100);
   }

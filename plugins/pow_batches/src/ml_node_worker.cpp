@@ -133,6 +133,8 @@ void MlNodeWorker::run() {
 
 void MlNodeWorker::serve(Poco::Net::WebSocket& socket) {
   socket.setReceiveTimeout(Poco::Timespan(0, kReceiveSliceMicros));
+  // An ML node that stops reading must not hold this worker (or a stop request) forever.
+  socket.setSendTimeout(Poco::Timespan(std::chrono::duration_cast<std::chrono::microseconds>(timing_.dial_timeout).count()));
   auto last_heard = std::chrono::steady_clock::now();
   auto last_ping = last_heard;
   Poco::Buffer<char> frame(0);

@@ -60,23 +60,39 @@ void OutboxDispatcher::run() {
     } catch (const std::exception& e) {
       logger_->error("outbox read failed recorder={} error=\"{}\"", config_.name, e.what());
     }
+    // Delivered rows are marked in one transaction per pass; a crash before the
+    // mark only means they are delivered again (at least once, same batch_id).
+    std::vector<std::int64_t> delivered;
+    bool stopping = false;
     for (const auto& row : rows) {
       // In order: a row is retried until accepted before the next is tried.
       while (true) {
         const auto error = deliver(row);
         if (error.empty()) {
-          store_.markDelivered(row.seq);
+          delivered.push_back(row.seq);
           delivered_.fetch_add(1);
           backoff = kFirstBackoff;
           break;
         }
+        store_.markDelivered(delivered);
+        delivered.clear();
         store_.countAttempt(row.seq);
         logger_->warn("recorder refused batch recorder={} batch_id={} retry_in_ms={} error=\"{}\"", config_.name, row.batch_id,
                       backoff.count(), error);
-        if (!sleepFor(backoff)) return;
+        if (!sleepFor(backoff)) {
+          stopping = true;
+          break;
+        }
         backoff = std::min(backoff * 2, config_.max_backoff);
       }
+      if (stopping) break;
     }
+    try {
+      store_.markDelivered(delivered);
+    } catch (const std::exception& e) {
+      logger_->error("outbox update failed recorder={} error=\"{}\"", config_.name, e.what());
+    }
+    if (stopping) return;
     if (rows.size() == kRowsPerRead) continue;
     std::unique_lock lock(mutex_);
     wake_.wait_for(lock, kIdlePoll, [&] { return stopping_ || notified_; });
