@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <Poco/Net/StreamSocket.h>
+
 #include <signal.h>
 
 #include <sstream>
@@ -201,6 +203,24 @@ TEST_F(NodeCliTest, AdminRoutesCheckTheTokenAndNeitherSecretNorTokenIsLogged) {
     ++count;
   }
   EXPECT_GT(count, 5);
+}
+
+TEST_F(NodeCliTest, APostWithoutContentLengthIsAnsweredAtOnceAsHavingNoBody) {
+  const int port = freePort();
+  const auto file = nodeConfig(port, "  - name: alpha\n", "auth:\n  api_keys: [key-0123456789abcdef]\n");
+  ChildProcess node({EVENTNODE_BINARY, "--config", file.string()}, dir_ / "node.log");
+  ASSERT_TRUE(waitUntil([&] { return httpRequest(port, "GET", "/healthz").status == 200; }, std::chrono::seconds(20)));
+  // curl -X POST without data sends exactly this: no Content-Length, no chunked body.
+  Poco::Net::StreamSocket socket(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(port)));
+  socket.setReceiveTimeout(Poco::Timespan(5, 0));
+  const std::string request = "POST /api/ws/broadcast HTTP/1.1\r\nHost: localhost\r\nX-API-Key: key-0123456789abcdef\r\n\r\n";
+  socket.sendBytes(request.data(), static_cast<int>(request.size()));
+  char buffer[1024];
+  const int received = socket.receiveBytes(buffer, sizeof(buffer));  // times out (throws) if the node waits for a body
+  const std::string answer(buffer, static_cast<std::size_t>(received));
+  EXPECT_EQ(answer.rfind("HTTP/1.1 400", 0), 0u) << answer;
+  EXPECT_NE(answer.find("bad_json"), std::string::npos) << answer;
+  EXPECT_EQ(node.stop(SIGTERM), 0);
 }
 
 }  // namespace

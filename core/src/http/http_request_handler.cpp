@@ -92,10 +92,13 @@ plugin::HttpResponse HttpRequestHandler::answer(Poco::Net::HTTPServerRequest& re
   if (request.hasContentLength() && request.getContentLength64() > static_cast<std::int64_t>(max_body_bytes_)) {
     return plugin::HttpResponse::error(413, "body_too_large", "request body exceeds " + std::to_string(max_body_bytes_) + " bytes");
   }
+  // RFC 9112 §6.3: a request with neither Content-Length nor chunked encoding
+  // has no body. Reading one anyway would wait for a body that never comes.
+  const bool has_body = request.hasContentLength() || request.getChunkedTransferEncoding();
   auto& in = request.stream();
   std::string body;
   char buffer[16384];
-  while (in.read(buffer, sizeof(buffer)) || in.gcount() > 0) {
+  while (has_body && (in.read(buffer, sizeof(buffer)) || in.gcount() > 0)) {
     body.append(buffer, static_cast<std::size_t>(in.gcount()));
     if (body.size() > max_body_bytes_) {
       return plugin::HttpResponse::error(413, "body_too_large", "request body exceeds " + std::to_string(max_body_bytes_) + " bytes");
