@@ -41,17 +41,17 @@ struct Checker {
       if (v->is_number_unsigned() && v->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) {
         return fail(name, "is larger than a 64-bit signed integer");
       }
-      if (non_negative && v->is_number_integer() && !v->is_number_unsigned() && v->get<std::int64_t>() < 0) {
+      if (non_negative && !v->is_number_unsigned() && v->get<std::int64_t>() < 0) {
         return fail(name, "must not be negative, got " + v->dump());
       }
-      out[name] = *v;
+      out[name] = v->get<std::int64_t>();
     }
   }
   void number(const char* name) {
     if (const auto* v = field(name)) {
       if (!v->is_number()) return fail(name, "must be a number");
       if (!std::isfinite(v->get<double>())) return fail(name, "must be finite");
-      out[name] = *v;
+      out[name] = v->get<double>();
     }
   }
   void boolean(const char* name) {
@@ -83,7 +83,13 @@ struct Checker {
         return 0;
       }
     }
-    out[name] = *v;
+    // Stored by type, not as spelled: a float64 written 1 or 1.0 is the same
+    // value and must give the same content hash.
+    auto& values = out[name] = Json::array();
+    for (const auto& item : *v) {
+      if (integers) values.push_back(item.get<std::int64_t>());
+      else values.push_back(item.get<double>());
+    }
     return v->size();
   }
 };

@@ -15,7 +15,7 @@ namespace eventnode::plugins::pow_batches {
 namespace {
 
 constexpr const char* kSocketPath = "/api/v1/pow/ws";
-constexpr long kReceiveSliceMicros = 250000;  // how often a blocked receive checks for stop
+constexpr long kReceiveSliceMicros = 250000;  // how often an idle worker checks for stop
 
 // Poco's flag and opcode enums are combined as ints (C++20 deprecates mixing enums).
 constexpr int kPingFlags = static_cast<int>(Poco::Net::WebSocket::FRAME_FLAG_FIN) | static_cast<int>(Poco::Net::WebSocket::FRAME_OP_PING);
@@ -132,7 +132,9 @@ void MlNodeWorker::run() {
 }
 
 void MlNodeWorker::serve(Poco::Net::WebSocket& socket) {
-  socket.setReceiveTimeout(Poco::Timespan(0, kReceiveSliceMicros));
+  // receiveFrame cannot resume a frame it gave up on, so it gets the whole
+  // silence budget; waiting for stop requests happens in poll() instead.
+  socket.setReceiveTimeout(Poco::Timespan(std::chrono::duration_cast<std::chrono::microseconds>(timing_.silence_timeout).count()));
   // An ML node that stops reading must not hold this worker (or a stop request) forever.
   socket.setSendTimeout(Poco::Timespan(std::chrono::duration_cast<std::chrono::microseconds>(timing_.dial_timeout).count()));
   auto last_heard = std::chrono::steady_clock::now();
@@ -157,13 +159,17 @@ void MlNodeWorker::serve(Poco::Net::WebSocket& socket) {
       socket.sendFrame("", 0, kPingFlags);
       last_ping = now;
     }
+    // available() also counts bytes the handshake read ahead into the socket's own buffer.
+    if (socket.available() <= 0 && !socket.poll(Poco::Timespan(0, kReceiveSliceMicros), Poco::Net::Socket::SELECT_READ)) continue;
     int flags = 0;
     int size = 0;
     frame.resize(0);
     try {
       size = socket.receiveFrame(frame, flags);
     } catch (const Poco::TimeoutException&) {
-      continue;
+      setState("waiting", "a frame from the ML node stalled for " + std::to_string(timing_.silence_timeout.count()) + " s");
+      logger_->warn("dropping connection with a stalled frame node={}", config_.id);
+      return;
     }
     last_heard = std::chrono::steady_clock::now();
     const int opcode = flags & Poco::Net::WebSocket::FRAME_OP_BITMASK;
