@@ -21,7 +21,6 @@
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -32,46 +31,27 @@
 #include <cerrno>
 #include <charconv>
 #include <cinttypes>
-#include <cmath>
-#include <cstdarg>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <iterator>
 #include <map>
 #include <optional>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <Poco/Base64Encoder.h>
-#include <Poco/SHA1Engine.h>
+#include "bench_support.hpp"
 
 namespace {
 
-// Exit codes: the run script tells a broken intake from a broken setup by these.
-constexpr int kExitOk = 0;
-constexpr int kExitCheckFailed = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitSetupFailed = 3;
+// Clock, histogram, RNG, framing, /proc readings...: shared with the other bench.
+using namespace eventnode::bench;
 
-constexpr int64_t kNsPerSec = 1'000'000'000;
 constexpr int64_t kSlotNs = 100'000'000;  // acks are counted per 100 ms for the timeline
 constexpr std::string_view kSocketPath = "/api/v1/pow/ws";
 constexpr std::size_t kPoolSize = 4096;  // pre-formatted values per kind
-
-int64_t nowNs() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * kNsPerSec + ts.tv_nsec;
-}
-
-double seconds(int64_t ns) {
-  return static_cast<double>(ns) / 1e9;
-}
 
 double ms(int64_t ns) {
   return static_cast<double>(ns) / 1e6;
@@ -118,25 +98,11 @@ exit: 0 ok, 1 acks missing/duplicate/unknown or connections lost, 2 usage, 3 set
 
 Options parseOptions(int argc, char** argv) {
   Options o;
-  std::vector<std::string> args(argv + 1, argv + argc);
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string flag = args[i];
-    std::optional<std::string> inline_value;
-    if (const auto eq = flag.find('='); flag.rfind("--", 0) == 0 && eq != std::string::npos) {
-      inline_value = flag.substr(eq + 1);
-      flag = flag.substr(0, eq);
-    }
-    if (flag == "--help" || flag == "-h") {
-      std::fputs(kUsage, stdout);
-      std::exit(kExitOk);
-    }
-    const auto value = [&]() -> std::string {
-      if (inline_value) return *inline_value;
-      if (i + 1 >= args.size()) throw std::invalid_argument(flag + " needs a value");
-      return args[++i];
-    };
+  FlagReader args(argc, argv, kUsage);
+  while (args.next()) {
+    const std::string& flag = args.flag();
     const auto integer = [&](long long min, long long max) {
-      const std::string v = value();
+      const std::string v = args.value();
       long long out = 0;
       const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
       if (ec != std::errc{} || end != v.data() + v.size() || out < min || out > max)
@@ -145,24 +111,18 @@ Options parseOptions(int argc, char** argv) {
       return out;
     };
     const auto real = [&](double min) {
-      const std::string v = value();
-      std::size_t used = 0;
-      double out = 0;
-      try {
-        out = std::stod(v, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      if (used != v.size() || v.empty() || !(out >= min))
+      std::string v;
+      const auto out = args.real(v);
+      if (!out || !(*out >= min))  // NaN is refused too
         throw std::invalid_argument(flag + " needs a number >= " + std::to_string(min) + ", got '" + v + "'");
-      return out;
+      return *out;
     };
     if (flag == "--nodes") {
       o.nodes = static_cast<int>(integer(1, 256));
     } else if (flag == "--base-port") {
       o.base_port = static_cast<int>(integer(0, 65535));
     } else if (flag == "--listen") {
-      o.listen = value();
+      o.listen = args.value();
     } else if (flag == "--duration") {
       o.duration_s = real(0.1);
     } else if (flag == "--warmup") {
@@ -180,7 +140,7 @@ Options parseOptions(int argc, char** argv) {
     } else if (flag == "--drain-timeout") {
       o.drain_timeout_s = real(0);
     } else if (flag == "--node-pid-file") {
-      o.node_pid_file = value();
+      o.node_pid_file = args.value();
     } else if (flag == "--seed") {
       o.seed = static_cast<uint64_t>(integer(0, INT64_MAX));
     } else {
@@ -200,77 +160,6 @@ Options parseOptions(int argc, char** argv) {
 // ---------------------------------------------------------------------------
 // Small helpers
 
-/// Log-linear histogram of nanoseconds: exact below 128 ns, then 64 buckets
-/// per power of two (at most 1.6 % error), no allocation when recording.
-class Histogram {
- public:
-  static constexpr int kSubBits = 6;
-  static constexpr int kSub = 1 << kSubBits;
-  static constexpr int kLinear = 2 * kSub;
-  static constexpr int kBuckets = kLinear + (64 - kSubBits - 1) * kSub;
-
-  void record(int64_t v) {
-    v = std::max<int64_t>(v, 0);
-    ++counts_[index(static_cast<uint64_t>(v))];
-    ++total_;
-    max_ = std::max(max_, v);
-    sum_ += static_cast<double>(v);
-  }
-  uint64_t count() const { return total_; }
-  int64_t max() const { return max_; }
-  double mean() const { return total_ ? sum_ / static_cast<double>(total_) : 0; }
-
-  /// The value at quantile q (0..1], as the middle of its bucket; 0 when empty.
-  int64_t percentile(double q) const {
-    if (total_ == 0) return 0;
-    const auto target = static_cast<uint64_t>(std::max(1.0, std::ceil(q * static_cast<double>(total_))));
-    uint64_t seen = 0;
-    for (int i = 0; i < kBuckets; ++i) {
-      seen += counts_[i];
-      if (seen >= target) return std::min(max_, static_cast<int64_t>(lowerBound(i) + width(i) / 2));
-    }
-    return max_;
-  }
-
- private:
-  static int index(uint64_t v) {
-    if (v < kLinear) return static_cast<int>(v);
-    const int e = 63 - __builtin_clzll(v);
-    const int sub = static_cast<int>((v >> (e - kSubBits)) & (kSub - 1));
-    return kLinear + (e - kSubBits - 1) * kSub + sub;
-  }
-  static uint64_t lowerBound(int i) {
-    if (i < kLinear) return static_cast<uint64_t>(i);
-    const int e = (i - kLinear) / kSub + kSubBits + 1;
-    const int sub = (i - kLinear) % kSub;
-    return static_cast<uint64_t>(kSub + sub) << (e - kSubBits);
-  }
-  static uint64_t width(int i) {
-    if (i < kLinear) return 1;
-    return uint64_t{1} << ((i - kLinear) / kSub + 1);
-  }
-
-  std::vector<uint64_t> counts_ = std::vector<uint64_t>(kBuckets, 0);
-  uint64_t total_ = 0;
-  int64_t max_ = 0;
-  double sum_ = 0;
-};
-
-/// xorshift64*: content needs to vary, not to be secret.
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : state_(seed ? seed : 0x9E3779B97F4A7C15ULL) {}
-  uint64_t next() {
-    state_ ^= state_ >> 12;
-    state_ ^= state_ << 25;
-    state_ ^= state_ >> 27;
-    return state_ * 0x2545F4914F6CDD1DULL;
-  }
-
- private:
-  uint64_t state_;
-};
-
 /// splitmix64: turns (seed, node, seq) into independent Rng seeds.
 uint64_t mix(uint64_t x) {
   x += 0x9E3779B97F4A7C15ULL;
@@ -286,118 +175,12 @@ std::string hex(Rng& rng, int digits) {
   return out;
 }
 
-std::string websocketAccept(const std::string& key) {
-  Poco::SHA1Engine sha1;
-  sha1.update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
-  const auto& digest = sha1.digest();
-  std::ostringstream out;
-  Poco::Base64Encoder encoder(out);
-  encoder.write(reinterpret_cast<const char*>(digest.data()), static_cast<std::streamsize>(digest.size()));
-  encoder.close();
-  return out.str();
-}
-
-/// The trimmed value of header `name` (lower case, without colon) in a raw header block.
-std::optional<std::string> headerValue(std::string_view headers, std::string_view name) {
-  std::string low(headers);
-  for (auto& ch : low) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  std::size_t pos = 0;
-  while ((pos = low.find("\r\n", pos)) != std::string::npos) {
-    pos += 2;
-    if (low.compare(pos, name.size(), name) == 0 && pos + name.size() < low.size() && low[pos + name.size()] == ':') {
-      std::size_t begin = pos + name.size() + 1;
-      std::size_t end = low.find("\r\n", begin);
-      if (end == std::string::npos) end = low.size();
-      while (begin < end && (headers[begin] == ' ' || headers[begin] == '\t')) ++begin;
-      while (end > begin && (headers[end - 1] == ' ' || headers[end - 1] == '\t')) --end;
-      return std::string(headers.substr(begin, end - begin));
-    }
-  }
-  return std::nullopt;
-}
-
-/// The string value after `key` ("\"id\":" style); empty view when absent.
-std::string_view findString(std::string_view text, std::string_view key) {
-  const void* hit = memmem(text.data(), text.size(), key.data(), key.size());
-  if (hit == nullptr) return {};
-  const char* p = static_cast<const char*>(hit) + key.size();
-  const char* end = text.data() + text.size();
-  while (p < end && (*p == ' ' || *p == '\t')) ++p;
-  if (p >= end || *p != '"') return {};
-  ++p;
-  const char* q = static_cast<const char*>(std::memchr(p, '"', static_cast<std::size_t>(end - p)));
-  if (q == nullptr) return {};
-  return {p, static_cast<std::size_t>(q - p)};
-}
-
-/// The header of an unmasked server frame (RFC 6455 §5.2) carrying `n` bytes.
-void appendServerFrameHeader(std::string& out, uint8_t opcode, uint64_t n) {
-  out.push_back(static_cast<char>(0x80 | opcode));
-  if (n < 126) {
-    out.push_back(static_cast<char>(n));
-  } else if (n < 65536) {
-    out.push_back(static_cast<char>(126));
-    out.push_back(static_cast<char>(n >> 8));
-    out.push_back(static_cast<char>(n & 0xff));
-  } else {
-    out.push_back(static_cast<char>(127));
-    for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
-  }
-}
-
-/// VmRSS of a process in KiB, or -1.
-long readRssKib(int pid) {
-  if (pid <= 0) return -1;
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
-  }
-  return -1;
-}
-
-/// utime+stime of a process in seconds, or -1.
-double readCpuSeconds(int pid) {
-  if (pid <= 0) return -1;
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto paren = all.rfind(')');
-  if (paren == std::string::npos) return -1;
-  std::istringstream fields(all.substr(paren + 2));
-  std::string field;
-  double utime = 0;
-  double stime = 0;
-  // After the command come state (field 3) ... utime (14) and stime (15).
-  for (int i = 3; i <= 15 && fields >> field; ++i) {
-    if (i == 14) utime = std::stod(field);
-    if (i == 15) stime = std::stod(field);
-  }
-  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-double selfCpuSeconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-}
-
 int readPidFile(const std::string& path) {
   if (path.empty()) return 0;
   std::ifstream in(path);
   int pid = 0;
   if (!(in >> pid)) return 0;
   return pid;
-}
-
-std::string fmt(const char* format, ...) __attribute__((format(printf, 1, 2)));
-std::string fmt(const char* format, ...) {
-  char buf[1024];
-  va_list args;
-  va_start(args, format);
-  std::vsnprintf(buf, sizeof(buf), format, args);
-  va_end(args);
-  return buf;
 }
 
 // ---------------------------------------------------------------------------
@@ -473,7 +256,7 @@ class BatchMaker {
     m += R"(},"id":")";
     m += id(node, seq);
     m += R"("})";
-    appendServerFrameHeader(out, 0x1, m.size());
+    appendFrameHeader(out, 0x1, m.size(), /*masked=*/false);
     out += m;
     bytes_ += m.size();
     ++built_;
@@ -781,7 +564,7 @@ class Intake {
   }
 
   void queueControl(Conn& c, uint8_t opcode, std::string_view payload) {
-    appendServerFrameHeader(c.out, opcode, payload.size());
+    appendFrameHeader(c.out, opcode, payload.size(), /*masked=*/false);
     c.out.append(payload);
   }
 
@@ -856,31 +639,16 @@ class Intake {
     while (c.fd >= 0) {
       const auto* p = reinterpret_cast<const unsigned char*>(c.in.data()) + c.in_pos;
       const std::size_t avail = c.in.size() - c.in_pos;
-      if (avail < 2) break;
-      const bool fin = p[0] & 0x80;
-      const uint8_t opcode = p[0] & 0x0f;
-      const bool masked = p[1] & 0x80;
-      uint64_t len = p[1] & 0x7f;
-      std::size_t header = 2;
-      if (len == 126) {
-        if (avail < 4) break;
-        len = (uint64_t{p[2]} << 8) | p[3];
-        header = 4;
-      } else if (len == 127) {
-        if (avail < 10) break;
-        len = 0;
-        for (int i = 0; i < 8; ++i) len = (len << 8) | p[2 + i];
-        header = 10;
-      }
-      if (masked) header += 4;
-      if (avail < header + len) break;
-      std::string payload(reinterpret_cast<const char*>(p + header), static_cast<std::size_t>(len));
-      if (masked) {
-        const unsigned char* key = p + header - 4;
+      const auto h = parseFrameHeader(p, avail);
+      if (!h || avail < h->size + h->length) break;
+      // The node is the client here: its frames are masked (RFC 6455 §5.3).
+      std::string payload(reinterpret_cast<const char*>(p + h->size), static_cast<std::size_t>(h->length));
+      if (h->masked) {
+        const unsigned char* key = p + h->size - 4;
         for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>(payload[i] ^ key[i % 4]);
       }
-      c.in_pos += header + static_cast<std::size_t>(len);
-      onFrame(node, fin, opcode, payload);
+      c.in_pos += h->size + static_cast<std::size_t>(h->length);
+      onFrame(node, h->fin, h->opcode, payload);
     }
     if (c.fd >= 0 && c.in_pos > 0) {
       c.in.erase(0, c.in_pos);
@@ -922,7 +690,7 @@ class Intake {
       case 0xA:  // pong
         return;
       case 0x8: {  // close
-        const int code = payload.size() >= 2 ? (static_cast<unsigned char>(payload[0]) << 8) | static_cast<unsigned char>(payload[1]) : 1005;
+        const int code = closeCode(payload);
         if (c.state == ConnState::Open) {
           queueControl(c, 0x8, payload.substr(0, 2));
           flush(node);

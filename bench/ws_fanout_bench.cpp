@@ -26,47 +26,28 @@
 #include <cerrno>
 #include <charconv>
 #include <cinttypes>
-#include <cmath>
-#include <cstdarg>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <deque>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <optional>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
 
-#include <Poco/Base64Encoder.h>
-#include <Poco/SHA1Engine.h>
 #include <nlohmann/json.hpp>
+
+#include "bench_support.hpp"
 
 namespace {
 
-// Exit codes: the run script and CI tell a broken node from a broken setup by these.
-constexpr int kExitOk = 0;
-constexpr int kExitDeliveryCheckFailed = 1;
-constexpr int kExitUsage = 2;
-constexpr int kExitSetupFailed = 3;
+// Clock, histogram, RNG, framing, /proc readings...: shared with the other bench.
+using namespace eventnode::bench;
 
-constexpr int64_t kNsPerSec = 1'000'000'000;
 constexpr int64_t kSlotNs = 10'000'000;  // deliveries are counted per 10 ms of receive time
-
-int64_t nowNs() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * kNsPerSec + ts.tv_nsec;
-}
-
-double seconds(int64_t ns) {
-  return static_cast<double>(ns) / 1e9;
-}
 
 enum class Mode { Throughput, Latency, Idle };
 
@@ -132,25 +113,11 @@ exit: 0 ok, 1 deliveries missing/duplicate/out of order or connections lost, 2 u
 
 std::optional<Options> parseOptions(int argc, char** argv) {
   Options o;
-  std::vector<std::string> args(argv + 1, argv + argc);
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string flag = args[i];
-    std::optional<std::string> inline_value;
-    if (const auto eq = flag.find('='); flag.rfind("--", 0) == 0 && eq != std::string::npos) {
-      inline_value = flag.substr(eq + 1);
-      flag = flag.substr(0, eq);
-    }
-    if (flag == "--help" || flag == "-h") {
-      std::fputs(kUsage, stdout);
-      std::exit(kExitOk);
-    }
-    const auto value = [&]() -> std::string {
-      if (inline_value) return *inline_value;
-      if (i + 1 >= args.size()) throw std::invalid_argument(flag + " needs a value");
-      return args[++i];
-    };
+  FlagReader args(argc, argv, kUsage);
+  while (args.next()) {
+    const std::string& flag = args.flag();
     const auto integer = [&](int min) {
-      const std::string v = value();
+      const std::string v = args.value();
       int out = 0;
       const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
       if (ec != std::errc{} || end != v.data() + v.size() || out < min)
@@ -158,28 +125,22 @@ std::optional<Options> parseOptions(int argc, char** argv) {
       return out;
     };
     const auto real = [&](double min) {
-      const std::string v = value();
-      std::size_t used = 0;
-      double out = 0;
-      try {
-        out = std::stod(v, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      if (used != v.size() || v.empty() || out < min)
+      std::string v;
+      const auto out = args.real(v);
+      if (!out || *out < min)
         throw std::invalid_argument(flag + " needs a number >= " + std::to_string(min) + ", got '" + v + "'");
-      return out;
+      return *out;
     };
     if (flag == "--host") {
-      o.host = value();
+      o.host = args.value();
     } else if (flag == "--port") {
       o.port = integer(1);
     } else if (flag == "--path") {
-      o.path = value();
+      o.path = args.value();
     } else if (flag == "--connections") {
       o.connections = integer(1);
     } else if (flag == "--topic") {
-      o.topic = value();
+      o.topic = args.value();
     } else if (flag == "--duration") {
       o.duration_s = real(0.1);
     } else if (flag == "--warmup") {
@@ -191,9 +152,9 @@ std::optional<Options> parseOptions(int argc, char** argv) {
     } else if (flag == "--payload") {
       o.payload = integer(0);
     } else if (flag == "--api-key") {
-      o.api_key = value();
+      o.api_key = args.value();
     } else if (flag == "--mode") {
-      const std::string m = value();
+      const std::string m = args.value();
       if (m == "throughput") {
         o.mode = Mode::Throughput;
       } else if (m == "latency") {
@@ -216,9 +177,9 @@ std::optional<Options> parseOptions(int argc, char** argv) {
     } else if (flag == "--drain-timeout") {
       o.drain_timeout_s = real(0);
     } else if (flag == "--io-threads") {
-      (void)value();
+      (void)args.value();
     } else {
-      throw std::invalid_argument("unknown argument '" + args[i] + "' (see --help)");
+      throw std::invalid_argument("unknown argument '" + args.raw() + "' (see --help)");
     }
   }
   if (o.warmup_s < 0) o.warmup_s = std::min(2.0, o.duration_s / 5);
@@ -228,118 +189,6 @@ std::optional<Options> parseOptions(int argc, char** argv) {
 
 // ---------------------------------------------------------------------------
 // Small helpers
-
-/// Log-linear histogram of nanoseconds: exact below 128 ns, then 64 buckets
-/// per power of two (at most 1.6 % error), no allocation when recording.
-class Histogram {
- public:
-  static constexpr int kSubBits = 6;
-  static constexpr int kSub = 1 << kSubBits;
-  static constexpr int kLinear = 2 * kSub;
-  static constexpr int kBuckets = kLinear + (64 - kSubBits - 1) * kSub;
-
-  void record(int64_t v) {
-    if (v < 0) {
-      ++negative_;
-      v = 0;
-    }
-    ++counts_[index(static_cast<uint64_t>(v))];
-    ++total_;
-    max_ = std::max(max_, v);
-  }
-  uint64_t count() const { return total_; }
-  uint64_t negative() const { return negative_; }
-  int64_t max() const { return max_; }
-
-  /// The value at quantile q (0..1], as the middle of its bucket; 0 when empty.
-  int64_t percentile(double q) const {
-    if (total_ == 0) return 0;
-    const auto target = static_cast<uint64_t>(std::max(1.0, std::ceil(q * static_cast<double>(total_))));
-    uint64_t seen = 0;
-    for (int i = 0; i < kBuckets; ++i) {
-      seen += counts_[i];
-      if (seen >= target) return std::min(max_, static_cast<int64_t>(lowerBound(i) + width(i) / 2));
-    }
-    return max_;
-  }
-
- private:
-  static int index(uint64_t v) {
-    if (v < kLinear) return static_cast<int>(v);
-    const int e = 63 - __builtin_clzll(v);
-    const int sub = static_cast<int>((v >> (e - kSubBits)) & (kSub - 1));
-    return kLinear + (e - kSubBits - 1) * kSub + sub;
-  }
-  static uint64_t lowerBound(int i) {
-    if (i < kLinear) return static_cast<uint64_t>(i);
-    const int e = (i - kLinear) / kSub + kSubBits + 1;
-    const int sub = (i - kLinear) % kSub;
-    return static_cast<uint64_t>(kSub + sub) << (e - kSubBits);
-  }
-  static uint64_t width(int i) {
-    if (i < kLinear) return 1;
-    return uint64_t{1} << ((i - kLinear) / kSub + 1);
-  }
-
-  std::vector<uint64_t> counts_ = std::vector<uint64_t>(kBuckets, 0);
-  uint64_t total_ = 0;
-  uint64_t negative_ = 0;
-  int64_t max_ = 0;
-};
-
-/// xorshift64*: mask keys and handshake nonces need to vary, not to be secret.
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : state_(seed ? seed : 0x9E3779B97F4A7C15ULL) {}
-  uint64_t next() {
-    state_ ^= state_ >> 12;
-    state_ ^= state_ << 25;
-    state_ ^= state_ >> 27;
-    return state_ * 0x2545F4914F6CDD1DULL;
-  }
-
- private:
-  uint64_t state_;
-};
-
-std::string base64(const unsigned char* data, std::size_t size) {
-  std::ostringstream out;
-  Poco::Base64Encoder encoder(out);
-  encoder.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
-  encoder.close();
-  return out.str();
-}
-
-std::string websocketAccept(const std::string& key) {
-  Poco::SHA1Engine sha1;
-  sha1.update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
-  const auto& digest = sha1.digest();
-  return base64(digest.data(), digest.size());
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return out;
-}
-
-/// The trimmed value of header `name` (lower case, without colon) in a raw header block.
-std::optional<std::string> headerValue(std::string_view headers, std::string_view name) {
-  const std::string low = lower(headers);
-  std::size_t pos = 0;
-  while ((pos = low.find("\r\n", pos)) != std::string::npos) {
-    pos += 2;
-    if (low.compare(pos, name.size(), name) == 0 && pos + name.size() < low.size() && low[pos + name.size()] == ':') {
-      std::size_t begin = pos + name.size() + 1;
-      std::size_t end = low.find("\r\n", begin);
-      if (end == std::string::npos) end = low.size();
-      while (begin < end && (headers[begin] == ' ' || headers[begin] == '\t')) ++begin;
-      while (end > begin && (headers[end - 1] == ' ' || headers[end - 1] == '\t')) --end;
-      return std::string(headers.substr(begin, end - begin));
-    }
-  }
-  return std::nullopt;
-}
 
 std::string urlEncode(std::string_view s) {
   static constexpr char kHex[] = "0123456789ABCDEF";
@@ -372,78 +221,16 @@ std::optional<int64_t> findInt(std::string_view text, std::string_view key, std:
   return value;
 }
 
-/// The string value after `key` ("\"type\":" style); empty view when absent.
-std::string_view findString(std::string_view text, std::string_view key) {
-  const void* hit = memmem(text.data(), text.size(), key.data(), key.size());
-  if (hit == nullptr) return {};
-  const char* p = static_cast<const char*>(hit) + key.size();
-  const char* end = text.data() + text.size();
-  while (p < end && (*p == ' ' || *p == '\t')) ++p;
-  if (p >= end || *p != '"') return {};
-  ++p;
-  const char* q = static_cast<const char*>(std::memchr(p, '"', static_cast<std::size_t>(end - p)));
-  if (q == nullptr) return {};
-  return {p, static_cast<std::size_t>(q - p)};
-}
-
 /// One masked client frame (RFC 6455 §5.3).
 std::string clientFrame(uint8_t opcode, std::string_view payload, uint32_t mask_key) {
   std::string f;
   f.reserve(payload.size() + 14);
-  f.push_back(static_cast<char>(0x80 | opcode));
-  const uint64_t n = payload.size();
-  if (n < 126) {
-    f.push_back(static_cast<char>(0x80 | n));
-  } else if (n < 65536) {
-    f.push_back(static_cast<char>(0x80 | 126));
-    f.push_back(static_cast<char>(n >> 8));
-    f.push_back(static_cast<char>(n & 0xff));
-  } else {
-    f.push_back(static_cast<char>(0x80 | 127));
-    for (int i = 7; i >= 0; --i) f.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
-  }
+  appendFrameHeader(f, opcode, payload.size(), /*masked=*/true);
   const unsigned char mask[4] = {static_cast<unsigned char>(mask_key >> 24), static_cast<unsigned char>(mask_key >> 16),
                                  static_cast<unsigned char>(mask_key >> 8), static_cast<unsigned char>(mask_key)};
   f.append(reinterpret_cast<const char*>(mask), 4);
   for (std::size_t i = 0; i < payload.size(); ++i) f.push_back(static_cast<char>(payload[i] ^ mask[i % 4]));
   return f;
-}
-
-/// VmRSS of a process in KiB, or -1.
-long readRssKib(int pid) {
-  if (pid <= 0) return -1;
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
-  }
-  return -1;
-}
-
-/// utime+stime of a process in seconds, or -1.
-double readCpuSeconds(int pid) {
-  if (pid <= 0) return -1;
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto paren = all.rfind(')');
-  if (paren == std::string::npos) return -1;
-  std::istringstream fields(all.substr(paren + 2));
-  std::string field;
-  double utime = 0;
-  double stime = 0;
-  // After the command come state (field 3) ... utime (14) and stime (15).
-  for (int i = 3; i <= 15 && fields >> field; ++i) {
-    if (i == 14) utime = std::stod(field);
-    if (i == 15) stime = std::stod(field);
-  }
-  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-double selfCpuSeconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 sockaddr_in resolve(const std::string& host, int port) {
@@ -1112,36 +899,21 @@ class Subscribers {
       pos = head_end + 4;
     }
     while (pos < n && c.fd >= 0) {
-      const auto* b = reinterpret_cast<const unsigned char*>(p + pos);
       const std::size_t avail = n - pos;
-      if (avail < 2) break;
-      const bool fin = (b[0] & 0x80) != 0;
-      const uint8_t opcode = b[0] & 0x0f;
-      const bool masked = (b[1] & 0x80) != 0;
-      uint64_t len = b[1] & 0x7f;
-      std::size_t header = 2;
-      if (len == 126) {
-        if (avail < 4) break;
-        len = (uint64_t{b[2]} << 8) | b[3];
-        header = 4;
-      } else if (len == 127) {
-        if (avail < 10) break;
-        len = 0;
-        for (int i = 0; i < 8; ++i) len = (len << 8) | b[2 + i];
-        header = 10;
-      }
-      if (masked) {
+      const auto h = parseFrameHeader(reinterpret_cast<const unsigned char*>(p + pos), avail);
+      if (!h) break;
+      if (h->masked) {
         fail(c, "the node sent a masked frame");
         return n;
       }
-      if (len > (64u << 20)) {
+      if (h->length > (64u << 20)) {
         fail(c, "frame larger than 64 MiB");
         return n;
       }
-      if (avail < header + len) break;
-      const std::string_view payload(p + pos + header, static_cast<std::size_t>(len));
-      pos += header + static_cast<std::size_t>(len);
-      onFrame(c, fin, opcode, payload, recv_ns);
+      if (avail < h->size + h->length) break;
+      const std::string_view payload(p + pos + h->size, static_cast<std::size_t>(h->length));
+      pos += h->size + static_cast<std::size_t>(h->length);
+      onFrame(c, h->fin, h->opcode, payload, recv_ns);
     }
     return pos;
   }
@@ -1155,9 +927,7 @@ class Subscribers {
       case 0xA:
         return;
       case 0x8:
-        c.close_code = payload.size() >= 2
-                           ? (static_cast<unsigned char>(payload[0]) << 8) | static_cast<unsigned char>(payload[1])
-                           : 1005;
+        c.close_code = closeCode(payload);
         ++close_codes_[c.close_code];
         write(c, clientFrame(0x8, payload.substr(0, 2), static_cast<uint32_t>(rng_.next())));
         fail(c, "close frame " + std::to_string(c.close_code) + " " +
@@ -1324,16 +1094,6 @@ class Subscribers {
 // ---------------------------------------------------------------------------
 // Report
 
-std::string fmt(const char* format, ...) __attribute__((format(printf, 1, 2)));
-std::string fmt(const char* format, ...) {
-  char buf[1024];
-  va_list args;
-  va_start(args, format);
-  std::vsnprintf(buf, sizeof(buf), format, args);
-  va_end(args);
-  return buf;
-}
-
 double us(int64_t ns) {
   return static_cast<double>(ns) / 1000.0;
 }
@@ -1393,7 +1153,7 @@ int runIdle(const Options& o, Subscribers& subs) {
   std::fflush(stdout);
   subs.closeAll();
   if (subs.connectFailed() > 0 && ready == 0) return kExitSetupFailed;
-  return subs.connectFailed() > 0 || subs.lostAfterReady() > 0 ? kExitDeliveryCheckFailed : kExitOk;
+  return subs.connectFailed() > 0 || subs.lostAfterReady() > 0 ? kExitCheckFailed : kExitOk;
 }
 
 int runPublish(const Options& o, Subscribers& subs, const sockaddr_in& addr) {
@@ -1548,7 +1308,7 @@ int runPublish(const Options& o, Subscribers& subs, const sockaddr_in& addr) {
 
   const bool broken = missing + duplicate + out_of_order > 0 || subs.lostAfterReady() > 0 || subs.connectFailed() > 0 ||
                       pub.events_acked == 0 || pub.responses_error > 0 || pub.requests_lost > 0;
-  return broken ? kExitDeliveryCheckFailed : kExitOk;
+  return broken ? kExitCheckFailed : kExitOk;
 }
 
 }  // namespace

@@ -16,6 +16,8 @@ namespace {
 
 constexpr const char* kSocketPath = "/api/v1/pow/ws";
 constexpr long kReceiveSliceMicros = 250000;  // how often an idle worker checks for stop
+constexpr long kAckPollMicros = 1000;           // how often a worker with commits in flight looks for their acks
+constexpr std::size_t kMaxPendingAcks = 256;    // batches of one node in flight before the worker waits
 
 // Poco's flag and opcode enums are combined as ints (C++20 deprecates mixing enums).
 constexpr int kPingFlags = static_cast<int>(Poco::Net::WebSocket::FRAME_FLAG_FIN) | static_cast<int>(Poco::Net::WebSocket::FRAME_OP_PING);
@@ -141,10 +143,12 @@ void MlNodeWorker::serve(Poco::Net::WebSocket& socket) {
   auto last_ping = last_heard;
   Poco::Buffer<char> frame(0);
   std::string message;
+  std::deque<PendingAck> pending;
   while (true) {
     {
       std::lock_guard lock(mutex_);
       if (!running_) {
+        sendAcks(socket, pending, true);
         socket.shutdown(1001, "intake stopped");
         return;
       }
@@ -160,7 +164,11 @@ void MlNodeWorker::serve(Poco::Net::WebSocket& socket) {
       last_ping = now;
     }
     // available() also counts bytes the handshake read ahead into the socket's own buffer.
-    if (socket.available() <= 0 && !socket.poll(Poco::Timespan(0, kReceiveSliceMicros), Poco::Net::Socket::SELECT_READ)) continue;
+    sendAcks(socket, pending, false);
+    if (socket.available() <= 0 && !socket.poll(Poco::Timespan(0, pending.empty() ? kReceiveSliceMicros : kAckPollMicros),
+                                                Poco::Net::Socket::SELECT_READ)) {
+      continue;
+    }
     int flags = 0;
     int size = 0;
     frame.resize(0);
@@ -202,14 +210,16 @@ void MlNodeWorker::serve(Poco::Net::WebSocket& socket) {
       return;
     }
     if (!(flags & Poco::Net::WebSocket::FRAME_FLAG_FIN)) continue;  // a fragment: wait for the rest
-    const auto ack = handleMessage(message);
+    if (auto submitted = handleMessage(message)) pending.push_back(std::move(*submitted));
     message.clear();
-    if (ack) socket.sendFrame(ack->data(), static_cast<int>(ack->size()), Poco::Net::WebSocket::FRAME_TEXT);
+    // The next message is read while this one commits, so one group commit
+    // can hold many of this node's batches; acks still go out in order.
+    sendAcks(socket, pending, pending.size() >= kMaxPendingAcks);
   }
 }
 
-std::optional<std::string> MlNodeWorker::handleMessage(const std::string& text) {
-  const auto refuse = [&](const std::string& why) -> std::optional<std::string> {
+std::optional<MlNodeWorker::PendingAck> MlNodeWorker::handleMessage(const std::string& text) {
+  const auto refuse = [&](const std::string& why) -> std::optional<PendingAck> {
     invalid_messages_.fetch_add(1);
     logger_->warn("invalid message from node={} (not acknowledged) error=\"{}\"", config_.id, why);
     return std::nullopt;
@@ -233,16 +243,28 @@ std::optional<std::string> MlNodeWorker::handleMessage(const std::string& text) 
     return refuse("batch.node_id " + std::to_string(batch.node_num) + " is not this node's node_num " +
                   std::to_string(config_.node_num));
   }
-  try {
-    const auto result = writer_.submit({std::move(batch), config_.id, "websocket"}).get();
-    ws_batches_.fetch_add(1);
-    logger_->debug("batch recorded node={} batch_id={} duplicate={}", config_.id, result.batch_id, result.duplicate);
-  } catch (const std::exception& e) {
-    // Not recorded, so not acknowledged: the ML node will send it again.
-    logger_->error("cannot record batch node={} error=\"{}\"", config_.id, e.what());
-    return std::nullopt;
+  return PendingAck{writer_.submit({std::move(batch), config_.id, "websocket"}), id->get<std::string>()};
+}
+
+void MlNodeWorker::sendAcks(Poco::Net::WebSocket& socket, std::deque<PendingAck>& pending, bool wait) {
+  while (!pending.empty()) {
+    auto& front = pending.front();
+    if (!wait && front.recorded.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return;
+    try {
+      const auto result = front.recorded.get();
+      ws_batches_.fetch_add(1);
+      logger_->debug("batch recorded node={} batch_id={} duplicate={}", config_.id, result.batch_id, result.duplicate);
+      const auto ack = plugin::Json{{"type", "ack"}, {"id", front.id}}.dump();
+      socket.sendFrame(ack.data(), static_cast<int>(ack.size()), Poco::Net::WebSocket::FRAME_TEXT);
+    } catch (const Poco::Exception&) {
+      pending.pop_front();
+      throw;  // the connection failed: the caller redials, and the ML node resends what was not acked
+    } catch (const std::exception& e) {
+      // Not recorded, so not acknowledged: the ML node will send it again.
+      logger_->error("cannot record batch node={} error=\"{}\"", config_.id, e.what());
+    }
+    pending.pop_front();
   }
-  return plugin::Json{{"type", "ack"}, {"id", *id}}.dump();
 }
 
 }  // namespace eventnode::plugins::pow_batches

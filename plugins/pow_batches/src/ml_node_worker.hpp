@@ -12,6 +12,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <future>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -59,8 +61,15 @@ class MlNodeWorker {
  private:
   void run();
   void serve(Poco::Net::WebSocket& socket);
-  /// Handles one text message; returns the ack to send, if any.
-  std::optional<std::string> handleMessage(const std::string& text);
+  /// A batch handed to the writer whose ack waits for its commit.
+  struct PendingAck {
+    std::future<RecordResult> recorded;
+    std::string id;
+  };
+  /// Validates one text message and submits its batch; nullopt when it is refused.
+  std::optional<PendingAck> handleMessage(const std::string& text);
+  /// Sends the acks of committed batches, in arrival order; with `wait`, waits for all of them.
+  void sendAcks(Poco::Net::WebSocket& socket, std::deque<PendingAck>& pending, bool wait);
   bool waitBeforeRedial();
   void setState(const char* state, std::optional<std::string> error = std::nullopt);
 

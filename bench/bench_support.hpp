@@ -1,0 +1,387 @@
+// bench_support: the pieces both benchmark programs (ws_fanout_bench and
+// pow_intake_bench) need in exactly the same form: a monotonic clock, a
+// latency histogram, a cheap RNG, printf-style formatting, WebSocket framing
+// and handshake helpers, raw HTTP header lookup, JSON string scanning without
+// a parser, /proc readings of the node's CPU time and RSS, and the walk over
+// `--flag value` arguments.
+//
+// Header-only so each program still builds from its one .cpp (see
+// CMakeLists.txt here), and everything is `inline` so a second translation
+// unit could include it too. Only what is the same in both programs lives
+// here; what one program alone needs stays in that program.
+#pragma once
+
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdarg>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <Poco/Base64Encoder.h>
+#include <Poco/SHA1Engine.h>
+
+namespace eventnode::bench {
+
+// Exit codes: the run scripts (and CI) tell a broken node from a broken setup by these.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitCheckFailed = 1;  // the node lost, duplicated or reordered something
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitSetupFailed = 3;
+
+// ---------------------------------------------------------------------------
+// Time
+
+inline constexpr int64_t kNsPerSec = 1'000'000'000;
+
+/// CLOCK_MONOTONIC in nanoseconds: send and receive stamps are compared in one
+/// process (or carried in a payload to the same machine), so wall time would
+/// only add jumps.
+inline int64_t nowNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * kNsPerSec + ts.tv_nsec;
+}
+
+inline double seconds(int64_t ns) {
+  return static_cast<double>(ns) / 1e9;
+}
+
+// ---------------------------------------------------------------------------
+// Statistics and content
+
+/// Log-linear histogram of nanoseconds: exact below 128 ns, then 64 buckets
+/// per power of two (at most 1.6 % error), no allocation when recording, so it
+/// can sit on the receive path. Negative values (clock skew between the stamp
+/// and the reading) are recorded as 0 and counted apart.
+class Histogram {
+ public:
+  static constexpr int kSubBits = 6;
+  static constexpr int kSub = 1 << kSubBits;
+  static constexpr int kLinear = 2 * kSub;
+  static constexpr int kBuckets = kLinear + (64 - kSubBits - 1) * kSub;
+
+  void record(int64_t v) {
+    if (v < 0) {
+      ++negative_;
+      v = 0;
+    }
+    ++counts_[index(static_cast<uint64_t>(v))];
+    ++total_;
+    max_ = std::max(max_, v);
+    sum_ += static_cast<double>(v);
+  }
+  uint64_t count() const { return total_; }
+  /// How many recorded values were negative (and recorded as 0).
+  uint64_t negative() const { return negative_; }
+  int64_t max() const { return max_; }
+  /// The exact mean of the recorded values (negatives as 0); 0 when empty.
+  double mean() const { return total_ ? sum_ / static_cast<double>(total_) : 0; }
+
+  /// The value at quantile q (0..1], as the middle of its bucket; 0 when empty.
+  int64_t percentile(double q) const {
+    if (total_ == 0) return 0;
+    const auto target = static_cast<uint64_t>(std::max(1.0, std::ceil(q * static_cast<double>(total_))));
+    uint64_t seen = 0;
+    for (int i = 0; i < kBuckets; ++i) {
+      seen += counts_[i];
+      if (seen >= target) return std::min(max_, static_cast<int64_t>(lowerBound(i) + width(i) / 2));
+    }
+    return max_;
+  }
+
+ private:
+  static int index(uint64_t v) {
+    if (v < kLinear) return static_cast<int>(v);
+    const int e = 63 - __builtin_clzll(v);
+    const int sub = static_cast<int>((v >> (e - kSubBits)) & (kSub - 1));
+    return kLinear + (e - kSubBits - 1) * kSub + sub;
+  }
+  static uint64_t lowerBound(int i) {
+    if (i < kLinear) return static_cast<uint64_t>(i);
+    const int e = (i - kLinear) / kSub + kSubBits + 1;
+    const int sub = (i - kLinear) % kSub;
+    return static_cast<uint64_t>(kSub + sub) << (e - kSubBits);
+  }
+  static uint64_t width(int i) {
+    if (i < kLinear) return 1;
+    return uint64_t{1} << ((i - kLinear) / kSub + 1);
+  }
+
+  std::vector<uint64_t> counts_ = std::vector<uint64_t>(kBuckets, 0);
+  uint64_t total_ = 0;
+  uint64_t negative_ = 0;
+  int64_t max_ = 0;
+  double sum_ = 0;
+};
+
+/// xorshift64*: mask keys, handshake nonces and batch content need to vary,
+/// not to be secret, and this costs a few cycles per number.
+class Rng {
+ public:
+  explicit Rng(uint64_t seed) : state_(seed ? seed : 0x9E3779B97F4A7C15ULL) {}
+  uint64_t next() {
+    state_ ^= state_ >> 12;
+    state_ ^= state_ << 25;
+    state_ ^= state_ >> 27;
+    return state_ * 0x2545F4914F6CDD1DULL;
+  }
+
+ private:
+  uint64_t state_;
+};
+
+/// printf into a std::string, for report lines built in pieces. Output past
+/// 1023 bytes is cut: every use is one short report fragment.
+inline std::string fmt(const char* format, ...) __attribute__((format(printf, 1, 2)));
+inline std::string fmt(const char* format, ...) {
+  char buf[1024];
+  va_list args;
+  va_start(args, format);
+  std::vsnprintf(buf, sizeof(buf), format, args);
+  va_end(args);
+  return buf;
+}
+
+// ---------------------------------------------------------------------------
+// Text: HTTP headers and JSON fields, without a parser on the hot path
+
+inline std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return out;
+}
+
+/// The trimmed value of header `name` (lower case, without colon) in a raw header block.
+inline std::optional<std::string> headerValue(std::string_view headers, std::string_view name) {
+  const std::string low = lower(headers);
+  std::size_t pos = 0;
+  while ((pos = low.find("\r\n", pos)) != std::string::npos) {
+    pos += 2;
+    if (low.compare(pos, name.size(), name) == 0 && pos + name.size() < low.size() && low[pos + name.size()] == ':') {
+      std::size_t begin = pos + name.size() + 1;
+      std::size_t end = low.find("\r\n", begin);
+      if (end == std::string::npos) end = low.size();
+      while (begin < end && (headers[begin] == ' ' || headers[begin] == '\t')) ++begin;
+      while (end > begin && (headers[end - 1] == ' ' || headers[end - 1] == '\t')) --end;
+      return std::string(headers.substr(begin, end - begin));
+    }
+  }
+  return std::nullopt;
+}
+
+/// The string value after `key` (which includes its quotes and colon, "\"type\":"
+/// style) in a JSON text; empty view when absent. The first match wins and
+/// escapes are not decoded: enough for the flat, known messages the benches
+/// read, and far cheaper than parsing every one.
+inline std::string_view findString(std::string_view text, std::string_view key) {
+  const void* hit = memmem(text.data(), text.size(), key.data(), key.size());
+  if (hit == nullptr) return {};
+  const char* p = static_cast<const char*>(hit) + key.size();
+  const char* end = text.data() + text.size();
+  while (p < end && (*p == ' ' || *p == '\t')) ++p;
+  if (p >= end || *p != '"') return {};
+  ++p;
+  const char* q = static_cast<const char*>(std::memchr(p, '"', static_cast<std::size_t>(end - p)));
+  if (q == nullptr) return {};
+  return {p, static_cast<std::size_t>(q - p)};
+}
+
+// ---------------------------------------------------------------------------
+// WebSocket (RFC 6455): handshake and framing. Each bench plays one side
+// (subscriber clients, ML node servers) over its own non-blocking sockets, so
+// these work on byte strings only.
+
+inline std::string base64(const unsigned char* data, std::size_t size) {
+  std::ostringstream out;
+  Poco::Base64Encoder encoder(out);
+  encoder.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
+  encoder.close();
+  return out.str();
+}
+
+/// Sec-WebSocket-Accept for a Sec-WebSocket-Key (§4.2.2).
+inline std::string websocketAccept(const std::string& key) {
+  Poco::SHA1Engine sha1;
+  sha1.update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+  const auto& digest = sha1.digest();
+  return base64(digest.data(), digest.size());
+}
+
+/// Appends a final frame's header (§5.2) for a `n`-byte payload. `masked` sets
+/// the mask bit only: a client appends the 4-byte key and the masked payload itself.
+inline void appendFrameHeader(std::string& out, uint8_t opcode, uint64_t n, bool masked) {
+  const auto mask_bit = static_cast<uint8_t>(masked ? 0x80 : 0);
+  out.push_back(static_cast<char>(0x80 | opcode));
+  if (n < 126) {
+    out.push_back(static_cast<char>(mask_bit | n));
+  } else if (n < 65536) {
+    out.push_back(static_cast<char>(mask_bit | 126));
+    out.push_back(static_cast<char>(n >> 8));
+    out.push_back(static_cast<char>(n & 0xff));
+  } else {
+    out.push_back(static_cast<char>(mask_bit | 127));
+    for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+  }
+}
+
+/// A frame header as read off the wire.
+struct FrameHeader {
+  bool fin = false;
+  uint8_t opcode = 0;
+  bool masked = false;
+  uint64_t length = 0;     // payload bytes
+  std::size_t size = 0;    // header bytes, the 4-byte mask key included when masked
+};
+
+/// Reads the header at `p` (`avail` bytes there); nullopt until the bytes that
+/// give the payload length have arrived. The caller checks that size + length
+/// bytes are there, and decides what a mask (or a huge length) means for its side.
+inline std::optional<FrameHeader> parseFrameHeader(const unsigned char* p, std::size_t avail) {
+  if (avail < 2) return std::nullopt;
+  FrameHeader h;
+  h.fin = (p[0] & 0x80) != 0;
+  h.opcode = p[0] & 0x0f;
+  h.masked = (p[1] & 0x80) != 0;
+  h.length = p[1] & 0x7f;
+  h.size = 2;
+  if (h.length == 126) {
+    if (avail < 4) return std::nullopt;
+    h.length = (uint64_t{p[2]} << 8) | p[3];
+    h.size = 4;
+  } else if (h.length == 127) {
+    if (avail < 10) return std::nullopt;
+    h.length = 0;
+    for (int i = 0; i < 8; ++i) h.length = (h.length << 8) | p[2 + i];
+    h.size = 10;
+  }
+  if (h.masked) h.size += 4;
+  return h;
+}
+
+/// The status code of a close frame's payload; 1005 (none given) when it has none (§7.1.5).
+inline int closeCode(std::string_view payload) {
+  return payload.size() >= 2 ? (static_cast<unsigned char>(payload[0]) << 8) | static_cast<unsigned char>(payload[1])
+                             : 1005;
+}
+
+// ---------------------------------------------------------------------------
+// Process readings: the node runs as a separate process, so its CPU time and
+// RSS come from /proc; the loader's own CPU time from getrusage.
+
+/// VmRSS of a process in KiB, or -1.
+inline long readRssKib(int pid) {
+  if (pid <= 0) return -1;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+  }
+  return -1;
+}
+
+/// utime+stime of a process in seconds, or -1.
+inline double readCpuSeconds(int pid) {
+  if (pid <= 0) return -1;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // The command (field 2) may hold spaces and parentheses: fields start after the last ')'.
+  const auto paren = all.rfind(')');
+  if (paren == std::string::npos) return -1;
+  std::istringstream fields(all.substr(paren + 2));
+  std::string field;
+  double utime = 0;
+  double stime = 0;
+  // After the command come state (field 3) ... utime (14) and stime (15).
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14) utime = std::stod(field);
+    if (i == 15) stime = std::stod(field);
+  }
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+/// User plus system CPU time of this process in seconds.
+inline double selfCpuSeconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+// ---------------------------------------------------------------------------
+// Command line
+
+/// Walks argv as `--flag value` or `--flag=value`, one flag at a time, and
+/// answers --help / -h with `usage` on stdout and exit 0. The flags, their
+/// ranges and their error messages stay with each program.
+class FlagReader {
+ public:
+  FlagReader(int argc, char** argv, const char* usage) : args_(argv + 1, argv + argc), usage_(usage) {}
+
+  /// Moves to the next argument; false when none is left.
+  bool next() {
+    if (next_ >= args_.size()) return false;
+    current_ = next_++;
+    flag_ = args_[current_];
+    inline_value_.reset();
+    if (const auto eq = flag_.find('='); flag_.rfind("--", 0) == 0 && eq != std::string::npos) {
+      inline_value_ = flag_.substr(eq + 1);
+      flag_ = flag_.substr(0, eq);
+    }
+    if (flag_ == "--help" || flag_ == "-h") {
+      std::fputs(usage_, stdout);
+      std::exit(kExitOk);
+    }
+    return true;
+  }
+  /// The flag, without an `=value` part.
+  const std::string& flag() const { return flag_; }
+  /// The argument as given, `=value` included.
+  const std::string& raw() const { return args_[current_]; }
+
+  /// The flag's value: after its `=`, else the next argument (which is then used up).
+  std::string value() {
+    if (inline_value_) return *inline_value_;
+    if (next_ >= args_.size()) throw std::invalid_argument(flag_ + " needs a value");
+    return args_[next_++];
+  }
+
+  /// The flag's value as a whole double; nullopt (with the text in `text`) when
+  /// it is not one. The bound check is the caller's.
+  std::optional<double> real(std::string& text) {
+    text = value();
+    std::size_t used = 0;
+    double out = 0;
+    try {
+      out = std::stod(text, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != text.size() || text.empty()) return std::nullopt;
+    return out;
+  }
+
+ private:
+  std::vector<std::string> args_;
+  const char* usage_;
+  std::size_t next_ = 0;
+  std::size_t current_ = 0;
+  std::string flag_;
+  std::optional<std::string> inline_value_;
+};
+
+}  // namespace eventnode::bench
