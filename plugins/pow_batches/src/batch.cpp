@@ -137,7 +137,8 @@ std::variant<Batch, BatchError> validateBatch(BatchKind kind, const Json& body, 
   batch.fields = std::move(check.out);
   // nlohmann objects keep keys sorted, and numbers print the same way each
   // time, so this text is the same for the same content.
-  batch.content_hash = sha256Hex(std::string(kindName(kind)) + "\n" + batch.fields.dump());
+  batch.canonical = batch.fields.dump();
+  batch.content_hash = sha256Hex(std::string(kindName(kind)) + "\n" + batch.canonical);
   return batch;
 }
 

@@ -24,6 +24,8 @@ struct Batch {
   std::uint64_t node_num = 0;  ///< the batch's node_id: the ML node's node_num in config
   /// Only the fields of the format, in canonical (sorted-key) order.
   plugin::Json fields;
+  /// `fields` serialized once, canonically; hashed, and reused in the recorder message.
+  std::string canonical;
   /// Hex SHA-256 of kind and canonical fields: equal batches have equal hashes.
   std::string content_hash;
 };

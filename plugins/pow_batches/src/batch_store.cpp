@@ -18,13 +18,18 @@ std::int64_t unixNow() {
 
 }  // namespace
 
-plugin::Json recorderMessage(const RecordRequest& request, const std::string& batch_id, std::int64_t recorded_at) {
-  auto message = request.batch.fields;
-  message["batch_id"] = batch_id;
-  message["kind"] = kindName(request.batch.kind);
-  message["node"] = request.node;
-  message["recorded_at"] = recorded_at;
-  return message;
+std::string recorderMessage(const RecordRequest& request, const std::string& batch_id, std::int64_t recorded_at) {
+  // The batch's fields are already serialized (the canonical text behind its
+  // hash); the message puts four keys in front instead of printing the
+  // arrays a second time.
+  auto text = plugin::Json{{"batch_id", batch_id},
+                           {"kind", kindName(request.batch.kind)},
+                           {"node", request.node},
+                           {"recorded_at", recorded_at}}
+                  .dump();
+  text.back() = ',';
+  text.append(request.batch.canonical, 1, std::string::npos);
+  return text;
 }
 
 BatchStore::BatchStore(const std::filesystem::path& file, std::vector<std::string> recorders) : recorders_(std::move(recorders)) {
@@ -72,7 +77,7 @@ std::vector<RecordResult> BatchStore::record(const std::vector<RecordRequest>& r
     Poco::Int64 at = recorded_at;
     s << "INSERT INTO batches (content_hash, batch_id, kind, node, node_num, path, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         use(hash), use(batch_id), use(kind), use(node), use(node_num), use(path), use(at), now;
-    std::string message = recorderMessage(request, batch_id, recorded_at).dump();
+    std::string message = recorderMessage(request, batch_id, recorded_at);
     for (auto recorder : recorders_) {
       s << "INSERT INTO outbox (recorder, batch_id, kind, message) VALUES (?, ?, ?, ?)", use(recorder), use(batch_id), use(kind),
           use(message), now;

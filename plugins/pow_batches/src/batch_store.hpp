@@ -58,7 +58,7 @@ class BatchStore {
   std::unique_ptr<Poco::Data::Session> session_;
 };
 
-/// The message a recorder receives for a batch (MsgSubmitPocBatch-shaped).
-plugin::Json recorderMessage(const RecordRequest& request, const std::string& batch_id, std::int64_t recorded_at);
+/// The JSON text a recorder receives for a batch (MsgSubmitPocBatch-shaped).
+std::string recorderMessage(const RecordRequest& request, const std::string& batch_id, std::int64_t recorded_at);
 
 }  // namespace eventnode::plugins::pow_batches

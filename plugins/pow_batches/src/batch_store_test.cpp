@@ -207,7 +207,7 @@ TEST(Unit, OutboxMessageIsTheRecorderMessageOfTheBatch) {
   EXPECT_LE(recorded_at, after);
   EXPECT_FALSE(message.contains("received_dist"));
   EXPECT_FALSE(message.contains("path"));
-  EXPECT_EQ(message, recorderMessage(generated, results[0].batch_id, recorded_at));
+  EXPECT_EQ(message, Json::parse(recorderMessage(generated, results[0].batch_id, recorded_at)));
 
   const auto validated_message = Json::parse(rows[1].message);
   EXPECT_EQ(validated_message["batch_id"], results[1].batch_id);
@@ -220,7 +220,7 @@ TEST(Unit, OutboxMessageIsTheRecorderMessageOfTheBatch) {
   EXPECT_EQ(validated_message["probability_honest"], 0.75);
   EXPECT_EQ(validated_message["fraud_detected"], true);
   EXPECT_EQ(validated_message,
-            recorderMessage(validated, results[1].batch_id, validated_message["recorded_at"].get<std::int64_t>()));
+            Json::parse(recorderMessage(validated, results[1].batch_id, validated_message["recorded_at"].get<std::int64_t>())));
 }
 
 TEST(Unit, RecorderMessageIsTheFieldsPlusBatchIdKindNodeAndRecordedAt) {
@@ -230,7 +230,7 @@ TEST(Unit, RecorderMessageIsTheFieldsPlusBatchIdKindNodeAndRecordedAt) {
   expected["kind"] = "generated";
   expected["node"] = "ml-3";
   expected["recorded_at"] = 1763784000;
-  EXPECT_EQ(recorderMessage(req, "id-1", 1763784000), expected);
+  EXPECT_EQ(Json::parse(recorderMessage(req, "id-1", 1763784000)), expected);
 }
 
 TEST(Unit, MarkDeliveredRemovesTheRowFromThatRecordersPendingOnly) {
