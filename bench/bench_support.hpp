@@ -244,8 +244,8 @@ struct FrameHeader {
   bool fin = false;
   uint8_t opcode = 0;
   bool masked = false;
-  uint64_t length = 0;     // payload bytes
-  std::size_t size = 0;    // header bytes, the 4-byte mask key included when masked
+  uint64_t length = 0;   // payload bytes
+  std::size_t size = 0;  // header bytes, the 4-byte mask key included when masked
 };
 
 /// Reads the header at `p` (`avail` bytes there); nullopt until the bytes that

@@ -320,8 +320,7 @@ struct MlNode {
 
 class Intake {
  public:
-  explicit Intake(const Options& o)
-      : o_(o), maker_(o.seed, o.nonces), timeline_(1, 0) {
+  explicit Intake(const Options& o) : o_(o), maker_(o.seed, o.nonces), timeline_(1, 0) {
     epoll_ = epoll_create1(EPOLL_CLOEXEC);
     timer_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     if (epoll_ < 0 || timer_ < 0) throw std::runtime_error(std::string("epoll/timerfd: ") + std::strerror(errno));
@@ -395,7 +394,10 @@ class Intake {
   void closeAll() {
     for (auto& n : nodes_) {
       if (n.conn.fd < 0 || n.conn.state != ConnState::Open) continue;
-      queueControl(n.conn, 0x8, std::string("\x03\xe8" "bench done", 12));
+      queueControl(n.conn, 0x8,
+                   std::string("\x03\xe8"
+                               "bench done",
+                               12));
       n.conn.state = ConnState::Closing;
       flush(n);
     }
@@ -458,8 +460,8 @@ class Intake {
     if (inet_pton(AF_INET, o_.listen.c_str(), &addr.sin_addr) != 1)
       throw std::runtime_error("--listen '" + o_.listen + "' is not an IPv4 address");
     if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd, 16) != 0)
-      throw std::runtime_error(fmt("cannot listen on %s:%d: %s; pick another --base-port", o_.listen.c_str(), port,
-                                   std::strerror(errno)));
+      throw std::runtime_error(
+          fmt("cannot listen on %s:%d: %s; pick another --base-port", o_.listen.c_str(), port, std::strerror(errno)));
     socklen_t len = sizeof(addr);
     getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
     bound_port = ntohs(addr.sin_port);
@@ -499,7 +501,8 @@ class Intake {
     if (!sending_ || o_.rate <= 0) return;
     int64_t due = INT64_MAX;
     for (const auto& n : nodes_) {
-      if (n.conn.fd >= 0 && n.conn.state == ConnState::Open && n.inflight < o_.window) due = std::min(due, n.next_due_ns);
+      if (n.conn.fd >= 0 && n.conn.state == ConnState::Open && n.inflight < o_.window)
+        due = std::min(due, n.next_due_ns);
     }
     if (due == INT64_MAX) return;
     itimerspec spec{};
@@ -519,7 +522,8 @@ class Intake {
         // Like a real ML node: one client at a time. The handshake is not read, so
         // answer with a plain HTTP refusal rather than a close frame.
         ++node.refused;
-        static constexpr std::string_view kBusy = "HTTP/1.1 409 Conflict\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        static constexpr std::string_view kBusy =
+            "HTTP/1.1 409 Conflict\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
         [[maybe_unused]] auto w = ::send(fd, kBusy.data(), kBusy.size(), MSG_NOSIGNAL);
         ::close(fd);
         continue;
@@ -753,7 +757,8 @@ class Intake {
     const bool was_open = c.state == ConnState::Open;
     if (was_open && (sending_ || node.inflight > 0)) {
       ++node.lost;
-      if (!why.empty()) std::fprintf(stderr, "pow_intake_bench: node %d: connection lost: %s\n", node.node_num, why.c_str());
+      if (!why.empty())
+        std::fprintf(stderr, "pow_intake_bench: node %d: connection lost: %s\n", node.node_num, why.c_str());
     }
     for (uint64_t seq = 0; seq < node.next_seq; ++seq) {
       if (node.acks[seq] == 0 && std::find(node.resend.begin(), node.resend.end(), seq) == node.resend.end())
@@ -805,9 +810,10 @@ int run(const Options& o) {
 
   const int64_t setup_start = nowNs();
   if (!intake.waitForConnections(setup_start + static_cast<int64_t>(o.connect_timeout_s * 1e9))) {
-    std::printf("pow_intake_bench: only %d of %d ML nodes were dialled within %.0f s; is the node running with "
-                "these ports in its pow_batches config?\n",
-                intake.connected(), o.nodes, o.connect_timeout_s);
+    std::printf(
+        "pow_intake_bench: only %d of %d ML nodes were dialled within %.0f s; is the node running with "
+        "these ports in its pow_batches config?\n",
+        intake.connected(), o.nodes, o.connect_timeout_s);
     std::printf("RESULT nodes=%d connected=%d setup_failed=1\n", o.nodes, intake.connected());
     return kExitSetupFailed;
   }
@@ -852,7 +858,8 @@ int run(const Options& o) {
   const double run_s = seconds(send_stop - run_start);
   const double node_cpu = node_cpu_before >= 0 && node_cpu_after >= 0 ? node_cpu_after - node_cpu_before : -1;
   const double self_cpu = self_cpu_after - self_cpu_before;
-  const double batch_bytes = intake.maker().built() ? static_cast<double>(intake.maker().bytes()) / intake.maker().built() : 0;
+  const double batch_bytes =
+      intake.maker().built() ? static_cast<double>(intake.maker().bytes()) / intake.maker().built() : 0;
   const auto& lat = intake.latency();
   const auto& all = intake.latencyAll();
   // Little's law: closed loop keeps W batches in flight per node, so mean latency = N * W / throughput.
@@ -865,35 +872,38 @@ int run(const Options& o) {
               ports.c_str(), o.first_node_num, o.first_node_num + o.nodes - 1, setup_s);
   std::printf("  batches       %d nonces + dist each, %.1f KiB a message; window %d per node%s\n", o.nonces,
               batch_bytes / 1024.0, o.window,
-              o.rate > 0 ? fmt(", paced at %.0f batches/s (max schedule lag %.2f ms, %" PRIu64 " sends >1 ms late)", o.rate,
-                               ms(intake.maxScheduleLagNs()), intake.lateSends())
+              o.rate > 0 ? fmt(", paced at %.0f batches/s (max schedule lag %.2f ms, %" PRIu64 " sends >1 ms late)",
+                               o.rate, ms(intake.maxScheduleLagNs()), intake.lateSends())
                                .c_str()
                          : ", closed loop");
   std::printf("  sent          %" PRIu64 " batches in %.1f s (%" PRIu64 " resent after a reconnect); %" PRIu64
               " unacknowledged at stop, drain %.2f s\n",
               sent, run_s, resent, outstanding_at_stop, drain_s);
-  std::printf("  acked         %" PRIu64 " batches; steady window %.1f..%.1f s: %.0f acked batches/s (%.1f MiB/s of JSON)\n",
+  std::printf("  acked         %" PRIu64
+              " batches; steady window %.1f..%.1f s: %.0f acked batches/s (%.1f MiB/s of JSON)\n",
               acked, o.warmup_s, run_s, acks_per_s, acks_per_s * batch_bytes / (1024.0 * 1024.0));
   std::string timeline;
   for (const auto v : intake.perSecond()) timeline += fmt(" %" PRIu64, v);
   std::printf("  per second   %s\n", timeline.c_str());
   std::printf("  ack latency   p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms, mean %.2f ms (%" PRIu64
               " batches sent in the steady window; send -> ack)\n",
-              ms(lat.percentile(0.5)), ms(lat.percentile(0.99)), ms(lat.percentile(0.999)), ms(lat.max()), ms(static_cast<int64_t>(lat.mean())),
-              lat.count());
+              ms(lat.percentile(0.5)), ms(lat.percentile(0.99)), ms(lat.percentile(0.999)), ms(lat.max()),
+              ms(static_cast<int64_t>(lat.mean())), lat.count());
   std::printf("                all batches: p50 %.2f ms, p99 %.2f ms, max %.2f ms%s\n", ms(all.percentile(0.5)),
               ms(all.percentile(0.99)), ms(all.max()),
-              o.rate > 0 ? ""
-                         : fmt("; with the window always full, Little's law puts the mean at %.1f ms", littles_ms).c_str());
+              o.rate > 0
+                  ? ""
+                  : fmt("; with the window always full, Little's law puts the mean at %.1f ms", littles_ms).c_str());
   std::printf("  checks        missing %" PRIu64 ", duplicate acks %" PRIu64 ", unknown acks %" PRIu64
               ", other messages %" PRIu64 "; connections %d, lost %d, second clients refused %d; close codes %s\n",
               missing, duplicate, intake.unknownAcks(), intake.otherMessages(), connections, lost, refused,
               closeCodeList(intake.nodes()).c_str());
   if (!intake.firstOther().empty()) std::printf("  first other   %s\n", intake.firstOther().c_str());
-  std::printf("  cpu           node %s, loader %.0f%% of one core over %.1f s (%ld cores shared); node %s CPU per batch\n",
-              node_cpu >= 0 ? fmt("%.0f%%", 100 * node_cpu / run_s).c_str() : "n/a (no --node-pid-file)",
-              100 * self_cpu / run_s, run_s, sysconf(_SC_NPROCESSORS_ONLN),
-              node_us_per_batch >= 0 ? fmt("%.0f us", node_us_per_batch).c_str() : "n/a");
+  std::printf(
+      "  cpu           node %s, loader %.0f%% of one core over %.1f s (%ld cores shared); node %s CPU per batch\n",
+      node_cpu >= 0 ? fmt("%.0f%%", 100 * node_cpu / run_s).c_str() : "n/a (no --node-pid-file)",
+      100 * self_cpu / run_s, run_s, sysconf(_SC_NPROCESSORS_ONLN),
+      node_us_per_batch >= 0 ? fmt("%.0f us", node_us_per_batch).c_str() : "n/a");
   if (rss_before >= 0)
     std::printf("  node RSS      %.1f MiB before, %.1f MiB after\n", rss_before / 1024.0, rss_after / 1024.0);
   std::printf(

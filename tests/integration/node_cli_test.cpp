@@ -32,8 +32,8 @@ class NodeCliTest : public ::testing::Test {
 
   /// A node.yaml on a free port with the given extra sections and plugins.
   std::filesystem::path nodeConfig(int port, const std::string& plugins, const std::string& extra = {}) {
-    return writeConfig("node:\n  id: cli-test\n  data_dir: data\n  plugin_dir: [" EVENTNODE_PLUGIN_DIR ", " FIXTURE_PLUGIN_DIR
-                       "]\nserver:\n  listen: 127.0.0.1\n  port: " +
+    return writeConfig("node:\n  id: cli-test\n  data_dir: data\n  plugin_dir: [" EVENTNODE_PLUGIN_DIR
+                       ", " FIXTURE_PLUGIN_DIR "]\nserver:\n  listen: 127.0.0.1\n  port: " +
                        std::to_string(port) + "\n" + extra + "plugins:\n" + plugins);
   }
 
@@ -42,27 +42,30 @@ class NodeCliTest : public ::testing::Test {
 
 TEST_F(NodeCliTest, CheckConfigListsEveryProblemWithItsPathAndLineAndExitsOne) {
   const auto file = writeConfig(
-      "node:\n"                 // 1
-      "  id: broken\n"          // 2
-      "  colour: blue\n"        // 3
-      "server:\n"               // 4
-      "  port: eighty\n"        // 5
-      "logging:\n"              // 6
-      "  format: xml\n"         // 7
-      "plugins:\n"              // 8
-      "  - name: utxo\n"        // 9
-      "    enabeld: true\n");   // 10
+      "node:\n"                // 1
+      "  id: broken\n"         // 2
+      "  colour: blue\n"       // 3
+      "server:\n"              // 4
+      "  port: eighty\n"       // 5
+      "logging:\n"             // 6
+      "  format: xml\n"        // 7
+      "plugins:\n"             // 8
+      "  - name: utxo\n"       // 9
+      "    enabeld: true\n");  // 10
   const auto result = runCommand({EVENTNODE_BINARY, "--config", file.string(), "--check-config"});
   EXPECT_EQ(result.exit_code, 1) << result.output;
   const auto prefix = file.string() + ":";
   EXPECT_NE(result.output.find(prefix + "3: node.colour: unknown key; allowed keys: id, role, data_dir, plugin_dir"),
             std::string::npos)
       << result.output;
-  EXPECT_NE(result.output.find(prefix + "5: server.port: expected an integer, got 'eighty'"), std::string::npos) << result.output;
-  EXPECT_NE(result.output.find(prefix + "7: logging.format: 'xml' is not one of: text, json"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find(prefix + "5: server.port: expected an integer, got 'eighty'"), std::string::npos)
+      << result.output;
+  EXPECT_NE(result.output.find(prefix + "7: logging.format: 'xml' is not one of: text, json"), std::string::npos)
+      << result.output;
   EXPECT_NE(result.output.find(prefix + "10: plugins[0].enabeld: unknown key"), std::string::npos) << result.output;
   // No plugin_dir is configured, so the library is not found either: a fifth problem.
-  EXPECT_NE(result.output.find(prefix + "9: plugins[0].library: plugin 'utxo': library libutxo.so not found"), std::string::npos)
+  EXPECT_NE(result.output.find(prefix + "9: plugins[0].library: plugin 'utxo': library libutxo.so not found"),
+            std::string::npos)
       << result.output;
   EXPECT_NE(result.output.find("5 problems"), std::string::npos) << result.output;
 }
@@ -71,28 +74,33 @@ TEST_F(NodeCliTest, CheckConfigValidatesPluginConfigsAgainstTheirSchemas) {
   const auto file = nodeConfig(8080, "  - name: alpha\n    config:\n      port: 0\n");
   const auto result = runCommand({EVENTNODE_BINARY, "--config", file.string(), "--check-config"});
   EXPECT_EQ(result.exit_code, 1) << result.output;
-  EXPECT_NE(result.output.find(":11: plugins[0].config.port: 0 is below the minimum 1"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find(":11: plugins[0].config.port: 0 is below the minimum 1"), std::string::npos)
+      << result.output;
 }
 
 TEST_F(NodeCliTest, TheShippedConfigsAreValid) {
   std::vector<std::filesystem::path> files{std::filesystem::path(EVENTNODE_SOURCE_DIR) / "etc/node.yaml"};
-  for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::path(EVENTNODE_SOURCE_DIR) / "etc/roles")) {
+  for (const auto& entry :
+       std::filesystem::directory_iterator(std::filesystem::path(EVENTNODE_SOURCE_DIR) / "etc/roles")) {
     files.push_back(entry.path());
   }
   ASSERT_GE(files.size(), 5u);
   ::setenv("EVENTNODE_JWT_SECRET", kSecret, 1);  // the role files read their secret from it
   for (const auto& file : files) {
-    const auto result = runCommand({EVENTNODE_BINARY, "--config", file.string(), "--plugin-dir", EVENTNODE_PLUGIN_DIR, "--check-config"});
+    const auto result = runCommand(
+        {EVENTNODE_BINARY, "--config", file.string(), "--plugin-dir", EVENTNODE_PLUGIN_DIR, "--check-config"});
     EXPECT_EQ(result.exit_code, 0) << file << "\n" << result.output;
   }
 }
 
 TEST_F(NodeCliTest, TheNodeServesHealthzAndStopsCleanlyOnSigterm) {
   const int port = freePort();
-  const auto file = nodeConfig(port, "  - name: utxo\n  - name: meter\n  - name: pow_batches\n  - name: solana_listener\n");
+  const auto file =
+      nodeConfig(port, "  - name: utxo\n  - name: meter\n  - name: pow_batches\n  - name: solana_listener\n");
   ChildProcess node({EVENTNODE_BINARY, "--config", file.string()}, dir_ / "node.log");
   HttpResult health;
-  ASSERT_TRUE(waitUntil([&] { return (health = httpRequest(port, "GET", "/healthz")).status == 200; }, std::chrono::seconds(20)))
+  ASSERT_TRUE(waitUntil([&] { return (health = httpRequest(port, "GET", "/healthz")).status == 200; },
+                        std::chrono::seconds(20)))
       << node.log();
   const auto body = plugin::Json::parse(health.body);
   EXPECT_EQ(body["status"], "ok");
@@ -113,11 +121,13 @@ TEST_F(NodeCliTest, APluginDroppedIntoThePluginDirLoadsWithThreeLinesOfConfig) {
   std::filesystem::create_directories(drop_dir);
   std::filesystem::copy_file(std::filesystem::path(FIXTURE_PLUGIN_DIR) / "libgamma.so", drop_dir / "libgamma.so");
   const int port = freePort();
-  const auto file = writeConfig("node:\n  data_dir: data\n  plugin_dir: [plugins]\nserver:\n  port: " + std::to_string(port) +
-                                "\nplugins:\n  - name: gamma\n    config:\n      greeting: dropped-in\n");
+  const auto file =
+      writeConfig("node:\n  data_dir: data\n  plugin_dir: [plugins]\nserver:\n  port: " + std::to_string(port) +
+                  "\nplugins:\n  - name: gamma\n    config:\n      greeting: dropped-in\n");
   ChildProcess node({EVENTNODE_BINARY, "--config", file.string()}, dir_ / "node.log");
   HttpResult reply;
-  ASSERT_TRUE(waitUntil([&] { return (reply = httpRequest(port, "GET", "/fixture/gamma")).status == 200; }, std::chrono::seconds(20)))
+  ASSERT_TRUE(waitUntil([&] { return (reply = httpRequest(port, "GET", "/fixture/gamma")).status == 200; },
+                        std::chrono::seconds(20)))
       << node.log();
   EXPECT_EQ(plugin::Json::parse(reply.body)["greeting"], "dropped-in");
   EXPECT_EQ(node.stop(SIGINT), 0) << node.log();
@@ -127,7 +137,8 @@ TEST_F(NodeCliTest, ListPluginsShowsNameVersionApiEnabledAndFile) {
   const auto file = nodeConfig(8080, "  - name: alpha\n  - name: beta\n    enabled: false\n  - name: wrong_major\n");
   const auto result = runCommand({EVENTNODE_BINARY, "--config", file.string(), "--list-plugins"});
   EXPECT_EQ(result.exit_code, 0) << result.output;
-  EXPECT_NE(result.output.find("alpha\t1.2.3\t1.0\tyes\t" FIXTURE_PLUGIN_DIR "/libalpha.so\tenabled"), std::string::npos)
+  EXPECT_NE(result.output.find("alpha\t1.2.3\t1.0\tyes\t" FIXTURE_PLUGIN_DIR "/libalpha.so\tenabled"),
+            std::string::npos)
       << result.output;
   EXPECT_NE(result.output.find("beta\t1.2.3\t1.0\tno\t" FIXTURE_PLUGIN_DIR "/libbeta.so\tdisabled"), std::string::npos)
       << result.output;
@@ -139,7 +150,8 @@ TEST_F(NodeCliTest, AFailingPluginStopsTheNodeWithExitCodeThreeNamingIt) {
   const auto file = nodeConfig(port, "  - name: alpha\n  - name: beta\n    config: {fail_start: true}\n");
   const auto result = runCommand({EVENTNODE_BINARY, "--config", file.string()});
   EXPECT_EQ(result.exit_code, 3) << result.output;
-  EXPECT_NE(result.output.find("plugin 'beta' failed to start: fixture told to fail in start"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("plugin 'beta' failed to start: fixture told to fail in start"), std::string::npos)
+      << result.output;
   EXPECT_NE(result.output.find("plugin stopped name=alpha"), std::string::npos) << result.output;
 }
 
@@ -150,7 +162,8 @@ TEST_F(NodeCliTest, APortInUseExitsWithCodeFourAndSaysWhy) {
   ASSERT_TRUE(waitUntil([&] { return httpRequest(port, "GET", "/healthz").status == 200; }, std::chrono::seconds(20)));
   const auto second = runCommand({EVENTNODE_BINARY, "--config", file.string()});
   EXPECT_EQ(second.exit_code, 4) << second.output;
-  EXPECT_NE(second.output.find("cannot listen on 127.0.0.1:" + std::to_string(port)), std::string::npos) << second.output;
+  EXPECT_NE(second.output.find("cannot listen on 127.0.0.1:" + std::to_string(port)), std::string::npos)
+      << second.output;
   EXPECT_EQ(first.stop(SIGTERM), 0);
 }
 
@@ -165,7 +178,8 @@ TEST_F(NodeCliTest, UsageErrorsExitTwoAndNameTheArgument) {
 
 TEST_F(NodeCliTest, TheTokenCommandMintsATokenTheNodeAccepts) {
   const auto file = nodeConfig(8080, "  - name: alpha\n", std::string("auth:\n  secret: ") + kSecret + "\n");
-  const auto result = runCommand({EVENTNODE_BINARY, "token", "--config", file.string(), "--sub", "alice", "--role", "admin", "--ttl", "60"});
+  const auto result = runCommand(
+      {EVENTNODE_BINARY, "token", "--config", file.string(), "--sub", "alice", "--role", "admin", "--ttl", "60"});
   ASSERT_EQ(result.exit_code, 0) << result.output;
   std::string token = result.output;
   while (!token.empty() && token.back() == '\n') token.pop_back();
@@ -179,9 +193,11 @@ TEST_F(NodeCliTest, TheTokenCommandMintsATokenTheNodeAccepts) {
 
 TEST_F(NodeCliTest, AdminRoutesCheckTheTokenAndNeitherSecretNorTokenIsLogged) {
   const int port = freePort();
-  const auto file = nodeConfig(port, "  - name: alpha\n",
-                               std::string("auth:\n  secret: ") + kSecret + "\nlogging:\n  level: debug\n  format: json\n");
-  const auto minted = runCommand({EVENTNODE_BINARY, "token", "--config", file.string(), "--sub", "ops", "--role", "admin"});
+  const auto file =
+      nodeConfig(port, "  - name: alpha\n",
+                 std::string("auth:\n  secret: ") + kSecret + "\nlogging:\n  level: debug\n  format: json\n");
+  const auto minted =
+      runCommand({EVENTNODE_BINARY, "token", "--config", file.string(), "--sub", "ops", "--role", "admin"});
   std::string token = minted.output.substr(0, minted.output.find('\n'));
   ChildProcess node({EVENTNODE_BINARY, "--config", file.string()}, dir_ / "node.log");
   ASSERT_TRUE(waitUntil([&] { return httpRequest(port, "GET", "/healthz").status == 200; }, std::chrono::seconds(20)));
@@ -199,7 +215,8 @@ TEST_F(NodeCliTest, AdminRoutesCheckTheTokenAndNeitherSecretNorTokenIsLogged) {
   int count = 0;
   while (std::getline(lines, line)) {
     const auto json = plugin::Json::parse(line);
-    EXPECT_TRUE(json.contains("ts") && json.contains("level") && json.contains("logger") && json.contains("msg")) << line;
+    EXPECT_TRUE(json.contains("ts") && json.contains("level") && json.contains("logger") && json.contains("msg"))
+        << line;
     ++count;
   }
   EXPECT_GT(count, 5);
@@ -213,7 +230,8 @@ TEST_F(NodeCliTest, APostWithoutContentLengthIsAnsweredAtOnceAsHavingNoBody) {
   // curl -X POST without data sends exactly this: no Content-Length, no chunked body.
   Poco::Net::StreamSocket socket(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(port)));
   socket.setReceiveTimeout(Poco::Timespan(5, 0));
-  const std::string request = "POST /api/ws/broadcast HTTP/1.1\r\nHost: localhost\r\nX-API-Key: key-0123456789abcdef\r\n\r\n";
+  const std::string request =
+      "POST /api/ws/broadcast HTTP/1.1\r\nHost: localhost\r\nX-API-Key: key-0123456789abcdef\r\n\r\n";
   socket.sendBytes(request.data(), static_cast<int>(request.size()));
   char buffer[1024];
   const int received = socket.receiveBytes(buffer, sizeof(buffer));  // times out (throws) if the node waits for a body

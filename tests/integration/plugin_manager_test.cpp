@@ -1,7 +1,7 @@
 // The plugin host against real plugin libraries built as MODULEs (tests/fixtures/plugins).
+#include "plugins/plugin_manager.hpp"
 #include "config/node_config.hpp"
 #include "errors.hpp"
-#include "plugins/plugin_manager.hpp"
 #include "process.hpp"
 
 #include <gtest/gtest.h>
@@ -79,7 +79,8 @@ TEST_F(PluginManagerTest, RefusesALibraryWithoutTheFactorySymbol) {
   std::vector<ConfigProblem> problems;
   manager.load(config("  - name: missing_factory\n"), problems);
   ASSERT_EQ(problems.size(), 1u);
-  EXPECT_NE(problems[0].message.find("does not export 'eventnode_plugin_create'"), std::string::npos) << problems[0].message;
+  EXPECT_NE(problems[0].message.find("does not export 'eventnode_plugin_create'"), std::string::npos)
+      << problems[0].message;
   EXPECT_NE(problems[0].message.find("EVENTNODE_PLUGIN"), std::string::npos);
 }
 
@@ -151,7 +152,8 @@ TEST_F(PluginManagerTest, AThrowingStartStopsThePluginsAlreadyStartedAndNamesThe
     manager.startAll(services);
     FAIL() << "startAll should throw";
   } catch (const core::PluginStartError& e) {
-    EXPECT_NE(std::string(e.what()).find("plugin 'beta' failed to start: fixture told to fail in start"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("plugin 'beta' failed to start: fixture told to fail in start"),
+              std::string::npos)
         << e.what();
   }
   EXPECT_EQ(readFile(journal_), "configure alpha\nstart alpha\nconfigure beta\nstart beta\nstop alpha\n");
@@ -177,20 +179,21 @@ TEST_F(PluginManagerTest, AThrowingConfigureNamesThePluginAndItsConfigPath) {
 TEST_F(PluginManagerTest, PluginConfigErrorsNameTheYamlPathTheLineAndTheAllowedKeys) {
   core::PluginManager manager(logs_.get("core.plugins"));
   std::vector<ConfigProblem> problems;
-  manager.load(config("  - name: alpha\n"        // line 5
-                      "    config:\n"            // line 6
-                      "      greting: hi\n"      // line 7
-                      "      port: seventy\n"    // line 8
-                      "  - name: beta\n"         // line 9
-                      "    config:\n"            // line 10
-                      "      port: 70000\n"),    // line 11
+  manager.load(config("  - name: alpha\n"      // line 5
+                      "    config:\n"          // line 6
+                      "      greting: hi\n"    // line 7
+                      "      port: seventy\n"  // line 8
+                      "  - name: beta\n"       // line 9
+                      "    config:\n"          // line 10
+                      "      port: 70000\n"),  // line 11
                problems);
   ASSERT_EQ(problems.size(), 3u) << allMessages(problems);
   std::map<std::string, ConfigProblem> by_path;
   for (const auto& p : problems) by_path[p.path] = p;
   ASSERT_TRUE(by_path.count("plugins[0].config.greting")) << allMessages(problems);
   EXPECT_EQ(by_path["plugins[0].config.greting"].line, 7);
-  EXPECT_NE(by_path["plugins[0].config.greting"].message.find("allowed keys: journal, fail_start, fail_configure, greeting, port"),
+  EXPECT_NE(by_path["plugins[0].config.greting"].message.find(
+                "allowed keys: journal, fail_start, fail_configure, greeting, port"),
             std::string::npos);
   ASSERT_TRUE(by_path.count("plugins[0].config.port"));
   EXPECT_EQ(by_path["plugins[0].config.port"].line, 8);

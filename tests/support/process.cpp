@@ -107,7 +107,9 @@ int ChildProcess::stop(int signal, std::chrono::seconds timeout) {
   return exit_code_;
 }
 
-std::string ChildProcess::log() const { return readFile(log_file_); }
+std::string ChildProcess::log() const {
+  return readFile(log_file_);
+}
 
 int freePort() {
   Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
@@ -142,8 +144,8 @@ HttpResult httpRequest(int port, const std::string& method, const std::string& p
 
 std::filesystem::path makeTempDir(const std::string& prefix) {
   static std::mt19937_64 random{std::random_device{}()};
-  const auto dir = std::filesystem::temp_directory_path() / ("eventnode-" + prefix + "-" + std::to_string(::getpid()) + "-" +
-                                                             std::to_string(random()));
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("eventnode-" + prefix + "-" + std::to_string(::getpid()) + "-" + std::to_string(random()));
   std::filesystem::create_directories(dir);
   return dir;
 }
@@ -155,6 +157,8 @@ std::string readFile(const std::filesystem::path& file) {
   return text.str();
 }
 
-void writeFile(const std::filesystem::path& file, const std::string& text) { std::ofstream(file) << text; }
+void writeFile(const std::filesystem::path& file, const std::string& text) {
+  std::ofstream(file) << text;
+}
 
 }  // namespace eventnode::tests

@@ -16,7 +16,8 @@
 namespace eventnode::core {
 namespace {
 
-std::unique_ptr<Poco::JWT::Signer> rsaSigner(const std::filesystem::path& public_key, const std::filesystem::path& private_key) {
+std::unique_ptr<Poco::JWT::Signer> rsaSigner(const std::filesystem::path& public_key,
+                                             const std::filesystem::path& private_key) {
   // Checked here: Poco's reader leaks its file handle when a key file cannot be opened.
   for (const auto& file : {public_key, private_key}) {
     if (!file.empty() && !std::ifstream(file)) {
@@ -24,7 +25,8 @@ std::unique_ptr<Poco::JWT::Signer> rsaSigner(const std::filesystem::path& public
     }
   }
   try {
-    auto key = Poco::SharedPtr<Poco::Crypto::RSAKey>(new Poco::Crypto::RSAKey(public_key.string(), private_key.string(), ""));
+    auto key =
+        Poco::SharedPtr<Poco::Crypto::RSAKey>(new Poco::Crypto::RSAKey(public_key.string(), private_key.string(), ""));
     auto signer = std::make_unique<Poco::JWT::Signer>(key);
     signer->setAlgorithms({Poco::JWT::Signer::ALGO_RS256});
     return signer;
@@ -44,7 +46,10 @@ bool constantTimeEquals(std::string_view a, std::string_view b) {
 }  // namespace
 
 JwtAuthenticator::JwtAuthenticator(const AuthSection& auth)
-    : algorithm_(auth.algorithm), issuer_(auth.issuer), audience_(auth.audience), required_(auth.required),
+    : algorithm_(auth.algorithm),
+      issuer_(auth.issuer),
+      audience_(auth.audience),
+      required_(auth.required),
       api_keys_(auth.api_keys) {
   if (algorithm_ == "RS256") {
     if (!auth.public_key_file.empty()) verifier_ = rsaSigner(auth.public_key_file, {});
@@ -90,7 +95,8 @@ plugin::Identity JwtAuthenticator::verify(const std::string& token) const {
   const auto addRole = [&](const Poco::Dynamic::Var& role) {
     if (!role.isString()) throw AuthError("token role/roles claims must be strings");
     const auto name = role.extract<std::string>();
-    if (std::find(identity.roles.begin(), identity.roles.end(), name) == identity.roles.end()) identity.roles.push_back(name);
+    if (std::find(identity.roles.begin(), identity.roles.end(), name) == identity.roles.end())
+      identity.roles.push_back(name);
   };
   if (claims.has("role")) addRole(claims.get("role"));
   if (claims.has("roles")) {

@@ -17,8 +17,8 @@
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <sstream>
 #include <stdexcept>
@@ -357,7 +357,8 @@ TEST(JwtAuthenticator, ConfiguredApiKeysAreAcceptedAndOthersRefused) {
   const JwtAuthenticator auth(section);
   EXPECT_TRUE(auth.isApiKey("key-one-abcdef"));
   EXPECT_TRUE(auth.isApiKey("key-two-123456"));
-  for (const std::string key : {"", "key-one", "key-one-abcdeg", "key-one-abcdef ", "KEY-ONE-ABCDEF", "key-three-0000"}) {
+  for (const std::string key :
+       {"", "key-one", "key-one-abcdeg", "key-one-abcdef ", "KEY-ONE-ABCDEF", "key-three-0000"}) {
     SCOPED_TRACE(key);
     EXPECT_FALSE(auth.isApiKey(key));
   }

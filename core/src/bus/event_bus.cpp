@@ -7,9 +7,8 @@ namespace eventnode::core {
 
 bool isValidTopic(std::string_view topic) {
   if (topic.empty() || topic.size() > 256) return false;
-  return std::all_of(topic.begin(), topic.end(), [](char c) {
-    return c > ' ' && c < 127 && c != '*' && c != ',' && c != '"' && c != '\\';
-  });
+  return std::all_of(topic.begin(), topic.end(),
+                     [](char c) { return c > ' ' && c < 127 && c != '*' && c != ',' && c != '"' && c != '\\'; });
 }
 
 plugin::SubscriptionId EventBus::subscribe(const std::string& pattern, plugin::BusHandler handler) {
@@ -33,8 +32,8 @@ void EventBus::unsubscribe(plugin::SubscriptionId id) {
   std::shared_ptr<Subscription> removed;
   {
     std::lock_guard lock(mutex_);
-    const auto it = std::find_if(subscriptions_.begin(), subscriptions_.end(),
-                                 [id](const auto& s) { return s->id == id; });
+    const auto it =
+        std::find_if(subscriptions_.begin(), subscriptions_.end(), [id](const auto& s) { return s->id == id; });
     if (it == subscriptions_.end()) return;
     removed = *it;
     subscriptions_.erase(it);
@@ -45,7 +44,8 @@ void EventBus::unsubscribe(plugin::SubscriptionId id) {
 
 void EventBus::publish(const std::string& topic, const plugin::Json& data) {
   if (!isValidTopic(topic)) {
-    throw std::invalid_argument("invalid topic '" + topic + "': 1..256 printable characters, no space, *, comma, quote or backslash");
+    throw std::invalid_argument("invalid topic '" + topic +
+                                "': 1..256 printable characters, no space, *, comma, quote or backslash");
   }
   std::vector<std::shared_ptr<Subscription>> matching;
   {

@@ -75,7 +75,8 @@ TEST(EventBus, PrefixSubscriptionReceivesEveryTopicStartingWithThePrefix) {
   EventBus bus;
   Received received;
   bus.subscribe("solana:tx:*", received.handler());
-  for (const std::string topic : {"solana:tx:abc", "solana:tx:", "solana:tx:a:b:c", "solana:txs", "solana:block", "x:solana:tx:1"}) {
+  for (const std::string topic :
+       {"solana:tx:abc", "solana:tx:", "solana:tx:a:b:c", "solana:txs", "solana:block", "x:solana:tx:1"}) {
     bus.publish(topic, Json::object());
   }
   EXPECT_EQ(received.topics(), (std::vector<std::string>{"solana:tx:abc", "solana:tx:", "solana:tx:a:b:c"}));
@@ -200,9 +201,19 @@ TEST(EventBus, HandlerMaySubscribeAndPublishFromInsideAHandler) {
 
 TEST(EventBus, InvalidTopicsArePublishedWithInvalidArgument) {
   EventBus bus;
-  const std::vector<std::string> bad{
-      "", "with space", "star*", "*", "com,ma", "quo\"te", "back\\slash", "tab\there", "new\nline",
-      std::string(257, 'a'), std::string("nul\0byte", 8), "del\x7f", "high\x80"};
+  const std::vector<std::string> bad{"",
+                                     "with space",
+                                     "star*",
+                                     "*",
+                                     "com,ma",
+                                     "quo\"te",
+                                     "back\\slash",
+                                     "tab\there",
+                                     "new\nline",
+                                     std::string(257, 'a'),
+                                     std::string("nul\0byte", 8),
+                                     "del\x7f",
+                                     "high\x80"};
   for (const auto& topic : bad) {
     SCOPED_TRACE(topic);
     EXPECT_FALSE(isValidTopic(topic));
@@ -212,7 +223,8 @@ TEST(EventBus, InvalidTopicsArePublishedWithInvalidArgument) {
 
 TEST(EventBus, ValidTopicsAreAccepted) {
   EventBus bus;
-  for (const std::string& topic : std::vector<std::string>{"a", "solana:tx:abc", "a.b-c_d/e", "~!@#$%^&()[]{}<>?", std::string(256, 'z')}) {
+  for (const std::string& topic :
+       std::vector<std::string>{"a", "solana:tx:abc", "a.b-c_d/e", "~!@#$%^&()[]{}<>?", std::string(256, 'z')}) {
     SCOPED_TRACE(topic);
     EXPECT_TRUE(isValidTopic(topic));
     EXPECT_NO_THROW(bus.publish(topic, Json::object()));
@@ -221,7 +233,8 @@ TEST(EventBus, ValidTopicsAreAccepted) {
 
 TEST(EventBus, InvalidPatternsAreRefusedWithInvalidArgument) {
   EventBus bus;
-  for (const std::string& pattern : std::vector<std::string>{"", "a b", "a b*", "a*b", "**", "*a", "a,*", "x\\*", std::string(257, 'a')}) {
+  for (const std::string& pattern :
+       std::vector<std::string>{"", "a b", "a b*", "a*b", "**", "*a", "a,*", "x\\*", std::string(257, 'a')}) {
     SCOPED_TRACE(pattern);
     EXPECT_THROW(bus.subscribe(pattern, [](const std::string&, const Json&) {}), std::invalid_argument);
   }

@@ -143,9 +143,7 @@ TEST(CliOptions, FlagWithoutItsValueIsAnErrorNamingTheFlag) {
 
 TEST(CliOptions, UnknownArgumentIsAnErrorNamingIt) {
   const std::vector<std::pair<Args, std::string>> cases{
-      {{"--bogus"}, "--bogus"},
-      {{"--config", "n.yaml", "--verbose"}, "--verbose"},
-      {{"run"}, "run"},
+      {{"--bogus"}, "--bogus"},        {{"--config", "n.yaml", "--verbose"}, "--verbose"}, {{"run"}, "run"},
       {{"--sub", "x"}, "--sub"},        // token-only flag outside `token`
       {{"--role", "admin"}, "--role"},  // token-only flag outside `token`
       {{"--ttl", "60"}, "--ttl"},       // token-only flag outside `token`

@@ -42,7 +42,8 @@ int checkConfig(const CliOptions& options) {
   }
   if (!problems.empty()) {
     printProblems(options.config.string(), problems);
-    std::cerr << problems.size() << (problems.size() == 1 ? " problem" : " problems") << " in " << options.config.string() << '\n';
+    std::cerr << problems.size() << (problems.size() == 1 ? " problem" : " problems") << " in "
+              << options.config.string() << '\n';
     return kExitConfigInvalid;
   }
   std::cout << options.config.string() << ": OK (" << plugins << " enabled plugins)\n";
@@ -139,8 +140,8 @@ int runCommand(const CliOptions& options) {
       std::cout << usageText();
       return kExitOk;
     case Command::Version:
-      std::cout << "eventnode " << kVersion << " (plugin API " << plugin::kApiVersionMajor << "." << plugin::kApiVersionMinor
-                << ")\n";
+      std::cout << "eventnode " << kVersion << " (plugin API " << plugin::kApiVersionMajor << "."
+                << plugin::kApiVersionMinor << ")\n";
       return kExitOk;
     case Command::CheckConfig:
       return checkConfig(options);

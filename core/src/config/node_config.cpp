@@ -8,10 +8,10 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <thread>
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <thread>
 
 namespace eventnode::core {
 namespace {
@@ -68,7 +68,8 @@ void readAuth(const YAML::Node& auth, const YAML::Node& raw, const fs::path& bas
     out.secret = secret;
   }
   if (out.algorithm == "HS256" && out.required && out.secret.empty()) {
-    problems.push_back({"auth", line, "auth.required with HS256 needs a secret: set secret, secret_env or secret_file"});
+    problems.push_back(
+        {"auth", line, "auth.required with HS256 needs a secret: set secret, secret_env or secret_file"});
   }
   if (out.algorithm == "HS256" && !out.secret.empty() && out.secret.size() < 32) {
     problems.push_back({"auth", line, "the HS256 secret is shorter than 32 bytes; use a longer random secret"});
@@ -130,8 +131,10 @@ void readPlugins(const YAML::Node& list, NodeConfig& config, std::vector<ConfigP
         problems.push_back({path + ".requires", lineOf(requires_list), "expected a list of plugin names"});
       } else {
         for (const auto& name : requires_list) {
-          if (name.IsScalar()) entry.requires_plugins.push_back(name.Scalar());
-          else problems.push_back({path + ".requires", lineOf(name), "expected a plugin name"});
+          if (name.IsScalar())
+            entry.requires_plugins.push_back(name.Scalar());
+          else
+            problems.push_back({path + ".requires", lineOf(name), "expected a plugin name"});
         }
       }
     }
@@ -163,7 +166,8 @@ NodeConfig loadNodeConfig(const fs::path& file, std::vector<ConfigProblem>& prob
     return config;
   }
   if (!root.IsMap()) {
-    problems.push_back({"", lineOf(root), "expected a mapping with sections node, server, auth, broker, logging, plugins"});
+    problems.push_back(
+        {"", lineOf(root), "expected a mapping with sections node, server, auth, broker, logging, plugins"});
     return config;
   }
 
@@ -201,12 +205,14 @@ NodeConfig loadNodeConfig(const fs::path& file, std::vector<ConfigProblem>& prob
   const auto limits = server["limits"];
   auto& out_limits = config.server.limits;
   out_limits.max_connections = limits["max_connections"].as<std::size_t>(out_limits.max_connections);
-  out_limits.max_connections_per_ip = limits["max_connections_per_ip"].as<std::size_t>(out_limits.max_connections_per_ip);
+  out_limits.max_connections_per_ip =
+      limits["max_connections_per_ip"].as<std::size_t>(out_limits.max_connections_per_ip);
   out_limits.max_message_bytes = limits["max_message_bytes"].as<std::size_t>(out_limits.max_message_bytes);
   out_limits.outbound_buffer_bytes = limits["outbound_buffer_bytes"].as<std::size_t>(out_limits.outbound_buffer_bytes);
   out_limits.messages_per_second = limits["messages_per_second"].as<std::uint32_t>(out_limits.messages_per_second);
   out_limits.max_subscriptions = limits["max_subscriptions"].as<std::size_t>(out_limits.max_subscriptions);
-  out_limits.user_events_per_minute = limits["user_events_per_minute"].as<std::uint32_t>(out_limits.user_events_per_minute);
+  out_limits.user_events_per_minute =
+      limits["user_events_per_minute"].as<std::uint32_t>(out_limits.user_events_per_minute);
   const auto tls = server["tls"];
   config.server.tls.enabled = tls["enabled"].as<bool>(false);
   config.server.tls.cert = resolvePath(config.base_dir, tls["cert"].as<std::string>(""));
@@ -215,9 +221,11 @@ NodeConfig loadNodeConfig(const fs::path& file, std::vector<ConfigProblem>& prob
   if (config.server.tls.enabled && (config.server.tls.cert.empty() || config.server.tls.key.empty())) {
     problems.push_back({"server.tls", lineOf(root["server"]["tls"]), "TLS needs both cert and key (PEM files)"});
   }
-  for (const auto& [name, path] : {std::pair{"cert", config.server.tls.cert}, std::pair{"key", config.server.tls.key}}) {
+  for (const auto& [name, path] :
+       {std::pair{"cert", config.server.tls.cert}, std::pair{"key", config.server.tls.key}}) {
     if (config.server.tls.enabled && !path.empty() && !fs::exists(path)) {
-      problems.push_back({std::string("server.tls.") + name, lineOf(root["server"]["tls"][name]), "file not found: " + path.string()});
+      problems.push_back(
+          {std::string("server.tls.") + name, lineOf(root["server"]["tls"][name]), "file not found: " + path.string()});
     }
   }
 
@@ -239,8 +247,9 @@ NodeConfig loadNodeConfig(const fs::path& file, std::vector<ConfigProblem>& prob
     TopicSection section{topic["pattern"].as<std::string>(""), topic["access"].as<std::string>("deny"),
                          topic["history"]["size"].as<std::size_t>(0), topic["history"]["ttl"].as<long long>(0)};
     if (!section.pattern.empty() && !isValidTopicPattern(section.pattern)) {
-      problems.push_back({"topics[" + std::to_string(index) + "].pattern", lineOf(root["topics"][index]["pattern"]),
-                          "'" + section.pattern + "' is not a topic pattern: a topic name, at most one {sub}, * only at the end"});
+      problems.push_back(
+          {"topics[" + std::to_string(index) + "].pattern", lineOf(root["topics"][index]["pattern"]),
+           "'" + section.pattern + "' is not a topic pattern: a topic name, at most one {sub}, * only at the end"});
     }
     config.topics.push_back(std::move(section));
   }

@@ -75,8 +75,8 @@ struct BrokerSection {
 
 struct LoggingSection {
   std::string level;
-  std::string format;  ///< text or json
-  std::filesystem::path file;  ///< empty: standard error
+  std::string format;                         ///< text or json
+  std::filesystem::path file;                 ///< empty: standard error
   std::map<std::string, std::string> levels;  ///< per logger name
 };
 

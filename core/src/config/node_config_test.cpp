@@ -126,7 +126,9 @@ TEST_F(NodeConfigTest, ExplicitValuesAreRead) {
       "  max_http_body_bytes: 4096\n"
       "auth:\n"
       "  required: true\n"
-      "  secret: " + kGoodSecret + "\n"
+      "  secret: " +
+      kGoodSecret +
+      "\n"
       "  issuer: me\n"
       "  audience: you\n"
       "  api_keys: [k1, k2]\n"
@@ -175,8 +177,7 @@ TEST_F(NodeConfigTest, RelativePathsResolveAgainstTheConfigFilesFolder) {
   const auto etc = dir_.path() / "etc";
   EXPECT_EQ(config.base_dir, etc);
   EXPECT_EQ(config.node.data_dir, dir_.path() / "state");
-  EXPECT_EQ(config.node.plugin_dirs,
-            (std::vector<fs::path>{etc / "plugins", "/opt/eventnode/plugins", etc / "extra"}));
+  EXPECT_EQ(config.node.plugin_dirs, (std::vector<fs::path>{etc / "plugins", "/opt/eventnode/plugins", etc / "extra"}));
   EXPECT_EQ(config.server.tls.cert, etc / "tls" / "cert.pem");
   EXPECT_EQ(config.server.tls.key, fs::path("/abs/key.pem"));
   EXPECT_EQ(config.logging.file, etc / "logs" / "node.log");
@@ -192,7 +193,8 @@ TEST_F(NodeConfigTest, UnknownKeyReportsPathLineAndAllowedKeys) {
   EXPECT_EQ(problems_[0].path, "server.prot");
   EXPECT_EQ(problems_[0].line, 3);
   EXPECT_TRUE(contains(problems_[0].message, "unknown key")) << problems_[0].message;
-  EXPECT_TRUE(contains(problems_[0].message, "listen, port, http_threads, max_http_body_bytes, io_threads, heartbeat_interval, limits, tls"))
+  EXPECT_TRUE(contains(problems_[0].message,
+                       "listen, port, http_threads, max_http_body_bytes, io_threads, heartbeat_interval, limits, tls"))
       << problems_[0].message;
 }
 
@@ -412,7 +414,8 @@ TEST_F(NodeConfigTest, Rs256WithoutPublicKeyIsReported) {
 }
 
 TEST_F(NodeConfigTest, Rs256KeyPathsResolveAgainstTheConfigFolder) {
-  const auto config = load("auth:\n  algorithm: RS256\n  public_key_file: keys/pub.pem\n  private_key_file: keys/priv.pem\n");
+  const auto config =
+      load("auth:\n  algorithm: RS256\n  public_key_file: keys/pub.pem\n  private_key_file: keys/priv.pem\n");
   ASSERT_TRUE(problems_.empty()) << described();
   EXPECT_EQ(config.auth.algorithm, "RS256");
   EXPECT_EQ(config.auth.public_key_file, dir_.path() / "keys" / "pub.pem");
@@ -481,8 +484,8 @@ TEST_F(NodeConfigTest, SeveralProblemsAreAllReportedAtOnce) {
   std::vector<ConfigProblem> problems;
   loadNodeConfig(file, problems);
   problems_ = problems;
-  for (const std::string path : {"node.colour", "server.port", "server.tls.enabled", "auth", "plugins[0].name",
-                                 "plugins[1].enabled"}) {
+  for (const std::string path :
+       {"node.colour", "server.port", "server.tls.enabled", "auth", "plugins[0].name", "plugins[1].enabled"}) {
     EXPECT_NE(problem(path), nullptr) << path << " not reported in:\n" << described();
   }
   EXPECT_EQ(problems.size(), 6u) << described();

@@ -38,8 +38,8 @@ bool isBoolean(const YAML::Node& node) {
   return YAML::convert<bool>::decode(node, value);
 }
 
-YAML::Node validateValue(const YAML::Node& value, FieldType type, const ConfigField& field,
-                         const std::string& path, std::vector<ConfigProblem>& problems);
+YAML::Node validateValue(const YAML::Node& value, FieldType type, const ConfigField& field, const std::string& path,
+                         std::vector<ConfigProblem>& problems);
 
 YAML::Node validateItems(const YAML::Node& value, const ConfigField& field, const std::string& path,
                          std::vector<ConfigProblem>& problems) {
@@ -47,7 +47,8 @@ YAML::Node validateItems(const YAML::Node& value, const ConfigField& field, cons
   if (field.type == FieldType::List) {
     std::size_t index = 0;
     for (const auto& item : value) {
-      result.push_back(validateValue(item, field.item_type, field, path + "[" + std::to_string(index++) + "]", problems));
+      result.push_back(
+          validateValue(item, field.item_type, field, path + "[" + std::to_string(index++) + "]", problems));
     }
   } else {
     for (const auto& entry : value) {
@@ -58,8 +59,8 @@ YAML::Node validateItems(const YAML::Node& value, const ConfigField& field, cons
   return result;
 }
 
-YAML::Node validateValue(const YAML::Node& value, FieldType type, const ConfigField& field,
-                         const std::string& path, std::vector<ConfigProblem>& problems) {
+YAML::Node validateValue(const YAML::Node& value, FieldType type, const ConfigField& field, const std::string& path,
+                         std::vector<ConfigProblem>& problems) {
   const auto wrong = [&](const std::string& expected) {
     problems.push_back({path, lineOf(value), "expected " + expected + ", got " + shown(value)});
     return YAML::Clone(value);
@@ -85,16 +86,19 @@ YAML::Node validateValue(const YAML::Node& value, FieldType type, const ConfigFi
       double number = 0;
       if (type == FieldType::Integer) {
         long long integer = 0;
-        if (!value.IsScalar() || !YAML::convert<long long>::decode(value, integer)) return wrong(plugin::describe(type));
+        if (!value.IsScalar() || !YAML::convert<long long>::decode(value, integer))
+          return wrong(plugin::describe(type));
         number = static_cast<double>(integer);  // as decoded: 0x50 and 017 are bounded by what they mean
       } else if (!isNumber(value, number)) {
         return wrong(plugin::describe(type));
       }
       if (field.minimum && number < *field.minimum) {
-        problems.push_back({path, lineOf(value), value.Scalar() + " is below the minimum " + YAML::Node(*field.minimum).Scalar()});
+        problems.push_back(
+            {path, lineOf(value), value.Scalar() + " is below the minimum " + YAML::Node(*field.minimum).Scalar()});
       }
       if (field.maximum && number > *field.maximum) {
-        problems.push_back({path, lineOf(value), value.Scalar() + " is above the maximum " + YAML::Node(*field.maximum).Scalar()});
+        problems.push_back(
+            {path, lineOf(value), value.Scalar() + " is above the maximum " + YAML::Node(*field.maximum).Scalar()});
       }
       return YAML::Clone(value);
     }
@@ -154,7 +158,8 @@ YAML::Node validateAgainstSchema(const YAML::Node& input, const ConfigSchema& sc
     for (const auto& entry : input) {
       const auto key = entry.first.Scalar();
       if (!known.count(key)) {
-        problems.push_back({joinPath(path, key), lineOf(entry.first), "unknown key; allowed keys: " + allowedKeys(schema)});
+        problems.push_back(
+            {joinPath(path, key), lineOf(entry.first), "unknown key; allowed keys: " + allowedKeys(schema)});
       }
     }
   }

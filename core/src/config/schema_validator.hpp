@@ -16,9 +16,8 @@ namespace eventnode::core {
 /// Validates `input` (a mapping, or null for "all defaults") against `schema`.
 /// `path` prefixes every reported path (e.g. "plugins[1].config"); `parent_line`
 /// is used for problems that have no line of their own (a missing key).
-YAML::Node validateAgainstSchema(const YAML::Node& input, const plugin::ConfigSchema& schema,
-                                 const std::string& path, int parent_line,
-                                 std::vector<ConfigProblem>& problems);
+YAML::Node validateAgainstSchema(const YAML::Node& input, const plugin::ConfigSchema& schema, const std::string& path,
+                                 int parent_line, std::vector<ConfigProblem>& problems);
 
 /// 1-based line of a node, 0 when it has none (absent or generated nodes).
 int lineOf(const YAML::Node& node);

@@ -17,10 +17,18 @@ ConfigSchema testSchema() {
   return {
       {.name = "name", .description = "display name", .default_value = YAML::Node("node-1")},
       {.name = "mode", .description = "how it runs", .default_value = YAML::Node("fast"), .allowed = {"fast", "safe"}},
-      {.name = "port", .type = FieldType::Integer, .description = "TCP port", .default_value = YAML::Node(8080),
-       .minimum = 1, .maximum = 65535},
-      {.name = "ratio", .type = FieldType::Number, .description = "a fraction", .default_value = YAML::Node(0.5),
-       .minimum = 0.0, .maximum = 1.0},
+      {.name = "port",
+       .type = FieldType::Integer,
+       .description = "TCP port",
+       .default_value = YAML::Node(8080),
+       .minimum = 1,
+       .maximum = 65535},
+      {.name = "ratio",
+       .type = FieldType::Number,
+       .description = "a fraction",
+       .default_value = YAML::Node(0.5),
+       .minimum = 0.0,
+       .maximum = 1.0},
       {.name = "enabled", .type = FieldType::Boolean, .description = "on or off", .default_value = YAML::Node(true)},
       {.name = "tags", .type = FieldType::List, .description = "labels", .item_type = FieldType::String},
       {.name = "a",
@@ -29,17 +37,27 @@ ConfigSchema testSchema() {
        .fields = {{.name = "b",
                    .type = FieldType::Map,
                    .description = "deeper",
-                   .fields = {{.name = "c", .type = FieldType::Integer, .description = "leaf", .default_value = YAML::Node(3)},
+                   .fields = {{.name = "c",
+                               .type = FieldType::Integer,
+                               .description = "leaf",
+                               .default_value = YAML::Node(3)},
                               {.name = "d", .description = "leaf string", .default_value = YAML::Node("dee")}}}}},
       {.name = "peers",
        .type = FieldType::List,
        .description = "peer nodes",
        .item_type = FieldType::Map,
        .fields = {{.name = "host", .description = "host name", .required = true},
-                  {.name = "weight", .type = FieldType::Integer, .description = "share", .default_value = YAML::Node(1),
+                  {.name = "weight",
+                   .type = FieldType::Integer,
+                   .description = "share",
+                   .default_value = YAML::Node(1),
                    .minimum = 0}}},
-      {.name = "limits", .type = FieldType::Dictionary, .description = "limit per topic", .item_type = FieldType::Integer,
-       .minimum = 0, .maximum = 100},
+      {.name = "limits",
+       .type = FieldType::Dictionary,
+       .description = "limit per topic",
+       .item_type = FieldType::Integer,
+       .minimum = 0,
+       .maximum = 100},
   };
 }
 
@@ -48,7 +66,8 @@ struct Validated {
   std::vector<ConfigProblem> problems;
 };
 
-Validated validate(const std::string& yaml, const ConfigSchema& schema = testSchema(), const std::string& path = "cfg") {
+Validated validate(const std::string& yaml, const ConfigSchema& schema = testSchema(),
+                   const std::string& path = "cfg") {
   Validated out;
   out.result = validateAgainstSchema(YAML::Load(yaml), schema, path, 7, out.problems);
   return out;
@@ -67,7 +86,9 @@ const ConfigProblem* findProblem(const std::vector<ConfigProblem>& problems, con
   return nullptr;
 }
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
 
 TEST(SchemaValidator, NullInputGivesAllDefaults) {
   const auto v = validate("");  // a null document
@@ -115,9 +136,9 @@ TEST(SchemaValidator, ResultIsACopyNotAViewOfTheInput) {
 }
 
 TEST(SchemaValidator, MissingRequiredKeyIsReportedAtTheParentLine) {
-  const ConfigSchema schema{{.name = "url", .description = "where to connect", .required = true},
-                            {.name = "retries", .type = FieldType::Integer, .description = "tries",
-                             .default_value = YAML::Node(3)}};
+  const ConfigSchema schema{
+      {.name = "url", .description = "where to connect", .required = true},
+      {.name = "retries", .type = FieldType::Integer, .description = "tries", .default_value = YAML::Node(3)}};
   const auto v = validate("retries: 5\n", schema, "plugins[0].config");
   ASSERT_EQ(v.problems.size(), 1u) << describe(v.problems);
   EXPECT_EQ(v.problems[0].path, "plugins[0].config.url");
@@ -286,8 +307,11 @@ TEST(SchemaValidator, StringOutsideTheAllowedValuesIsReportedWithTheOptions) {
 }
 
 TEST(SchemaValidator, AllowedValuesApplyToDictionaryValues) {
-  const ConfigSchema schema{{.name = "levels", .type = FieldType::Dictionary, .description = "per logger",
-                             .item_type = FieldType::String, .allowed = {"info", "debug"}}};
+  const ConfigSchema schema{{.name = "levels",
+                             .type = FieldType::Dictionary,
+                             .description = "per logger",
+                             .item_type = FieldType::String,
+                             .allowed = {"info", "debug"}}};
   const auto v = validate("levels:\n  core.server: debug\n  plugin.meter: loud\n", schema);
   ASSERT_EQ(v.problems.size(), 1u) << describe(v.problems);
   EXPECT_EQ(v.problems[0].path, "cfg.levels.plugin.meter");

@@ -7,7 +7,9 @@ namespace {
 
 using plugin::Json;
 
-ProtocolError badRequest(std::string message) { return {"bad_request", std::move(message)}; }
+ProtocolError badRequest(std::string message) {
+  return {"bad_request", std::move(message)};
+}
 
 }  // namespace
 
@@ -23,7 +25,8 @@ std::variant<ClientRequest, ProtocolError> parseClientMessage(std::string_view t
     return request;
   }
   if (name != "subscribe" && name != "unsubscribe") {
-    return ProtocolError{"unknown_type", "unknown type '" + name.substr(0, 64) + "'; use subscribe, unsubscribe or ping"};
+    return ProtocolError{"unknown_type",
+                         "unknown type '" + name.substr(0, 64) + "'; use subscribe, unsubscribe or ping"};
   }
   request.kind = name == "subscribe" ? ClientRequest::Kind::Subscribe : ClientRequest::Kind::Unsubscribe;
   const auto data = message.find("data");
@@ -32,7 +35,8 @@ std::variant<ClientRequest, ProtocolError> parseClientMessage(std::string_view t
   if (topic == data->end() || !topic->is_string()) return badRequest("'data.topic' must be a string");
   request.topic = topic->get<std::string>();
   if (!isValidTopic(request.topic)) {
-    return ProtocolError{"bad_topic", "topic must be 1 to 256 printable characters without space, *, comma, quote or backslash"};
+    return ProtocolError{"bad_topic",
+                         "topic must be 1 to 256 printable characters without space, *, comma, quote or backslash"};
   }
   if (request.kind == ClientRequest::Kind::Unsubscribe) return request;
 
@@ -66,16 +70,23 @@ std::string connectedMessage(std::uint64_t connection_id, const plugin::Identity
   return message.dump();
 }
 
-std::string subscribedMessage(const std::string& topic, std::uint64_t offset, const std::string& epoch, bool recovered) {
-  return Json{{"type", "subscribed"}, {"topic", topic}, {"offset", offset}, {"epoch", epoch}, {"recovered", recovered}}.dump();
+std::string subscribedMessage(const std::string& topic, std::uint64_t offset, const std::string& epoch,
+                              bool recovered) {
+  return Json{{"type", "subscribed"}, {"topic", topic}, {"offset", offset}, {"epoch", epoch}, {"recovered", recovered}}
+      .dump();
 }
 
-std::string unsubscribedMessage(const std::string& topic) { return Json{{"type", "unsubscribed"}, {"topic", topic}}.dump(); }
+std::string unsubscribedMessage(const std::string& topic) {
+  return Json{{"type", "unsubscribed"}, {"topic", topic}}.dump();
+}
 
-std::string pongMessage() { return R"({"type":"pong"})"; }
+std::string pongMessage() {
+  return R"({"type":"pong"})";
+}
 
 std::string errorMessage(const std::string& code, const std::string& message) {
-  return Json{{"type", "error"}, {"code", code}, {"message", message}}.dump(-1, ' ', false, Json::error_handler_t::replace);
+  return Json{{"type", "error"}, {"code", code}, {"message", message}}.dump(-1, ' ', false,
+                                                                            Json::error_handler_t::replace);
 }
 
 std::string eventMessage(const std::string& topic, std::uint64_t offset, std::string_view data_json) {

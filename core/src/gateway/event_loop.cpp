@@ -42,7 +42,8 @@ EventLoop::EventLoop(std::size_t index, LoopContext& context)
     : index_(index), context_(context), counters_(context.metrics.loop(index)), read_buffer_(kReadChunk) {
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (epoll_fd_ < 0 || wake_fd_ < 0) throw std::runtime_error(std::string("cannot create the I/O loop: ") + std::strerror(errno));
+  if (epoll_fd_ < 0 || wake_fd_ < 0)
+    throw std::runtime_error(std::string("cannot create the I/O loop: ") + std::strerror(errno));
   epoll_event event{};
   event.events = EPOLLIN;
   event.data.u64 = kWakeTag;
@@ -157,7 +158,9 @@ void EventLoop::handle(AdoptTask& task) {
   for (const auto& topic : task.requested_topics) {
     std::string reason;
     if (!isValidTopic(topic)) {
-      sendText(c, errorMessage("bad_topic", "topic must be 1 to 256 printable characters without space, *, comma, quote or backslash"));
+      sendText(c,
+               errorMessage("bad_topic",
+                            "topic must be 1 to 256 printable characters without space, *, comma, quote or backslash"));
     } else if (!context_.rules.maySubscribe(topic, c.identity, reason)) {
       sendText(c, errorMessage("forbidden", reason));
     } else {
@@ -237,8 +240,10 @@ void EventLoop::onReadable(Connection& c) {
           break;
         case Kind::Binary:
           counters_.add(counters_.messages_in, 1);
-          if (c.endpoint) closeWith(c, ws::kCloseUnsupportedData, "binary messages are not accepted");
-          else sendText(c, errorMessage("bad_json", "expected a JSON text message, got a binary one"));
+          if (c.endpoint)
+            closeWith(c, ws::kCloseUnsupportedData, "binary messages are not accepted");
+          else
+            sendText(c, errorMessage("bad_json", "expected a JSON text message, got a binary one"));
           break;
         case Kind::Ping:
           enqueue(c, controlFrame(ws::encodeFrame(ws::Opcode::Pong, event.payload)), true);
@@ -273,7 +278,8 @@ void EventLoop::onText(Connection& c, std::string_view text) {
     if (c.rate_window_messages > 2 * limit) {
       closeWith(c, ws::kClosePolicyViolation, "message rate limit exceeded");
     } else {
-      sendText(c, errorMessage("rate_limited", "more than " + std::to_string(limit) + " messages in a second; message dropped"));
+      sendText(c, errorMessage("rate_limited",
+                               "more than " + std::to_string(limit) + " messages in a second; message dropped"));
     }
     return;
   }
@@ -302,7 +308,8 @@ void EventLoop::onText(Connection& c, std::string_view text) {
         sendText(c, errorMessage("forbidden", reason));
         return;
       }
-      subscribe(c, request.topic, request.since ? &*request.since : nullptr, request.epoch, std::move(request.filter), true);
+      subscribe(c, request.topic, request.since ? &*request.since : nullptr, request.epoch, std::move(request.filter),
+                true);
       return;
     }
   }
@@ -317,7 +324,8 @@ void EventLoop::subscribe(Connection& c, const std::string& topic, const std::ui
     removeSubscription(c, static_cast<std::size_t>(existing - c.subscriptions.begin()));
   } else if (c.subscriptions.size() >= context_.settings.limits.max_subscriptions) {
     sendText(c, errorMessage("too_many_subscriptions", "a connection may hold at most " +
-                                                           std::to_string(context_.settings.limits.max_subscriptions) + " subscriptions"));
+                                                           std::to_string(context_.settings.limits.max_subscriptions) +
+                                                           " subscriptions"));
     return;
   }
   auto snapshot = snapshotTopic(*state, since, epoch.empty() ? nullptr : &epoch);
@@ -384,7 +392,9 @@ bool EventLoop::enqueue(Connection& c, FramePtr frame, bool control) {
   return true;
 }
 
-void EventLoop::sendText(Connection& c, std::string_view text) { enqueue(c, textFrame(text), true); }
+void EventLoop::sendText(Connection& c, std::string_view text) {
+  enqueue(c, textFrame(text), true);
+}
 
 void EventLoop::flushDirty() {
   // Index loop: flush() may doom a connection but never adds to dirty_.

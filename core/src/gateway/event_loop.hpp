@@ -36,7 +36,7 @@ struct LoopContext {
 
 /// A new connection, handed over after the upgrade.
 struct AdoptTask {
-  std::shared_ptr<Connection> connection;  // shared_ptr only to fit in std::function-free variant copies
+  std::shared_ptr<Connection> connection;     // shared_ptr only to fit in std::function-free variant copies
   std::vector<std::string> automatic_topics;  ///< subscribed silently (user:<sub>, admins, broadcast)
   std::vector<std::string> requested_topics;  ///< from ?subscriptions=, confirmed one by one
 };

@@ -26,8 +26,9 @@ Gateway::Gateway(const NodeConfig& config, EventBus& bus, Scheduler& scheduler, 
       logger_(logs.get("core.gateway")),
       topics_(rules_),
       metrics_(static_cast<std::size_t>(config.server.io_threads)),
-      context_{config.server, config.node.id, rules_, topics_, metrics_, logger_,
-               [this](const Connection& connection) { onClosed(connection); }} {
+      context_{config.server, config.node.id, rules_, topics_, metrics_, logger_, [this](const Connection& connection) {
+                 onClosed(connection);
+               }} {
   for (const auto& topic : config.topics) {
     rules_.add({topic.pattern, parseTopicAccess(topic.access),
                 HistoryPolicy{topic.history_size, std::chrono::seconds(topic.history_ttl_seconds)}, "node.yaml"});
@@ -37,7 +38,9 @@ Gateway::Gateway(const NodeConfig& config, EventBus& bus, Scheduler& scheduler, 
   }
 }
 
-Gateway::~Gateway() { stop(); }
+Gateway::~Gateway() {
+  stop();
+}
 
 void Gateway::addTopicRule(plugin::TopicRule rule, const std::string& owner) {
   rules_.add({std::move(rule.pattern), rule.access,
@@ -46,11 +49,14 @@ void Gateway::addTopicRule(plugin::TopicRule rule, const std::string& owner) {
 
 void Gateway::addEndpoint(plugin::WebSocketEndpoint endpoint, const std::string& owner) {
   const auto path = endpoint.path;
-  if (frozen_) throw std::logic_error("WebSocket endpoint " + path + " from " + owner + " added after start(); add it in start()");
+  if (frozen_)
+    throw std::logic_error("WebSocket endpoint " + path + " from " + owner + " added after start(); add it in start()");
   if (path.empty() || path.front() != '/' || path == "/ws") {
-    throw std::logic_error("WebSocket endpoint '" + path + "' from " + owner + ": the path must start with / and not be /ws");
+    throw std::logic_error("WebSocket endpoint '" + path + "' from " + owner +
+                           ": the path must start with / and not be /ws");
   }
-  if (endpoints_.count(path)) throw std::logic_error("WebSocket endpoint " + path + " from " + owner + " is already taken");
+  if (endpoints_.count(path))
+    throw std::logic_error("WebSocket endpoint " + path + " from " + owner + " is already taken");
   endpoints_.emplace(path, std::move(endpoint));
 }
 
@@ -69,7 +75,8 @@ void Gateway::start() {
   started_ = true;
   for (auto& loop : loops_) loop->start();
   sweep_task_ = scheduler_.schedule(kSweepInterval, kSweepInterval, [this] { topics_.sweep(kTopicIdle); });
-  logger_->info("gateway started io_threads={} max_connections={}", loops_.size(), config_.server.limits.max_connections);
+  logger_->info("gateway started io_threads={} max_connections={}", loops_.size(),
+                config_.server.limits.max_connections);
 }
 
 void Gateway::stop() {
@@ -108,8 +115,10 @@ std::uint64_t Gateway::publish(const std::string& topic, const plugin::Json& dat
           state->window_notified = true;
           auto notice = std::make_shared<OutboundFrame>();
           notice->bytes = ws::encodeFrame(
-              ws::Opcode::Text, errorMessage("user_rate_limited", "more than " + std::to_string(user_limit) +
-                                                                      " events a minute for this user; the rest of this minute's are dropped"));
+              ws::Opcode::Text,
+              errorMessage("user_rate_limited",
+                           "more than " + std::to_string(user_limit) +
+                               " events a minute for this user; the rest of this minute's are dropped"));
           for (auto& loop : loops_) loop->post(DeliverTask{state, 0, notice, shared_data});
         }
         return 0;
@@ -138,14 +147,16 @@ std::optional<AdmissionRefusal> Gateway::admit(const std::string& ip) {
   const auto& limits = config_.server.limits;
   if (admitted_ >= limits.max_connections) {
     metrics_.drop(DropReason::TooManyConnections);
-    return AdmissionRefusal{503, "too_many_connections",
-                            "the node holds its maximum of " + std::to_string(limits.max_connections) + " connections; retry later"};
+    return AdmissionRefusal{
+        503, "too_many_connections",
+        "the node holds its maximum of " + std::to_string(limits.max_connections) + " connections; retry later"};
   }
   auto& per_ip = per_ip_[ip];
   if (per_ip >= limits.max_connections_per_ip) {
     metrics_.drop(DropReason::TooManyPerIp);
-    return AdmissionRefusal{503, "too_many_connections_per_ip",
-                            "this address holds its maximum of " + std::to_string(limits.max_connections_per_ip) + " connections"};
+    return AdmissionRefusal{
+        503, "too_many_connections_per_ip",
+        "this address holds its maximum of " + std::to_string(limits.max_connections_per_ip) + " connections"};
   }
   ++per_ip;
   ++admitted_;
@@ -159,7 +170,8 @@ void Gateway::release(const std::string& ip) {
 }
 
 plugin::ConnectionId Gateway::adopt(Poco::Net::StreamSocket socket, bool tls, plugin::Identity identity, std::string ip,
-                                    const plugin::WebSocketEndpoint* endpoint, std::vector<std::string> requested_topics) {
+                                    const plugin::WebSocketEndpoint* endpoint,
+                                    std::vector<std::string> requested_topics) {
   const auto id = next_id_.fetch_add(1);
   auto connection = std::make_shared<Connection>(id, std::move(socket), config_.server.limits.max_message_bytes);
   connection->tls = tls;
@@ -192,7 +204,8 @@ void Gateway::onClosed(const Connection& connection) {
   --admitted_;
   if (const auto it = per_ip_.find(connection.remote_ip); it != per_ip_.end() && --it->second == 0) per_ip_.erase(it);
   if (connection.identity.authenticated) {
-    if (const auto it = users_.find(connection.identity.user); it != users_.end() && --it->second == 0) users_.erase(it);
+    if (const auto it = users_.find(connection.identity.user); it != users_.end() && --it->second == 0)
+      users_.erase(it);
   }
 }
 

@@ -28,7 +28,8 @@ enum class DropReason : std::size_t {
 const char* dropReasonName(DropReason reason);
 
 /// Latency buckets of publish → written to the socket, in microseconds.
-inline constexpr std::array<std::uint64_t, 12> kLatencyBucketsUs{50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 1000000};
+inline constexpr std::array<std::uint64_t, 12> kLatencyBucketsUs{50,   100,   250,   500,   1000,   2500,
+                                                                 5000, 10000, 25000, 50000, 100000, 1000000};
 
 /// Counters written by one I/O thread.
 struct LoopCounters {

@@ -16,11 +16,14 @@ std::optional<HttpResponse> parseBody(const HttpRequest& request, Json& body) {
 
 /// Checks one {"topic","data"} item; returns the refusal, if any.
 std::optional<HttpResponse> checkItem(const Json& item, const std::string& where) {
-  if (!item.is_object()) return HttpResponse::error(400, "bad_request", where + " must be an object {\"topic\",\"data\"}");
+  if (!item.is_object())
+    return HttpResponse::error(400, "bad_request", where + " must be an object {\"topic\",\"data\"}");
   const auto topic = item.find("topic");
-  if (topic == item.end() || !topic->is_string()) return HttpResponse::error(400, "bad_request", where + ".topic must be a string");
+  if (topic == item.end() || !topic->is_string())
+    return HttpResponse::error(400, "bad_request", where + ".topic must be a string");
   if (!isValidTopic(topic->get_ref<const std::string&>())) {
-    return HttpResponse::error(400, "bad_topic", where + ".topic: 1 to 256 printable characters, no space, *, comma, quote or backslash");
+    return HttpResponse::error(400, "bad_topic",
+                               where + ".topic: 1 to 256 printable characters, no space, *, comma, quote or backslash");
   }
   if (!item.contains("data")) return HttpResponse::error(400, "bad_request", where + ".data is missing");
   return std::nullopt;
@@ -54,7 +57,8 @@ void addGatewayRoutes(HttpRouter& router, Gateway& gateway) {
                 if (!body.is_object() || !body.contains("data")) {
                   return HttpResponse::error(400, "bad_request", "expected {\"data\":{…}}");
                 }
-                return HttpResponse::json(200, {{"topic", "broadcast"}, {"offset", gateway.publish("broadcast", body["data"])}});
+                return HttpResponse::json(
+                    200, {{"topic", "broadcast"}, {"offset", gateway.publish("broadcast", body["data"])}});
               }},
              "core");
   router.add({"GET", "/api/ws/connections", plugin::RouteAccess::Admin,

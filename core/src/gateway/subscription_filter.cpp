@@ -41,7 +41,8 @@ SubscriptionFilter SubscriptionFilter::parse(const Json& spec) {
   std::size_t conditions = 0;
   for (const auto& [key, value] : spec.items()) {
     if (key == "event_types") {
-      if (!value.is_array() || value.empty()) throw std::invalid_argument("filter.event_types must be a non-empty list of strings");
+      if (!value.is_array() || value.empty())
+        throw std::invalid_argument("filter.event_types must be a non-empty list of strings");
       if (value.size() > kMaxValues) throw std::invalid_argument("filter.event_types has more than 256 entries");
       for (const auto& type : value) {
         if (!type.is_string()) throw std::invalid_argument("filter.event_types must be a non-empty list of strings");
@@ -49,12 +50,14 @@ SubscriptionFilter SubscriptionFilter::parse(const Json& spec) {
       }
       ++conditions;
     } else if (key == "fields") {
-      if (!value.is_object()) throw std::invalid_argument("filter.fields must be an object of field: value or [values]");
+      if (!value.is_object())
+        throw std::invalid_argument("filter.fields must be an object of field: value or [values]");
       for (const auto& [field, expected] : value.items()) {
         Membership membership{splitPath(field), {}};
         const auto add = [&](const Json& v) {
           if (!v.is_primitive() || v.is_null()) {
-            throw std::invalid_argument("filter.fields." + field + " must be a string, number or boolean, or a list of them");
+            throw std::invalid_argument("filter.fields." + field +
+                                        " must be a string, number or boolean, or a list of them");
           }
           membership.values.push_back(v);
         };

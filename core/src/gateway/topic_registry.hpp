@@ -33,8 +33,8 @@ struct TopicState {
   const std::string name;
   const HistoryPolicy policy;
   std::mutex mutex;
-  std::string epoch;          ///< changes when the topic is created anew (node restart, idle expiry)
-  std::uint64_t offset = 0;   ///< the last offset given out; the first event gets 1
+  std::string epoch;         ///< changes when the topic is created anew (node restart, idle expiry)
+  std::uint64_t offset = 0;  ///< the last offset given out; the first event gets 1
   std::deque<HistoryEntry> history;
   std::chrono::steady_clock::time_point last_publish;
   // user_events_per_minute window (user:<id> topics only)

@@ -62,7 +62,9 @@ bool topicMatches(std::string_view pattern, std::string_view topic, std::string_
 }
 
 void TopicRules::add(TopicPolicy policy) {
-  if (frozen_) throw std::logic_error("topic rule " + policy.pattern + " from " + policy.owner + " added after start(); add rules in start()");
+  if (frozen_)
+    throw std::logic_error("topic rule " + policy.pattern + " from " + policy.owner +
+                           " added after start(); add rules in start()");
   if (!isValidTopicPattern(policy.pattern)) {
     throw std::invalid_argument("invalid topic pattern '" + policy.pattern + "' from " + policy.owner +
                                 ": a topic name, at most one {sub}, and * only at the end");

@@ -12,8 +12,8 @@
 namespace eventnode::core {
 
 struct HistoryPolicy {
-  std::size_t size = 0;            ///< events kept; 0 keeps none (no recovery)
-  std::chrono::seconds ttl{0};     ///< events older than this are dropped; 0 keeps them until size pushes them out
+  std::size_t size = 0;         ///< events kept; 0 keeps none (no recovery)
+  std::chrono::seconds ttl{0};  ///< events older than this are dropped; 0 keeps them until size pushes them out
 };
 
 struct TopicPolicy {

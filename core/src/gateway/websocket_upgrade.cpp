@@ -65,14 +65,17 @@ std::string webSocketAccept(const std::string& key) {
   return out.str();
 }
 
-void WebSocketUpgradeHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
+void WebSocketUpgradeHandler::handleRequest(Poco::Net::HTTPServerRequest& request,
+                                            Poco::Net::HTTPServerResponse& response) {
   const Poco::URI uri(request.getURI());
   std::string query_token;
   std::string topics;
   try {
     for (const auto& [key, value] : uri.getQueryParameters()) {
-      if (key == "token") query_token = value;
-      else if (key == "subscriptions") topics = value;
+      if (key == "token")
+        query_token = value;
+      else if (key == "subscriptions")
+        topics = value;
     }
   } catch (const Poco::Exception&) {
     refuse(response, 400, "bad_upgrade", "malformed query string");
@@ -99,8 +102,8 @@ void WebSocketUpgradeHandler::handleRequest(Poco::Net::HTTPServerRequest& reques
   }
 
   const auto key = request.get("Sec-WebSocket-Key", "");
-  if (Poco::icompare(request.get("Upgrade", ""), "websocket") != 0 || !headerHasToken(request.get("Connection", ""), "upgrade") ||
-      request.getMethod() != "GET") {
+  if (Poco::icompare(request.get("Upgrade", ""), "websocket") != 0 ||
+      !headerHasToken(request.get("Connection", ""), "upgrade") || request.getMethod() != "GET") {
     refuse(response, 400, "bad_upgrade", "this path takes WebSocket connections only (GET with Upgrade: websocket)");
     return;
   }

@@ -25,7 +25,8 @@ void appendFrame(std::string& out, Opcode opcode, std::string_view payload) {
     out.push_back(static_cast<char>(size & 0xFF));
   } else {
     out.push_back(static_cast<char>(127));
-    for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((static_cast<std::uint64_t>(size) >> shift) & 0xFF));
+    for (int shift = 56; shift >= 0; shift -= 8)
+      out.push_back(static_cast<char>((static_cast<std::uint64_t>(size) >> shift) & 0xFF));
   }
   out.append(payload);
 }
@@ -101,7 +102,8 @@ FrameReader::Event FrameReader::next() {
         return fail(kCloseProtocolError, "unknown opcode " + std::to_string(static_cast<int>(opcode)));
     }
     if (!masked) return fail(kCloseProtocolError, "client frames must be masked");
-    if (control && (!fin || length > 125)) return fail(kCloseProtocolError, "control frames must be final and at most 125 bytes");
+    if (control && (!fin || length > 125))
+      return fail(kCloseProtocolError, "control frames must be final and at most 125 bytes");
     if (length == 126) {
       if (available < 4) return {};
       length = (std::uint64_t{bytes[2]} << 8) | bytes[3];
@@ -142,8 +144,10 @@ FrameReader::Event FrameReader::next() {
         event.code = 1005;
         if (data.size() == 1) return fail(kCloseProtocolError, "close frame with a 1-byte payload");
         if (data.size() >= 2) {
-          event.code = static_cast<std::uint16_t>((static_cast<std::uint8_t>(data[0]) << 8) | static_cast<std::uint8_t>(data[1]));
-          if (!isValidCloseCode(event.code)) return fail(kCloseProtocolError, "invalid close code " + std::to_string(event.code));
+          event.code = static_cast<std::uint16_t>((static_cast<std::uint8_t>(data[0]) << 8) |
+                                                  static_cast<std::uint8_t>(data[1]));
+          if (!isValidCloseCode(event.code))
+            return fail(kCloseProtocolError, "invalid close code " + std::to_string(event.code));
           if (!isValidUtf8(data.substr(2))) return fail(kCloseInvalidPayload, "close reason is not valid UTF-8");
           event.payload = data.substr(2);
         }
@@ -158,7 +162,8 @@ FrameReader::Event FrameReader::next() {
           fragments_.assign(data);
           continue;
         }
-        if (opcode == Opcode::Text && !isValidUtf8(data)) return fail(kCloseInvalidPayload, "text message is not valid UTF-8");
+        if (opcode == Opcode::Text && !isValidUtf8(data))
+          return fail(kCloseInvalidPayload, "text message is not valid UTF-8");
         event.kind = opcode == Opcode::Text ? Kind::Text : Kind::Binary;
         event.payload = data;
         return event;

@@ -59,9 +59,9 @@ class FrameReader {
 
   std::size_t max_message_bytes_;
   std::string buffer_;
-  std::size_t pos_ = 0;             // start of the unparsed bytes in buffer_
-  std::string fragments_;           // payload of a fragmented message so far
-  std::string assembled_;           // the last reassembled message, handed out by next()
+  std::size_t pos_ = 0;    // start of the unparsed bytes in buffer_
+  std::string fragments_;  // payload of a fragmented message so far
+  std::string assembled_;  // the last reassembled message, handed out by next()
   Opcode fragment_opcode_ = Opcode::Continuation;
   bool fragmented_ = false;
   bool failed_ = false;

@@ -27,7 +27,8 @@ plugin::Identity identifyCaller(const JwtAuthenticator& auth, const std::string&
   std::string token = query_token;
   if (!authorization_header.empty()) {
     constexpr std::string_view kBearer = "bearer ";
-    if (authorization_header.size() <= kBearer.size() || lower(authorization_header.substr(0, kBearer.size())) != kBearer) {
+    if (authorization_header.size() <= kBearer.size() ||
+        lower(authorization_header.substr(0, kBearer.size())) != kBearer) {
       throw AuthError("Authorization header must be 'Bearer <token>'");
     }
     token = authorization_header.substr(kBearer.size());
@@ -42,7 +43,8 @@ void HttpRequestHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Po
   try {
     answer_value = answer(request);
   } catch (const std::exception& e) {
-    logger_->error("request failed method={} path={} error=\"{}\"", request.getMethod(), Poco::URI(request.getURI()).getPath(), e.what());
+    logger_->error("request failed method={} path={} error=\"{}\"", request.getMethod(),
+                   Poco::URI(request.getURI()).getPath(), e.what());
     answer_value = plugin::HttpResponse::error(500, "internal_error", "internal error; see the node's log");
   }
   response.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(answer_value.status));
@@ -50,9 +52,10 @@ void HttpRequestHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Po
   for (const auto& [name, value] : answer_value.headers) response.set(name, value);
   response.setContentLength(static_cast<std::streamsize>(answer_value.body.size()));
   response.send().write(answer_value.body.data(), static_cast<std::streamsize>(answer_value.body.size()));
-  logger_->debug("http method={} uri_path={} status={} us={}", request.getMethod(), Poco::URI(request.getURI()).getPath(),
-                 answer_value.status,
-                 std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
+  logger_->debug(
+      "http method={} uri_path={} status={} us={}", request.getMethod(), Poco::URI(request.getURI()).getPath(),
+      answer_value.status,
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
 }
 
 plugin::HttpResponse HttpRequestHandler::answer(Poco::Net::HTTPServerRequest& request) {
@@ -71,7 +74,8 @@ plugin::HttpResponse HttpRequestHandler::answer(Poco::Net::HTTPServerRequest& re
   if (lookup.outcome == HttpRouter::Outcome::MethodNotAllowed) {
     std::string allowed;
     for (const auto& method : lookup.allowed_methods) allowed += (allowed.empty() ? "" : ", ") + method;
-    auto response = plugin::HttpResponse::error(405, "method_not_allowed", req.method + " is not allowed on " + req.path + "; use " + allowed);
+    auto response = plugin::HttpResponse::error(405, "method_not_allowed",
+                                                req.method + " is not allowed on " + req.path + "; use " + allowed);
     response.headers.emplace_back("Allow", allowed);
     return response;
   }
@@ -90,7 +94,8 @@ plugin::HttpResponse HttpRequestHandler::answer(Poco::Net::HTTPServerRequest& re
   }
 
   if (request.hasContentLength() && request.getContentLength64() > static_cast<std::int64_t>(max_body_bytes_)) {
-    return plugin::HttpResponse::error(413, "body_too_large", "request body exceeds " + std::to_string(max_body_bytes_) + " bytes");
+    return plugin::HttpResponse::error(413, "body_too_large",
+                                       "request body exceeds " + std::to_string(max_body_bytes_) + " bytes");
   }
   // RFC 9112 §6.3: a request with neither Content-Length nor chunked encoding
   // has no body. Reading one anyway would wait for a body that never comes.
@@ -101,7 +106,8 @@ plugin::HttpResponse HttpRequestHandler::answer(Poco::Net::HTTPServerRequest& re
   while (has_body && (in.read(buffer, sizeof(buffer)) || in.gcount() > 0)) {
     body.append(buffer, static_cast<std::size_t>(in.gcount()));
     if (body.size() > max_body_bytes_) {
-      return plugin::HttpResponse::error(413, "body_too_large", "request body exceeds " + std::to_string(max_body_bytes_) + " bytes");
+      return plugin::HttpResponse::error(413, "body_too_large",
+                                         "request body exceeds " + std::to_string(max_body_bytes_) + " bytes");
     }
   }
   req.body = std::move(body);
@@ -110,9 +116,10 @@ plugin::HttpResponse HttpRequestHandler::answer(Poco::Net::HTTPServerRequest& re
   try {
     return lookup.route->route.handler(req);
   } catch (const std::exception& e) {
-    logger_->error("route handler threw owner={} route=\"{} {}\" error=\"{}\"", lookup.route->owner, lookup.route->route.method,
-                   lookup.route->route.path_pattern, e.what());
-    return plugin::HttpResponse::error(500, "internal_error", "the " + lookup.route->owner + " handler failed; see the node's log");
+    logger_->error("route handler threw owner={} route=\"{} {}\" error=\"{}\"", lookup.route->owner,
+                   lookup.route->route.method, lookup.route->route.path_pattern, e.what());
+    return plugin::HttpResponse::error(500, "internal_error",
+                                       "the " + lookup.route->owner + " handler failed; see the node's log");
   }
 }
 

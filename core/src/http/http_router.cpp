@@ -36,7 +36,9 @@ std::vector<std::string> splitPath(const std::string& path) {
 
 void HttpRouter::add(plugin::HttpRoute route, const std::string& owner) {
   const auto name = route.method + " " + route.path_pattern;
-  if (frozen_) throw std::logic_error("route " + name + " from " + owner + " registered after start(); register routes in start()");
+  if (frozen_)
+    throw std::logic_error("route " + name + " from " + owner +
+                           " registered after start(); register routes in start()");
   if (route.path_pattern.empty() || route.path_pattern.front() != '/') {
     throw std::logic_error("route " + name + " from " + owner + ": the path must start with /");
   }
@@ -60,8 +62,10 @@ HttpRouter::Lookup HttpRouter::find(const std::string& method, const std::string
     bool match = true;
     for (std::size_t i = 0; i < segments.size() && match; ++i) {
       const auto& pattern = candidate.segments[i];
-      if (isCapture(pattern)) params[pattern.substr(1, pattern.size() - 2)] = segments[i];
-      else match = pattern == segments[i];
+      if (isCapture(pattern))
+        params[pattern.substr(1, pattern.size() - 2)] = segments[i];
+      else
+        match = pattern == segments[i];
     }
     if (!match) continue;
     if (candidate.route.method != method) {
@@ -78,8 +82,10 @@ HttpRouter::Lookup HttpRouter::find(const std::string& method, const std::string
       result.params = std::move(params);
     }
   }
-  if (result.route) result.outcome = Outcome::Found;
-  else if (!result.allowed_methods.empty()) result.outcome = Outcome::MethodNotAllowed;
+  if (result.route)
+    result.outcome = Outcome::Found;
+  else if (!result.allowed_methods.empty())
+    result.outcome = Outcome::MethodNotAllowed;
   return result;
 }
 

@@ -40,7 +40,9 @@ std::string logicError(Body body) {
   return {};
 }
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
 
 TEST(HttpRouter, LiteralRouteIsFound) {
   HttpRouter router;

@@ -47,7 +47,8 @@ Poco::Net::ServerSocket bind(const ServerSection& settings) {
     return socket;
   }
   Poco::Net::Context::Ptr context = new Poco::Net::Context(
-      Poco::Net::Context::TLS_SERVER_USE, settings.tls.key.string(), settings.tls.cert.string(), settings.tls.ca.string(),
+      Poco::Net::Context::TLS_SERVER_USE, settings.tls.key.string(), settings.tls.cert.string(),
+      settings.tls.ca.string(),
       settings.tls.ca.empty() ? Poco::Net::Context::VERIFY_NONE : Poco::Net::Context::VERIFY_RELAXED);
   context->disableProtocols(Poco::Net::Context::PROTO_SSLV2 | Poco::Net::Context::PROTO_SSLV3 |
                             Poco::Net::Context::PROTO_TLSV1 | Poco::Net::Context::PROTO_TLSV1_1);
@@ -63,7 +64,9 @@ HttpServer::HttpServer(const ServerSection& settings, const HttpRouter& router, 
                        std::shared_ptr<spdlog::logger> logger, UpgradeHandlerFactory upgrades)
     : settings_(settings), router_(router), auth_(auth), logger_(std::move(logger)), upgrades_(std::move(upgrades)) {}
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+  stop();
+}
 
 void HttpServer::start() {
   Poco::Net::ServerSocket socket;

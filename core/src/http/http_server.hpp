@@ -17,7 +17,7 @@ namespace Net {
 class HTTPServer;
 class HTTPRequestHandler;
 class HTTPServerRequest;
-}
+}  // namespace Net
 }  // namespace Poco
 
 namespace eventnode::core {

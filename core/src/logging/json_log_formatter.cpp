@@ -12,11 +12,21 @@ void appendEscaped(spdlog::string_view_t text, spdlog::memory_buf_t& dest) {
   static constexpr char kHex[] = "0123456789abcdef";
   for (const char c : text) {
     switch (c) {
-      case '"': dest.append(std::string_view("\\\"")); break;
-      case '\\': dest.append(std::string_view("\\\\")); break;
-      case '\n': dest.append(std::string_view("\\n")); break;
-      case '\r': dest.append(std::string_view("\\r")); break;
-      case '\t': dest.append(std::string_view("\\t")); break;
+      case '"':
+        dest.append(std::string_view("\\\""));
+        break;
+      case '\\':
+        dest.append(std::string_view("\\\\"));
+        break;
+      case '\n':
+        dest.append(std::string_view("\\n"));
+        break;
+      case '\r':
+        dest.append(std::string_view("\\r"));
+        break;
+      case '\t':
+        dest.append(std::string_view("\\t"));
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           const char escaped[] = {'\\', 'u', '0', '0', kHex[(c >> 4) & 0xf], kHex[c & 0xf]};
@@ -55,6 +65,8 @@ void JsonLogFormatter::format(const spdlog::details::log_msg& msg, spdlog::memor
   dest.append(std::string_view("\"}\n"));
 }
 
-std::unique_ptr<spdlog::formatter> JsonLogFormatter::clone() const { return std::make_unique<JsonLogFormatter>(); }
+std::unique_ptr<spdlog::formatter> JsonLogFormatter::clone() const {
+  return std::make_unique<JsonLogFormatter>();
+}
 
 }  // namespace eventnode::core

@@ -21,7 +21,9 @@ Node::Node(NodeConfig config, LogRegistry& logs)
       gateway_(config_, bus_, scheduler_, logs),
       services_{logs_, bus_, gateway_, router_, scheduler_, config_.node.id, config_.node.data_dir} {}
 
-Node::~Node() { stop(); }
+Node::~Node() {
+  stop();
+}
 
 void Node::start() {
   started_at_ = std::chrono::steady_clock::now();
@@ -86,14 +88,14 @@ void Node::addCoreRoutes() {
                    plugins.push_back({{"name", status.name}, {"version", status.version}, {"state", status.state}});
                    healthy = healthy && status.state == "started";
                  }
-                 const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_at_);
-                 return plugin::HttpResponse::json(healthy ? 200 : 503,
-                                                   {{"status", healthy ? "ok" : "degraded"},
-                                                    {"node_id", config_.node.id},
-                                                    {"role", config_.node.role},
-                                                    {"version", kVersion},
-                                                    {"uptime_seconds", uptime.count()},
-                                                    {"plugins", plugins}});
+                 const auto uptime =
+                     std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_at_);
+                 return plugin::HttpResponse::json(healthy ? 200 : 503, {{"status", healthy ? "ok" : "degraded"},
+                                                                         {"node_id", config_.node.id},
+                                                                         {"role", config_.node.role},
+                                                                         {"version", kVersion},
+                                                                         {"uptime_seconds", uptime.count()},
+                                                                         {"plugins", plugins}});
                }},
               "core");
 }

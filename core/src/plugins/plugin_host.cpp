@@ -21,9 +21,13 @@ std::uint64_t PluginHost::sendToUser(const std::string& user, const plugin::Json
   return core_.gateway.publish("user:" + user, data);
 }
 
-std::uint64_t PluginHost::sendToAdmins(const plugin::Json& data) { return core_.gateway.publish("admins", data); }
+std::uint64_t PluginHost::sendToAdmins(const plugin::Json& data) {
+  return core_.gateway.publish("admins", data);
+}
 
-std::uint64_t PluginHost::broadcast(const plugin::Json& data) { return core_.gateway.publish("broadcast", data); }
+std::uint64_t PluginHost::broadcast(const plugin::Json& data) {
+  return core_.gateway.publish("broadcast", data);
+}
 
 plugin::SendStatus PluginHost::sendToConnection(plugin::ConnectionId id, std::string_view text) {
   return core_.gateway.send(id, text);
@@ -63,19 +67,22 @@ void PluginHost::addWebSocketEndpoint(plugin::WebSocketEndpoint endpoint) {
   core_.gateway.addEndpoint(std::move(endpoint), name_);
 }
 
-void PluginHost::addTopicRule(plugin::TopicRule rule) { core_.gateway.addTopicRule(std::move(rule), name_); }
+void PluginHost::addTopicRule(plugin::TopicRule rule) {
+  core_.gateway.addTopicRule(std::move(rule), name_);
+}
 
 plugin::SubscriptionId PluginHost::subscribe(const std::string& topic_pattern, plugin::BusHandler handler) {
   auto logger = logger_;
-  auto id = core_.bus.subscribe(topic_pattern, [logger, handler = std::move(handler)](const std::string& topic, const plugin::Json& data) {
-    try {
-      handler(topic, data);
-    } catch (const std::exception& e) {
-      logger->error("bus handler threw topic={} error=\"{}\"", topic, e.what());
-    } catch (...) {
-      logger->error("bus handler threw a non-standard exception topic={}", topic);
-    }
-  });
+  auto id = core_.bus.subscribe(
+      topic_pattern, [logger, handler = std::move(handler)](const std::string& topic, const plugin::Json& data) {
+        try {
+          handler(topic, data);
+        } catch (const std::exception& e) {
+          logger->error("bus handler threw topic={} error=\"{}\"", topic, e.what());
+        } catch (...) {
+          logger->error("bus handler threw a non-standard exception topic={}", topic);
+        }
+      });
   std::lock_guard lock(mutex_);
   subscriptions_.insert(id);
   return id;
@@ -89,7 +96,9 @@ void PluginHost::unsubscribe(plugin::SubscriptionId id) {
   core_.bus.unsubscribe(id);
 }
 
-void PluginHost::addHttpRoute(plugin::HttpRoute route) { core_.router.add(std::move(route), name_); }
+void PluginHost::addHttpRoute(plugin::HttpRoute route) {
+  core_.router.add(std::move(route), name_);
+}
 
 std::function<void()> PluginHost::guarded(std::string what, std::function<void()> task) {
   return [logger = logger_, what = std::move(what), task = std::move(task)] {

@@ -41,24 +41,27 @@ PluginLibrary openPluginLibrary(const fs::path& file) {
   PluginLibrary loaded;
   loaded.file = file;
   try {
-    loaded.library.load(boost::dll::fs::path(file.string()), boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+    loaded.library.load(boost::dll::fs::path(file.string()),
+                        boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
   } catch (const boost::system::system_error& e) {
-    throw PluginLoadError("cannot load plugin library " + file.string() + ": " + e.what() +
-                          "; check that it is a plugin built for this platform and that its dependencies are installed");
+    throw PluginLoadError(
+        "cannot load plugin library " + file.string() + ": " + e.what() +
+        "; check that it is a plugin built for this platform and that its dependencies are installed");
   }
   for (const char* symbol : {plugin::kApiVersionSymbol, plugin::kFactorySymbol}) {
     if (!loaded.library.has(symbol)) {
       throw PluginLoadError("plugin library " + file.string() + " does not export '" + symbol +
-                            "'; is it an eventnode plugin? Plugins must use EVENTNODE_PLUGIN(ClassName) from <eventnode/plugin/export.hpp>");
+                            "'; is it an eventnode plugin? Plugins must use EVENTNODE_PLUGIN(ClassName) from "
+                            "<eventnode/plugin/export.hpp>");
     }
   }
   loaded.api = loaded.library.get_alias<plugin::ApiVersionQuery>(plugin::kApiVersionSymbol)();
   if (!isCompatible(loaded.api)) {
-    throw PluginLoadError("plugin library " + file.string() + " was built for plugin API " + versionText(loaded.api) +
-                          " but this eventnode provides plugin API " +
-                          versionText({plugin::kApiVersionMajor, plugin::kApiVersionMinor}) +
-                          "; rebuild the plugin against this eventnode's plugin API headers, or run an eventnode that provides API " +
-                          versionText(loaded.api));
+    throw PluginLoadError(
+        "plugin library " + file.string() + " was built for plugin API " + versionText(loaded.api) +
+        " but this eventnode provides plugin API " + versionText({plugin::kApiVersionMajor, plugin::kApiVersionMinor}) +
+        "; rebuild the plugin against this eventnode's plugin API headers, or run an eventnode that provides API " +
+        versionText(loaded.api));
   }
   loaded.factory = loaded.library.get_alias<plugin::PluginFactory>(plugin::kFactorySymbol);
   return loaded;

@@ -31,7 +31,9 @@ std::string guardedCall(Call&& call) {
 
 PluginManager::PluginManager(std::shared_ptr<spdlog::logger> logger) : logger_(std::move(logger)) {}
 
-PluginManager::~PluginManager() { stopAll(); }
+PluginManager::~PluginManager() {
+  stopAll();
+}
 
 void PluginManager::load(const NodeConfig& config, std::vector<ConfigProblem>& problems) {
   std::map<std::string, std::unique_ptr<Slot>> loaded;
@@ -61,7 +63,8 @@ void PluginManager::load(const NodeConfig& config, std::vector<ConfigProblem>& p
       schema = slot->instance->configSchema();
     });
     if (!failure.empty()) {
-      problems.push_back({entry.path(), entry.line, "plugin library " + file + " failed while describing itself: " + failure});
+      problems.push_back(
+          {entry.path(), entry.line, "plugin library " + file + " failed while describing itself: " + failure});
       continue;
     }
     if (slot->info.name != entry.name) {
@@ -75,8 +78,9 @@ void PluginManager::load(const NodeConfig& config, std::vector<ConfigProblem>& p
     requires_list.insert(requires_list.end(), slot->info.dependencies.begin(), slot->info.dependencies.end());
     for (const auto& dependency : requires_list) {
       if (!enabled.count(dependency)) {
-        problems.push_back({entry.path() + ".requires", entry.line,
-                            "plugin '" + entry.name + "' requires '" + dependency + "', which is not an enabled plugin"});
+        problems.push_back(
+            {entry.path() + ".requires", entry.line,
+             "plugin '" + entry.name + "' requires '" + dependency + "', which is not an enabled plugin"});
       }
     }
     if (problems.size() != before) continue;
@@ -109,7 +113,8 @@ void PluginManager::startAll(CoreServices& core) {
     if (!failure.empty()) {
       slot->state = "failed";
       stopAll();
-      throw PluginStartError("plugin '" + name + "' refused its config (" + slot->entry.path() + ".config): " + failure);
+      throw PluginStartError("plugin '" + name + "' refused its config (" + slot->entry.path() +
+                             ".config): " + failure);
     }
     slot->host = std::make_unique<PluginHost>(name, core);
     failure = guardedCall([&] { slot->instance->start(*slot->host); });
@@ -140,8 +145,8 @@ void PluginManager::stopAll() {
 std::vector<PluginStatus> PluginManager::status() const {
   std::vector<PluginStatus> rows;
   for (const auto& slot : slots_) {
-    rows.push_back({slot->info.name, slot->info.version, versionText(slot->library.api), slot->library.file.string(), true,
-                    slot->state});
+    rows.push_back({slot->info.name, slot->info.version, versionText(slot->library.api), slot->library.file.string(),
+                    true, slot->state});
   }
   return rows;
 }

@@ -4,7 +4,9 @@ namespace eventnode::core {
 
 Scheduler::Scheduler() : thread_([this] { loop(); }) {}
 
-Scheduler::~Scheduler() { shutdown(); }
+Scheduler::~Scheduler() {
+  shutdown();
+}
 
 Scheduler::TaskId Scheduler::schedule(std::chrono::milliseconds delay, std::chrono::milliseconds interval,
                                       std::function<void()> task) {
@@ -51,14 +53,14 @@ void Scheduler::loop() {
     due_.erase(due_.begin());
     const auto it = tasks_.find(id);
     if (it == tasks_.end()) continue;  // cancelled
-    auto run = it->second.run;          // copy: cancel() may erase the task while it runs
+    auto run = it->second.run;         // copy: cancel() may erase the task while it runs
     const auto interval = it->second.interval;
     if (interval.count() > 0) {
       // A task that fell behind skips the missed runs instead of bursting to catch up.
       const auto now = Clock::now();
       due_.emplace(when + interval > now ? when + interval : now + interval, id);
-    }
-    else tasks_.erase(it);
+    } else
+      tasks_.erase(it);
     running_ = id;
     lock.unlock();
     run();

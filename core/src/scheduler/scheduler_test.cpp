@@ -243,7 +243,8 @@ TEST(Scheduler, TasksScheduledFromSeveralThreadsAllRun) {
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
-      for (int i = 0; i < kEach; ++i) scheduler.schedule(std::chrono::milliseconds(i % 5), 0ms, [&] { runs.increment(); });
+      for (int i = 0; i < kEach; ++i)
+        scheduler.schedule(std::chrono::milliseconds(i % 5), 0ms, [&] { runs.increment(); });
     });
   }
   for (auto& thread : threads) thread.join();

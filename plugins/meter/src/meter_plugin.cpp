@@ -7,7 +7,9 @@ namespace eventnode::plugins::meter {
 class MeterPlugin final : public plugin::Plugin {
  public:
   plugin::PluginInfo info() const override {
-    return {.name = "meter", .version = "0.1.0", .description = "energy meter readings, validation and token minting events"};
+    return {.name = "meter",
+            .version = "0.1.0",
+            .description = "energy meter readings, validation and token minting events"};
   }
 
   void start(plugin::Host& host) override {

@@ -26,7 +26,9 @@ struct Checker {
     }
     return &*it;
   }
-  void fail(const char* name, const std::string& what) { error = BatchError{std::string("batch.") + name + " " + what}; }
+  void fail(const char* name, const std::string& what) {
+    error = BatchError{std::string("batch.") + name + " " + what};
+  }
 
   void string(const char* name) {
     if (const auto* v = field(name)) {
@@ -74,12 +76,13 @@ struct Checker {
     }
     for (std::size_t i = 0; i < v->size(); ++i) {
       const auto& item = (*v)[i];
-      const bool ok = integers ? (item.is_number_integer() &&
-                                  !(item.is_number_unsigned() && item.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)))
-                               : (item.is_number() && std::isfinite(item.get<double>()));
+      const bool ok =
+          integers ? (item.is_number_integer() &&
+                      !(item.is_number_unsigned() && item.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)))
+                   : (item.is_number() && std::isfinite(item.get<double>()));
       if (!ok) {
-        fail(name, "[" + std::to_string(i) + "] must be " + (integers ? "a 64-bit integer" : "a finite number") + ", got " +
-                       item.dump().substr(0, 40));
+        fail(name, "[" + std::to_string(i) + "] must be " + (integers ? "a 64-bit integer" : "a finite number") +
+                       ", got " + item.dump().substr(0, 40));
         return 0;
       }
     }
@@ -87,8 +90,10 @@ struct Checker {
     // value and must give the same content hash.
     auto& values = out[name] = Json::array();
     for (const auto& item : *v) {
-      if (integers) values.push_back(item.get<std::int64_t>());
-      else values.push_back(item.get<double>());
+      if (integers)
+        values.push_back(item.get<std::int64_t>());
+      else
+        values.push_back(item.get<double>());
     }
     return v->size();
   }
@@ -102,7 +107,9 @@ std::string sha256Hex(const std::string& text) {
 
 }  // namespace
 
-const char* kindName(BatchKind kind) { return kind == BatchKind::Generated ? "generated" : "validated"; }
+const char* kindName(BatchKind kind) {
+  return kind == BatchKind::Generated ? "generated" : "validated";
+}
 
 std::optional<BatchKind> parseKind(std::string_view name) {
   if (name == "generated") return BatchKind::Generated;
@@ -119,7 +126,8 @@ std::variant<Batch, BatchError> validateBatch(BatchKind kind, const Json& body, 
   const auto nonces = check.array("nonces", true);
   const auto dist = check.array("dist", false);
   if (!check.error && nonces != dist) {
-    check.fail("dist", "has " + std::to_string(dist) + " entries but nonces has " + std::to_string(nonces) + "; they must match");
+    check.fail("dist", "has " + std::to_string(dist) + " entries but nonces has " + std::to_string(nonces) +
+                           "; they must match");
   }
   check.integer("node_id", true);
   if (kind == BatchKind::Validated) {

@@ -32,7 +32,8 @@ std::string recorderMessage(const RecordRequest& request, const std::string& bat
   return text;
 }
 
-BatchStore::BatchStore(const std::filesystem::path& file, std::vector<std::string> recorders) : recorders_(std::move(recorders)) {
+BatchStore::BatchStore(const std::filesystem::path& file, std::vector<std::string> recorders)
+    : recorders_(std::move(recorders)) {
   Poco::Data::SQLite::Connector::registerConnector();
   try {
     // A short login timeout: a bad path should fail now, not after Poco's default 60 s.
@@ -40,10 +41,12 @@ BatchStore::BatchStore(const std::filesystem::path& file, std::vector<std::strin
     auto& s = *session_;
     s << "PRAGMA journal_mode=WAL", now;
     s << "PRAGMA synchronous=FULL", now;
-    s << "CREATE TABLE IF NOT EXISTS batches (content_hash TEXT PRIMARY KEY, batch_id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,"
+    s << "CREATE TABLE IF NOT EXISTS batches (content_hash TEXT PRIMARY KEY, batch_id TEXT NOT NULL UNIQUE, kind TEXT "
+         "NOT NULL,"
          " node TEXT NOT NULL, node_num INTEGER NOT NULL, path TEXT NOT NULL, recorded_at INTEGER NOT NULL)",
         now;
-    s << "CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, recorder TEXT NOT NULL, batch_id TEXT NOT NULL,"
+    s << "CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, recorder TEXT NOT NULL, batch_id "
+         "TEXT NOT NULL,"
          " kind TEXT NOT NULL, message TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, delivered_at INTEGER)",
         now;
     s << "CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (recorder, delivered_at, seq)", now;
@@ -75,12 +78,13 @@ std::vector<RecordResult> BatchStore::record(const std::vector<RecordRequest>& r
     auto node_num = static_cast<Poco::Int64>(request.batch.node_num);
     std::string path = request.path;
     Poco::Int64 at = recorded_at;
-    s << "INSERT INTO batches (content_hash, batch_id, kind, node, node_num, path, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    s << "INSERT INTO batches (content_hash, batch_id, kind, node, node_num, path, recorded_at) VALUES (?, ?, ?, ?, ?, "
+         "?, ?)",
         use(hash), use(batch_id), use(kind), use(node), use(node_num), use(path), use(at), now;
     std::string message = recorderMessage(request, batch_id, recorded_at);
     for (auto recorder : recorders_) {
-      s << "INSERT INTO outbox (recorder, batch_id, kind, message) VALUES (?, ?, ?, ?)", use(recorder), use(batch_id), use(kind),
-          use(message), now;
+      s << "INSERT INTO outbox (recorder, batch_id, kind, message) VALUES (?, ?, ?, ?)", use(recorder), use(batch_id),
+          use(kind), use(message), now;
     }
     results.push_back({batch_id, false});
   }
@@ -94,7 +98,8 @@ std::vector<OutboxRow> BatchStore::pending(const std::string& recorder, std::siz
   std::vector<std::string> ids, kinds, messages;
   std::string name = recorder;
   auto count = static_cast<Poco::Int64>(limit);
-  *session_ << "SELECT seq, batch_id, kind, message FROM outbox WHERE recorder = ? AND delivered_at IS NULL ORDER BY seq LIMIT ?",
+  *session_ << "SELECT seq, batch_id, kind, message FROM outbox WHERE recorder = ? AND delivered_at IS NULL ORDER BY "
+               "seq LIMIT ?",
       into(seqs), into(ids), into(kinds), into(messages), use(name), use(count), now;
   std::vector<OutboxRow> rows;
   for (std::size_t i = 0; i < seqs.size(); ++i) rows.push_back({seqs[i], ids[i], kinds[i], messages[i]});

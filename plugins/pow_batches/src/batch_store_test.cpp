@@ -219,8 +219,8 @@ TEST(Unit, OutboxMessageIsTheRecorderMessageOfTheBatch) {
   EXPECT_EQ(validated_message["n_invalid"], 1);
   EXPECT_EQ(validated_message["probability_honest"], 0.75);
   EXPECT_EQ(validated_message["fraud_detected"], true);
-  EXPECT_EQ(validated_message,
-            Json::parse(recorderMessage(validated, results[1].batch_id, validated_message["recorded_at"].get<std::int64_t>())));
+  EXPECT_EQ(validated_message, Json::parse(recorderMessage(validated, results[1].batch_id,
+                                                           validated_message["recorded_at"].get<std::int64_t>())));
 }
 
 TEST(Unit, RecorderMessageIsTheFieldsPlusBatchIdKindNodeAndRecordedAt) {

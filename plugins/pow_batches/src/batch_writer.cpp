@@ -5,7 +5,9 @@ namespace eventnode::plugins::pow_batches {
 BatchWriter::BatchWriter(BatchStore& store, std::function<void()> on_recorded)
     : store_(store), on_recorded_(std::move(on_recorded)), thread_([this] { run(); }) {}
 
-BatchWriter::~BatchWriter() { stop(); }
+BatchWriter::~BatchWriter() {
+  stop();
+}
 
 std::future<RecordResult> BatchWriter::submit(RecordRequest request) {
   std::promise<RecordResult> promise;

@@ -16,12 +16,14 @@ namespace {
 
 constexpr const char* kSocketPath = "/api/v1/pow/ws";
 constexpr long kReceiveSliceMicros = 250000;  // how often an idle worker checks for stop
-constexpr long kAckPollMicros = 1000;           // how often a worker with commits in flight looks for their acks
-constexpr std::size_t kMaxPendingAcks = 256;    // batches of one node in flight before the worker waits
+constexpr long kAckPollMicros = 1000;         // how often a worker with commits in flight looks for their acks
+constexpr std::size_t kMaxPendingAcks = 256;  // batches of one node in flight before the worker waits
 
 // Poco's flag and opcode enums are combined as ints (C++20 deprecates mixing enums).
-constexpr int kPingFlags = static_cast<int>(Poco::Net::WebSocket::FRAME_FLAG_FIN) | static_cast<int>(Poco::Net::WebSocket::FRAME_OP_PING);
-constexpr int kPongFlags = static_cast<int>(Poco::Net::WebSocket::FRAME_FLAG_FIN) | static_cast<int>(Poco::Net::WebSocket::FRAME_OP_PONG);
+constexpr int kPingFlags =
+    static_cast<int>(Poco::Net::WebSocket::FRAME_FLAG_FIN) | static_cast<int>(Poco::Net::WebSocket::FRAME_OP_PING);
+constexpr int kPongFlags =
+    static_cast<int>(Poco::Net::WebSocket::FRAME_FLAG_FIN) | static_cast<int>(Poco::Net::WebSocket::FRAME_OP_PONG);
 
 std::int64_t unixNow() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -29,15 +31,19 @@ std::int64_t unixNow() {
 
 std::uint16_t closeCode(const Poco::Buffer<char>& payload, int size) {
   if (size < 2) return 1005;
-  return static_cast<std::uint16_t>((static_cast<unsigned char>(payload[0]) << 8) | static_cast<unsigned char>(payload[1]));
+  return static_cast<std::uint16_t>((static_cast<unsigned char>(payload[0]) << 8) |
+                                    static_cast<unsigned char>(payload[1]));
 }
 
 }  // namespace
 
-MlNodeWorker::MlNodeWorker(MlNodeConfig config, IntakeTiming timing, BatchWriter& writer, std::shared_ptr<spdlog::logger> logger)
+MlNodeWorker::MlNodeWorker(MlNodeConfig config, IntakeTiming timing, BatchWriter& writer,
+                           std::shared_ptr<spdlog::logger> logger)
     : config_(std::move(config)), timing_(timing), writer_(writer), logger_(std::move(logger)) {}
 
-MlNodeWorker::~MlNodeWorker() { stop(); }
+MlNodeWorker::~MlNodeWorker() {
+  stop();
+}
 
 void MlNodeWorker::start() {
   std::lock_guard lock(mutex_);
@@ -106,7 +112,8 @@ void MlNodeWorker::run() {
     try {
       const Poco::URI base(config_.url);
       Poco::Net::HTTPClientSession session(base.getHost(), base.getPort());
-      session.setTimeout(Poco::Timespan(std::chrono::duration_cast<std::chrono::microseconds>(timing_.dial_timeout).count()));
+      session.setTimeout(
+          Poco::Timespan(std::chrono::duration_cast<std::chrono::microseconds>(timing_.dial_timeout).count()));
       Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET, kSocketPath, Poco::Net::HTTPMessage::HTTP_1_1);
       Poco::Net::HTTPResponse response;
       Poco::Net::WebSocket socket(session, request, response);
@@ -136,9 +143,11 @@ void MlNodeWorker::run() {
 void MlNodeWorker::serve(Poco::Net::WebSocket& socket) {
   // receiveFrame cannot resume a frame it gave up on, so it gets the whole
   // silence budget; waiting for stop requests happens in poll() instead.
-  socket.setReceiveTimeout(Poco::Timespan(std::chrono::duration_cast<std::chrono::microseconds>(timing_.silence_timeout).count()));
+  socket.setReceiveTimeout(
+      Poco::Timespan(std::chrono::duration_cast<std::chrono::microseconds>(timing_.silence_timeout).count()));
   // An ML node that stops reading must not hold this worker (or a stop request) forever.
-  socket.setSendTimeout(Poco::Timespan(std::chrono::duration_cast<std::chrono::microseconds>(timing_.dial_timeout).count()));
+  socket.setSendTimeout(
+      Poco::Timespan(std::chrono::duration_cast<std::chrono::microseconds>(timing_.dial_timeout).count()));
   auto last_heard = std::chrono::steady_clock::now();
   auto last_ping = last_heard;
   Poco::Buffer<char> frame(0);
@@ -165,8 +174,9 @@ void MlNodeWorker::serve(Poco::Net::WebSocket& socket) {
     }
     // available() also counts bytes the handshake read ahead into the socket's own buffer.
     sendAcks(socket, pending, false);
-    if (socket.available() <= 0 && !socket.poll(Poco::Timespan(0, pending.empty() ? kReceiveSliceMicros : kAckPollMicros),
-                                                Poco::Net::Socket::SELECT_READ)) {
+    if (socket.available() <= 0 &&
+        !socket.poll(Poco::Timespan(0, pending.empty() ? kReceiveSliceMicros : kAckPollMicros),
+                     Poco::Net::Socket::SELECT_READ)) {
       continue;
     }
     int flags = 0;
@@ -175,7 +185,8 @@ void MlNodeWorker::serve(Poco::Net::WebSocket& socket) {
     try {
       size = socket.receiveFrame(frame, flags);
     } catch (const Poco::TimeoutException&) {
-      setState("waiting", "a frame from the ML node stalled for " + std::to_string(timing_.silence_timeout.count()) + " s");
+      setState("waiting",
+               "a frame from the ML node stalled for " + std::to_string(timing_.silence_timeout.count()) + " s");
       logger_->warn("dropping connection with a stalled frame node={}", config_.id);
       return;
     }
@@ -190,8 +201,10 @@ void MlNodeWorker::serve(Poco::Net::WebSocket& socket) {
       const auto code = closeCode(frame, size);
       const std::string reason = size > 2 ? std::string(frame.begin() + 2, static_cast<std::size_t>(size - 2)) : "";
       if (code == 1008) {
-        logger_->warn("the ML node refused this connection (1008): it serves a single client and another one is connected; "
-                      "retrying node={} reason=\"{}\"", config_.id, reason);
+        logger_->warn(
+            "the ML node refused this connection (1008): it serves a single client and another one is connected; "
+            "retrying node={} reason=\"{}\"",
+            config_.id, reason);
       } else {
         logger_->warn("connection closed by the ML node node={} code={} reason=\"{}\"", config_.id, code, reason);
       }

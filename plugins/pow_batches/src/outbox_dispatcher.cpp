@@ -19,9 +19,13 @@ constexpr auto kIdlePoll = std::chrono::milliseconds(1000);
 OutboxDispatcher::OutboxDispatcher(RecorderConfig config, BatchStore& store, plugin::Host& host)
     : config_(std::move(config)), store_(store), host_(host), logger_(host.logger()) {}
 
-OutboxDispatcher::~OutboxDispatcher() { stop(); }
+OutboxDispatcher::~OutboxDispatcher() {
+  stop();
+}
 
-void OutboxDispatcher::start() { thread_ = std::thread([this] { run(); }); }
+void OutboxDispatcher::start() {
+  thread_ = std::thread([this] { run(); });
+}
 
 void OutboxDispatcher::notify() {
   {
@@ -77,8 +81,8 @@ void OutboxDispatcher::run() {
         store_.markDelivered(delivered);
         delivered.clear();
         store_.countAttempt(row.seq);
-        logger_->warn("recorder refused batch recorder={} batch_id={} retry_in_ms={} error=\"{}\"", config_.name, row.batch_id,
-                      backoff.count(), error);
+        logger_->warn("recorder refused batch recorder={} batch_id={} retry_in_ms={} error=\"{}\"", config_.name,
+                      row.batch_id, backoff.count(), error);
         if (!sleepFor(backoff)) {
           stopping = true;
           break;
@@ -114,9 +118,11 @@ std::string OutboxDispatcher::deliver(const OutboxRow& row) {
       // Kept alive between rows: a backlog drains without a connection per batch.
       session_ = std::make_unique<Poco::Net::HTTPClientSession>(uri.getHost(), uri.getPort());
       session_->setKeepAlive(true);
-      session_->setTimeout(Poco::Timespan(std::chrono::duration_cast<std::chrono::microseconds>(config_.timeout).count()));
+      session_->setTimeout(
+          Poco::Timespan(std::chrono::duration_cast<std::chrono::microseconds>(config_.timeout).count()));
     }
-    Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST, uri.getPathAndQuery(), Poco::Net::HTTPMessage::HTTP_1_1);
+    Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST, uri.getPathAndQuery(),
+                                   Poco::Net::HTTPMessage::HTTP_1_1);
     request.setContentType("application/json");
     request.set("Idempotency-Key", row.batch_id);
     request.setKeepAlive(true);

@@ -39,38 +39,75 @@ class PowBatchesPlugin final : public plugin::Plugin {
          .description = "the ML nodes to take batches from",
          .item_type = FieldType::Map,
          .fields = {{.name = "id", .description = "name of the ML node, used in the admin API", .required = true},
-                    {.name = "node_num", .type = FieldType::Integer, .description = "the node_id its batches carry",
-                     .required = true, .minimum = 0},
-                    {.name = "url", .description = "base URL, e.g. http://10.0.0.5:8080 (the socket is /api/v1/pow/ws)",
+                    {.name = "node_num",
+                     .type = FieldType::Integer,
+                     .description = "the node_id its batches carry",
+                     .required = true,
+                     .minimum = 0},
+                    {.name = "url",
+                     .description = "base URL, e.g. http://10.0.0.5:8080 (the socket is /api/v1/pow/ws)",
                      .required = true},
-                    {.name = "autostart", .type = FieldType::Boolean, .description = "start intake when the node starts",
+                    {.name = "autostart",
+                     .type = FieldType::Boolean,
+                     .description = "start intake when the node starts",
                      .default_value = YAML::Node(true)}}},
-        {.name = "max_batch_length", .type = FieldType::Integer, .description = "most entries in nonces, dist, received_dist",
-         .default_value = YAML::Node(100000), .minimum = 1},
-        {.name = "reconnect_delay_ms", .type = FieldType::Integer, .description = "wait before redialling",
-         .default_value = YAML::Node(3000), .minimum = 0},
-        {.name = "reconnect_jitter_ms", .type = FieldType::Integer, .description = "plus a uniform random 0..this",
-         .default_value = YAML::Node(2000), .minimum = 0},
-        {.name = "dial_timeout_ms", .type = FieldType::Integer, .description = "connect and handshake timeout",
-         .default_value = YAML::Node(10000), .minimum = 100},
-        {.name = "ping_interval_seconds", .type = FieldType::Integer, .description = "keepalive ping interval",
-         .default_value = YAML::Node(30), .minimum = 1},
-        {.name = "silence_timeout_seconds", .type = FieldType::Integer,
-         .description = "a connection silent this long is dropped and redialled", .default_value = YAML::Node(60), .minimum = 1},
-        {.name = "max_message_bytes", .type = FieldType::Integer, .description = "largest message from an ML node",
-         .default_value = YAML::Node(64 * 1024 * 1024), .minimum = 1024},
+        {.name = "max_batch_length",
+         .type = FieldType::Integer,
+         .description = "most entries in nonces, dist, received_dist",
+         .default_value = YAML::Node(100000),
+         .minimum = 1},
+        {.name = "reconnect_delay_ms",
+         .type = FieldType::Integer,
+         .description = "wait before redialling",
+         .default_value = YAML::Node(3000),
+         .minimum = 0},
+        {.name = "reconnect_jitter_ms",
+         .type = FieldType::Integer,
+         .description = "plus a uniform random 0..this",
+         .default_value = YAML::Node(2000),
+         .minimum = 0},
+        {.name = "dial_timeout_ms",
+         .type = FieldType::Integer,
+         .description = "connect and handshake timeout",
+         .default_value = YAML::Node(10000),
+         .minimum = 100},
+        {.name = "ping_interval_seconds",
+         .type = FieldType::Integer,
+         .description = "keepalive ping interval",
+         .default_value = YAML::Node(30),
+         .minimum = 1},
+        {.name = "silence_timeout_seconds",
+         .type = FieldType::Integer,
+         .description = "a connection silent this long is dropped and redialled",
+         .default_value = YAML::Node(60),
+         .minimum = 1},
+        {.name = "max_message_bytes",
+         .type = FieldType::Integer,
+         .description = "largest message from an ML node",
+         .default_value = YAML::Node(64 * 1024 * 1024),
+         .minimum = 1024},
         {.name = "recorders",
          .type = FieldType::List,
          .description = "where recorded batches go, each through the durable outbox",
          .item_type = FieldType::Map,
          .fields = {{.name = "name", .description = "names the recorder's outbox", .required = true},
-                    {.name = "type", .description = "http: POST to url; topic: publish on pow.generated/pow.validated",
-                     .required = true, .allowed = {"http", "topic"}},
-                    {.name = "url", .description = "http: the URL batches are POSTed to", .default_value = YAML::Node("")},
-                    {.name = "timeout_ms", .type = FieldType::Integer, .description = "http: request timeout",
-                     .default_value = YAML::Node(5000), .minimum = 100},
-                    {.name = "max_backoff_ms", .type = FieldType::Integer, .description = "http: longest wait between retries",
-                     .default_value = YAML::Node(60000), .minimum = 100}}},
+                    {.name = "type",
+                     .description = "http: POST to url; topic: publish on pow.generated/pow.validated",
+                     .required = true,
+                     .allowed = {"http", "topic"}},
+                    {.name = "url",
+                     .description = "http: the URL batches are POSTed to",
+                     .default_value = YAML::Node("")},
+                    {.name = "timeout_ms",
+                     .type = FieldType::Integer,
+                     .description = "http: request timeout",
+                     .default_value = YAML::Node(5000),
+                     .minimum = 100},
+                    {.name = "max_backoff_ms",
+                     .type = FieldType::Integer,
+                     .description = "http: longest wait between retries",
+                     .default_value = YAML::Node(60000),
+                     .minimum = 100}}},
     };
   }
 
@@ -85,8 +122,8 @@ class PowBatchesPlugin final : public plugin::Plugin {
     std::set<std::string> ids;
     std::set<std::uint64_t> nums;
     for (const auto& node : config["nodes"]) {
-      MlNodeConfig entry{node["id"].as<std::string>(), node["node_num"].as<std::uint64_t>(), node["url"].as<std::string>(),
-                         node["autostart"].as<bool>()};
+      MlNodeConfig entry{node["id"].as<std::string>(), node["node_num"].as<std::uint64_t>(),
+                         node["url"].as<std::string>(), node["autostart"].as<bool>()};
       if (!ids.insert(entry.id).second) throw std::invalid_argument("nodes: id '" + entry.id + "' is listed twice");
       if (!nums.insert(entry.node_num).second) {
         throw std::invalid_argument("nodes: node_num " + std::to_string(entry.node_num) + " is listed twice");
@@ -102,7 +139,8 @@ class PowBatchesPlugin final : public plugin::Plugin {
                            recorder["url"].as<std::string>(),
                            std::chrono::milliseconds(recorder["timeout_ms"].as<long long>()),
                            std::chrono::milliseconds(recorder["max_backoff_ms"].as<long long>())};
-      if (!names.insert(entry.name).second) throw std::invalid_argument("recorders: name '" + entry.name + "' is listed twice");
+      if (!names.insert(entry.name).second)
+        throw std::invalid_argument("recorders: name '" + entry.name + "' is listed twice");
       if (entry.type == "http" && entry.url.rfind("http://", 0) != 0) {
         throw std::invalid_argument("recorders: '" + entry.name + "' of type http needs an http:// url");
       }
@@ -115,7 +153,8 @@ class PowBatchesPlugin final : public plugin::Plugin {
     std::vector<std::string> recorder_names;
     for (const auto& recorder : recorders_) recorder_names.push_back(recorder.name);
     store_ = std::make_unique<BatchStore>(host.dataDir() / "pow_batches.sqlite", recorder_names);
-    for (const auto& recorder : recorders_) dispatchers_.push_back(std::make_unique<OutboxDispatcher>(recorder, *store_, host));
+    for (const auto& recorder : recorders_)
+      dispatchers_.push_back(std::make_unique<OutboxDispatcher>(recorder, *store_, host));
     writer_ = std::make_unique<BatchWriter>(*store_, [this] {
       for (auto& dispatcher : dispatchers_) dispatcher->notify();
     });
@@ -129,7 +168,8 @@ class PowBatchesPlugin final : public plugin::Plugin {
     for (const auto& node : nodes_) {
       if (node.autostart) workers_[node.id]->start();
     }
-    logger_->info("ready nodes={} recorders={} batches_on_record={}", nodes_.size(), recorders_.size(), store_->batchCount());
+    logger_->info("ready nodes={} recorders={} batches_on_record={}", nodes_.size(), recorders_.size(),
+                  store_->batchCount());
   }
 
   void stop() override {
@@ -153,16 +193,19 @@ class PowBatchesPlugin final : public plugin::Plugin {
                        }});
     for (const char* action : {"start", "stop"}) {
       const bool starting = std::string(action) == "start";
-      host.addHttpRoute({"POST", std::string("/api/pow/nodes/{id}/") + action, plugin::RouteAccess::Admin,
-                         [this, starting](const HttpRequest& request) {
-                           const auto it = workers_.find(request.path_params.at("id"));
-                           if (it == workers_.end()) {
-                             return HttpResponse::error(404, "unknown_node", "no ML node '" + request.path_params.at("id") + "'");
-                           }
-                           if (starting) it->second->start();
-                           else it->second->stop();
-                           return HttpResponse::json(200, {{"id", it->first}, {"state", it->second->status()["state"]}});
-                         }});
+      host.addHttpRoute(
+          {"POST", std::string("/api/pow/nodes/{id}/") + action, plugin::RouteAccess::Admin,
+           [this, starting](const HttpRequest& request) {
+             const auto it = workers_.find(request.path_params.at("id"));
+             if (it == workers_.end()) {
+               return HttpResponse::error(404, "unknown_node", "no ML node '" + request.path_params.at("id") + "'");
+             }
+             if (starting)
+               it->second->start();
+             else
+               it->second->stop();
+             return HttpResponse::json(200, {{"id", it->first}, {"state", it->second->status()["state"]}});
+           }});
     }
   }
 
@@ -170,18 +213,21 @@ class PowBatchesPlugin final : public plugin::Plugin {
     const auto body = Json::parse(request.body, nullptr, false);
     if (body.is_discarded()) return HttpResponse::error(400, "bad_json", "the body is not valid JSON");
     auto validated = validateBatch(kind, body, timing_.max_batch_length);
-    if (auto* error = std::get_if<BatchError>(&validated)) return HttpResponse::error(400, "invalid_batch", error->message);
+    if (auto* error = std::get_if<BatchError>(&validated))
+      return HttpResponse::error(400, "invalid_batch", error->message);
     auto& batch = std::get<Batch>(validated);
     const auto worker = by_num_.find(batch.node_num);
     if (worker == by_num_.end()) {
-      return HttpResponse::error(400, "unknown_node",
-                                 "batch.node_id " + std::to_string(batch.node_num) + " is not the node_num of a configured ML node");
+      return HttpResponse::error(
+          400, "unknown_node",
+          "batch.node_id " + std::to_string(batch.node_num) + " is not the node_num of a configured ML node");
     }
     const auto& node = worker->second->config().id;
     try {
       const auto result = writer_->submit({std::move(batch), node, "http"}).get();
       worker->second->countHttpBatch();
-      return HttpResponse::json(200, {{"status", "recorded"}, {"batch_id", result.batch_id}, {"duplicate", result.duplicate}});
+      return HttpResponse::json(
+          200, {{"status", "recorded"}, {"batch_id", result.batch_id}, {"duplicate", result.duplicate}});
     } catch (const std::exception& e) {
       logger_->error("cannot record batch node={} error=\"{}\"", node, e.what());
       return HttpResponse::error(503, "storage_unavailable", "the batch could not be recorded; retry");

@@ -7,7 +7,9 @@ namespace eventnode::plugins::solana_listener {
 class SolanaListenerPlugin final : public plugin::Plugin {
  public:
   plugin::PluginInfo info() const override {
-    return {.name = "solana_listener", .version = "0.1.0", .description = "Solana program logs through PubSub with reconnect, backfill and dedup"};
+    return {.name = "solana_listener",
+            .version = "0.1.0",
+            .description = "Solana program logs through PubSub with reconnect, backfill and dedup"};
   }
 
   void start(plugin::Host& host) override {

@@ -7,7 +7,9 @@ namespace eventnode::plugins::utxo {
 class UtxoPlugin final : public plugin::Plugin {
  public:
   plugin::PluginInfo info() const override {
-    return {.name = "utxo", .version = "0.1.0", .description = "TIME Coin UTXO state protocol: wallet notifications, masternode votes, instant finality"};
+    return {.name = "utxo",
+            .version = "0.1.0",
+            .description = "TIME Coin UTXO state protocol: wallet notifications, masternode votes, instant finality"};
   }
 
   void start(plugin::Host& host) override {

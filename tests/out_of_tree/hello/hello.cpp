@@ -12,10 +12,10 @@ class HelloPlugin final : public eventnode::plugin::Plugin {
   void configure(const YAML::Node& config) override { greeting_ = config["greeting"].as<std::string>(); }
 
   void start(eventnode::plugin::Host& host) override {
-    host.addHttpRoute({"GET", "/hello", eventnode::plugin::RouteAccess::Public,
-                       [this](const eventnode::plugin::HttpRequest&) {
-                         return eventnode::plugin::HttpResponse::json(200, {{"greeting", greeting_}});
-                       }});
+    host.addHttpRoute(
+        {"GET", "/hello", eventnode::plugin::RouteAccess::Public, [this](const eventnode::plugin::HttpRequest&) {
+           return eventnode::plugin::HttpResponse::json(200, {{"greeting", greeting_}});
+         }});
     host.logger()->info("ready greeting={}", greeting_);
   }
 

@@ -13,10 +13,10 @@ namespace eventnode::plugin {
 enum class FieldType {
   String,
   Integer,
-  Number,   ///< integer or floating point
+  Number,  ///< integer or floating point
   Boolean,
-  List,     ///< a sequence whose items have `item_type` (and `fields` when items are maps)
-  Map,      ///< a mapping with exactly the keys in `fields`
+  List,        ///< a sequence whose items have `item_type` (and `fields` when items are maps)
+  Map,         ///< a mapping with exactly the keys in `fields`
   Dictionary,  ///< a mapping with free keys whose values have `item_type`
 };
 
@@ -43,13 +43,20 @@ using ConfigSchema = std::vector<ConfigField>;
 /// Human name of a type, as used in config error messages ("an integer").
 inline const char* describe(FieldType type) {
   switch (type) {
-    case FieldType::String: return "a string";
-    case FieldType::Integer: return "an integer";
-    case FieldType::Number: return "a number";
-    case FieldType::Boolean: return "a boolean (true/false)";
-    case FieldType::List: return "a list";
-    case FieldType::Map: return "a mapping";
-    case FieldType::Dictionary: return "a mapping";
+    case FieldType::String:
+      return "a string";
+    case FieldType::Integer:
+      return "an integer";
+    case FieldType::Number:
+      return "a number";
+    case FieldType::Boolean:
+      return "a boolean (true/false)";
+    case FieldType::List:
+      return "a list";
+    case FieldType::Map:
+      return "a mapping";
+    case FieldType::Dictionary:
+      return "a mapping";
   }
   return "a value";
 }

@@ -17,12 +17,14 @@ inline constexpr const char* kApiVersionSymbol = "eventnode_plugin_api_version";
 inline constexpr const char* kFactorySymbol = "eventnode_plugin_create";
 }  // namespace eventnode::plugin
 
-#define EVENTNODE_PLUGIN(PluginClass)                                                   \
-  namespace eventnode_plugin_export {                                                   \
-  ::eventnode::plugin::ApiVersion apiVersion() {                                        \
+#define EVENTNODE_PLUGIN(PluginClass)                                                      \
+  namespace eventnode_plugin_export {                                                      \
+  ::eventnode::plugin::ApiVersion apiVersion() {                                           \
     return {::eventnode::plugin::kApiVersionMajor, ::eventnode::plugin::kApiVersionMinor}; \
-  }                                                                                     \
-  std::unique_ptr<::eventnode::plugin::Plugin> create() { return std::make_unique<PluginClass>(); } \
-  }                                                                                     \
-  BOOST_DLL_ALIAS(eventnode_plugin_export::apiVersion, eventnode_plugin_api_version)    \
+  }                                                                                        \
+  std::unique_ptr<::eventnode::plugin::Plugin> create() {                                  \
+    return std::make_unique<PluginClass>();                                                \
+  }                                                                                        \
+  }                                                                                        \
+  BOOST_DLL_ALIAS(eventnode_plugin_export::apiVersion, eventnode_plugin_api_version)       \
   BOOST_DLL_ALIAS(eventnode_plugin_export::create, eventnode_plugin_create)
