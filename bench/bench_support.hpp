@@ -371,7 +371,8 @@ class FlagReader {
     } catch (const std::exception&) {
       used = 0;
     }
-    if (used != text.size() || text.empty()) return std::nullopt;
+    // "nan" and "inf" parse too, but no flag of ours means them.
+    if (used != text.size() || text.empty() || !std::isfinite(out)) return std::nullopt;
     return out;
   }
 
