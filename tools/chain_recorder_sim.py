@@ -24,12 +24,13 @@ Control API on --control-port (127.0.0.1):
 When ready it prints: READY record_port=<p> control_port=<p>
 """
 import argparse
-import http.server
 import json
 import sys
 import threading
 import time
 import urllib.parse
+
+from json_http import serve_json
 
 
 class Recorder:
@@ -89,28 +90,9 @@ class Recorder:
             return 200, {"status": "ok", "seq": entry["seq"]}
 
     def open_record_port(self):
-        recorder = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
-
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                status, answer = recorder.record(self, body)
-                reply(self, status, answer)
-
-            def do_PUT(self):
-                self.do_POST()
-
-        server = http.server.ThreadingHTTPServer((self.args.host, self.record_port), Handler)
-        server.daemon_threads = True
+        server = serve_json(self.args.host, self.record_port, lambda request, method, body: self.record(request, body),
+                            methods=("POST", "PUT"))
         self.record_port = server.server_address[1]
-        threading.Thread(target=server.serve_forever, daemon=True).start()
         self.record_server = server
 
     def close_record_port(self):
@@ -153,43 +135,9 @@ class Recorder:
         return 404, {"error": "unknown route"}
 
     def open_control_port(self):
-        recorder = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
-
-            def log_message(self, *args):
-                pass
-
-            def handle_any(self, method):
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                try:
-                    status, answer = recorder.control(method, self.path, json.loads(raw) if raw else {})
-                except Exception as error:
-                    status, answer = 500, {"error": f"{type(error).__name__}: {error}"}
-                reply(self, status, answer)
-
-            def do_GET(self):
-                self.handle_any("GET")
-
-            def do_POST(self):
-                self.handle_any("POST")
-
-        server = http.server.ThreadingHTTPServer((self.args.host, self.args.control_port), Handler)
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        server = serve_json(self.args.host, self.args.control_port,
+                            lambda request, method, body: self.control(method, request.path, json.loads(body) if body else {}))
         return server.server_address[1]
-
-
-def reply(handler, status, answer):
-    data = json.dumps(answer).encode()
-    handler.send_response(status)
-    handler.send_header("Content-Type", "application/json")
-    handler.send_header("Content-Length", str(len(data)))
-    handler.end_headers()
-    handler.wfile.write(data)
 
 
 def main(argv=None):

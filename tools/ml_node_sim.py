@@ -31,12 +31,10 @@ Runs with Debian's python3-websockets (10.4) under /usr/bin/python3.
 """
 import argparse
 import asyncio
-import http.server
 import json
 import os
 import random
 import sys
-import threading
 import time
 import urllib.error
 import urllib.parse
@@ -45,6 +43,8 @@ import uuid
 
 import websockets
 import websockets.exceptions
+
+from json_http import serve_json
 
 WS_PATH = "/api/v1/pow/ws"
 
@@ -473,39 +473,8 @@ class Simulator:
         return 404, {"error": "unknown route"}
 
     def start_control(self):
-        sim = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
-
-            def log_message(self, *args):
-                pass
-
-            def handle_any(self, method):
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                try:
-                    body = json.loads(raw) if raw else {}
-                    status, answer = sim.control(method, self.path, body)
-                except Exception as error:  # a control bug must show, not hang the test
-                    status, answer = 500, {"error": f"{type(error).__name__}: {error}"}
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self):
-                self.handle_any("GET")
-
-            def do_POST(self):
-                self.handle_any("POST")
-
-        server = http.server.ThreadingHTTPServer((self.args.host, self.args.control_port), Handler)
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        server = serve_json(self.args.host, self.args.control_port,
+                            lambda request, method, body: self.control(method, request.path, json.loads(body) if body else {}))
         return server.server_address[1]
 
     async def main(self):
