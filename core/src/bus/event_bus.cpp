@@ -45,7 +45,7 @@ void EventBus::unsubscribe(plugin::SubscriptionId id) {
 void EventBus::publish(const std::string& topic, const plugin::Json& data) {
   if (!isValidTopic(topic)) {
     throw std::invalid_argument("invalid topic '" + topic +
-                                "': 1..256 printable characters, no space, *, comma, quote or backslash");
+                                "': " + kTopicNameRule);
   }
   std::vector<std::shared_ptr<Subscription>> matching;
   {

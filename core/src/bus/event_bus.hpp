@@ -14,6 +14,9 @@ namespace eventnode::core {
 /// Topic names: 1..256 printable ASCII characters other than space, `*`, `,`, `"` and `\`.
 bool isValidTopic(std::string_view topic);
 
+/// The topic name rule, as error messages state it.
+inline constexpr const char* kTopicNameRule = "1 to 256 printable characters without space, *, comma, quote or backslash";
+
 class EventBus {
  public:
   /// Handlers are called on the publisher's thread, one call at a time per

@@ -36,7 +36,7 @@ std::variant<ClientRequest, ProtocolError> parseClientMessage(std::string_view t
   request.topic = topic->get<std::string>();
   if (!isValidTopic(request.topic)) {
     return ProtocolError{"bad_topic",
-                         "topic must be 1 to 256 printable characters without space, *, comma, quote or backslash"};
+                         std::string("topic must be ") + kTopicNameRule};
   }
   if (request.kind == ClientRequest::Kind::Unsubscribe) return request;
 

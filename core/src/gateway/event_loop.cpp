@@ -155,17 +155,16 @@ void EventLoop::handle(AdoptTask& task) {
   }
   sendText(c, connectedMessage(c.id, c.identity, context_.node_id, task.automatic_topics));
   for (const auto& topic : task.automatic_topics) subscribe(c, topic, nullptr, {}, std::nullopt, false);
+  // ?subscriptions= topics are answered exactly as subscribe messages are.
   for (const auto& topic : task.requested_topics) {
-    std::string reason;
     if (!isValidTopic(topic)) {
-      sendText(c,
-               errorMessage("bad_topic",
-                            "topic must be 1 to 256 printable characters without space, *, comma, quote or backslash"));
-    } else if (!context_.rules.maySubscribe(topic, c.identity, reason)) {
-      sendText(c, errorMessage("forbidden", reason));
-    } else {
-      subscribe(c, topic, nullptr, {}, std::nullopt, true);
+      sendText(c, errorMessage("bad_topic", std::string("topic must be ") + kTopicNameRule));
+      continue;
     }
+    ClientRequest request;
+    request.kind = ClientRequest::Kind::Subscribe;
+    request.topic = topic;
+    handleRequest(c, request);
   }
 }
 
@@ -293,7 +292,10 @@ void EventLoop::onText(Connection& c, std::string_view text) {
     sendText(c, errorMessage(error->code, error->message));
     return;
   }
-  auto& request = std::get<ClientRequest>(parsed);
+  handleRequest(c, std::get<ClientRequest>(parsed));
+}
+
+void EventLoop::handleRequest(Connection& c, ClientRequest& request) {
   switch (request.kind) {
     case ClientRequest::Kind::Ping:
       sendText(c, pongMessage());

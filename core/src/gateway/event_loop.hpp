@@ -5,6 +5,7 @@
 // writes queued frames with writev. Other threads talk to it only through
 // post(); everything else is touched by its own thread alone.
 #include "config/node_config.hpp"
+#include "gateway/client_protocol.hpp"
 #include "gateway/connection.hpp"
 #include "gateway/gateway_metrics.hpp"
 #include "gateway/topic_registry.hpp"
@@ -93,6 +94,7 @@ class EventLoop {
 
   void onReadable(Connection& connection);
   void onText(Connection& connection, std::string_view text);
+  void handleRequest(Connection& connection, ClientRequest& request);
   void subscribe(Connection& connection, const std::string& topic, const std::uint64_t* since, const std::string& epoch,
                  std::optional<SubscriptionFilter> filter, bool confirm);
   void unsubscribe(Connection& connection, const std::string& topic);

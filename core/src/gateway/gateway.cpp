@@ -91,7 +91,7 @@ void Gateway::stop() {
 std::uint64_t Gateway::publish(const std::string& topic, const plugin::Json& data) {
   if (!isValidTopic(topic)) {
     throw std::invalid_argument("invalid topic '" + topic.substr(0, 64) +
-                                "': 1 to 256 printable characters, no space, *, comma, quote or backslash");
+                                "': " + kTopicNameRule);
   }
   // Serialized once, outside the topic's lock; invalid UTF-8 in strings is replaced rather than refused.
   const auto data_text = data.dump(-1, ' ', false, plugin::Json::error_handler_t::replace);

@@ -23,7 +23,7 @@ std::optional<HttpResponse> checkItem(const Json& item, const std::string& where
     return HttpResponse::error(400, "bad_request", where + ".topic must be a string");
   if (!isValidTopic(topic->get_ref<const std::string&>())) {
     return HttpResponse::error(400, "bad_topic",
-                               where + ".topic: 1 to 256 printable characters, no space, *, comma, quote or backslash");
+                               where + ".topic: " + kTopicNameRule);
   }
   if (!item.contains("data")) return HttpResponse::error(400, "bad_request", where + ".data is missing");
   return std::nullopt;
