@@ -52,10 +52,13 @@ void HttpRequestHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Po
   for (const auto& [name, value] : answer_value.headers) response.set(name, value);
   response.setContentLength(static_cast<std::streamsize>(answer_value.body.size()));
   response.send().write(answer_value.body.data(), static_cast<std::streamsize>(answer_value.body.size()));
-  logger_->debug(
-      "http method={} uri_path={} status={} us={}", request.getMethod(), Poco::URI(request.getURI()).getPath(),
-      answer_value.status,
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
+  // Checked first: the arguments re-parse the URI, which every request would pay for otherwise.
+  if (logger_->should_log(spdlog::level::debug)) {
+    logger_->debug(
+        "http method={} uri_path={} status={} us={}", request.getMethod(), Poco::URI(request.getURI()).getPath(),
+        answer_value.status,
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
+  }
 }
 
 plugin::HttpResponse HttpRequestHandler::answer(Poco::Net::HTTPServerRequest& request) {
