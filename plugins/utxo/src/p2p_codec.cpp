@@ -1,0 +1,1 @@
+// filled in by the utxo work (issue 4)

@@ -1,0 +1,83 @@
+#pragma once
+/// The masternode P2P mesh: a TCP listener for the other masternodes'
+/// connections, and one outbound link per peer that dials, handshakes, pings
+/// and redials with backoff. Messages are length-prefixed JSON (p2p_codec.hpp).
+/// Each node sends on its outbound links and reads from the connections it
+/// accepted; a reply (UTXOStateResponse) goes back on the connection the
+/// request came in on.
+#include <eventnode/plugin/json.hpp>
+
+#include <spdlog/logger.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace eventnode::plugins::utxo {
+
+enum class Network { Testnet, Mainnet };
+
+struct PeerAddress {
+  std::string id;    ///< masternode id, as in config
+  std::string host;  ///< host name or IP
+  std::uint16_t port = 0;
+};
+
+struct P2pConfig {
+  Network network = Network::Testnet;
+  std::string self_id;
+  std::string listen_host = "0.0.0.0";
+  std::uint16_t listen_port = 24100;
+  std::string advertised_address;  ///< host:port sent in the handshake's listen_addr
+  std::vector<PeerAddress> peers;  ///< every other masternode (never self)
+  std::chrono::milliseconds ping_interval{30000};
+  std::chrono::milliseconds reconnect_min{250};
+  std::chrono::milliseconds reconnect_max{10000};
+  std::chrono::milliseconds dial_timeout{5000};
+  std::size_t max_frame_bytes = 10u * 1024 * 1024;
+  std::size_t max_queued_per_peer = 100000;  ///< messages kept for a disconnected peer; the oldest are dropped
+};
+
+/// Sends a message back on the connection a request came in on; safe to call
+/// from any thread, a no-op once that connection is gone.
+using P2pReply = std::function<void(const plugin::Json& message)>;
+
+/// Called on the reading thread of an accepted connection, in the order the
+/// peer sent them, for every message other than Ping/Pong (answered and
+/// consumed by the network). `message` is the decoded body, e.g.
+/// {"TransactionBroadcast":{…}}. Must not block for long.
+using P2pMessageHandler =
+    std::function<void(const std::string& peer_id, const plugin::Json& message, const P2pReply& reply)>;
+
+class P2pNetwork {
+ public:
+  /// Throws std::runtime_error naming the address when the listener cannot bind (in start()).
+  P2pNetwork(P2pConfig config, std::shared_ptr<spdlog::logger> logger, P2pMessageHandler handler);
+  ~P2pNetwork();  ///< stops
+  P2pNetwork(const P2pNetwork&) = delete;
+  P2pNetwork& operator=(const P2pNetwork&) = delete;
+
+  /// Binds the listener and starts the peer links' threads.
+  void start();
+  /// Closes every connection and joins every thread; idempotent.
+  void stop();
+
+  /// Queues `message` on every peer's outbound link; never blocks on the network.
+  void broadcast(const plugin::Json& message);
+  /// Queues `message` on one peer's outbound link; unknown ids are ignored.
+  void sendTo(const std::string& peer_id, const plugin::Json& message);
+
+  /// Per peer: {"id","address","outbound":{"connected","since","reconnects","last_error","queued"},"inbound":{"connected","since"}}
+  plugin::Json status() const;
+  /// The port actually bound (useful when listen_port is 0).
+  std::uint16_t listenPort() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace eventnode::plugins::utxo
