@@ -70,7 +70,9 @@ class Masternode(Node):
 
     def __init__(self, mn_id, p2p_port, masternodes, network="testnet", logging_level="info", server=None,
                  **plugin_config):
-        super().__init__(auth={"api_keys": [API_KEY]}, server=server)
+        # Wallets connect without a token (wallet_access: public), which the core allows only when
+        # auth.required is false; the admin routes still need the API key (or an admin JWT).
+        super().__init__(auth={"required": False, "api_keys": [API_KEY]}, server=server)
         self.id = mn_id
         self.p2p_port = p2p_port
         self.starts = 0
@@ -339,10 +341,12 @@ class Wallet:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
-        self.ws = self._run(websockets.connect(self.url, open_timeout=MESSAGE_DEADLINE, close_timeout=2,
-                                               ping_interval=None, max_queue=None, max_size=16 * 1024 * 1024,
-                                               extra_headers=headers))
+        self.ws = self._run(self._open(headers))
         asyncio.run_coroutine_threadsafe(self._read(), self._loop)
+
+    async def _open(self, headers):
+        return await websockets.connect(self.url, open_timeout=MESSAGE_DEADLINE, close_timeout=2, ping_interval=None,
+                                        max_queue=None, max_size=16 * 1024 * 1024, extra_headers=headers)
 
     def _run(self, coro, timeout=MESSAGE_DEADLINE):
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)

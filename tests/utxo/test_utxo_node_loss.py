@@ -71,8 +71,20 @@ class NodeLoss(ClusterTestCase, unittest.TestCase):
         cluster.restart(mn3, wait_links=False)
         cluster.restart(mn4, wait_links=False)
         cluster.wait_connected()
+        # Whatever mn1 and mn2 had queued for mn3 and mn4 while they were down (the broadcast, the
+        # votes) must not revive the rejected transaction: the wallet was told its input is Unspent.
+        watch_until = time.monotonic() + 2.0
+        while time.monotonic() < watch_until:  # a bounded observation window, not a wait for an event
+            for node in (mn1, mn2):
+                self.assertEqual(
+                    (node.status_of(stuck["txid"]), node.state_of(coins[2][0], 2)), ("rejected", "Unspent"),
+                    f"{node.id}: the transaction rejected at the lock timeout changed after mn3 and mn4 came back")
+            time.sleep(0.1)
         retry = payment([coins[2]], [(fresh("payee"), 300)])
-        self.assertEqual(mn1.submit(retry)[0], 202)
+        status, body = mn1.submit(retry)
+        self.assertEqual(status, 202, f"{body}; the input on each node: "
+                         f"{[(n.id, n.state_of(coins[2][0], 2)) for n in cluster]}; the rejected transaction: "
+                         f"{[(n.id, n.status_of(stuck['txid'])) for n in cluster]}")
         cluster.wait_finalized(retry["txid"])
         self.stop_cluster(cluster)
 
