@@ -16,6 +16,7 @@ import asyncio
 import http.client
 import json
 import os
+import resource
 import sys
 import threading
 import time
@@ -76,6 +77,19 @@ class FinalityWatcher:
         if getattr(self, "ws", None) is not None:
             asyncio.run_coroutine_threadsafe(self.ws.close(), self.loop)
         self.thread.join(timeout=5)
+
+
+def cpu_seconds(cluster):
+    """CPU seconds (user + system) used so far by each running node and by this loader."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for node in cluster.running:
+        with open(f"/proc/{node.process.pid}/stat") as f:
+            stat = f.read().rsplit(")", 1)[1].split()
+        out[node.id] = (int(stat[11]) + int(stat[12])) / ticks
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    out["loader"] = usage.ru_utime + usage.ru_stime
+    return out
 
 
 def main():
@@ -173,12 +187,14 @@ def main():
                     conn.close()
                     conn = http.client.HTTPConnection("127.0.0.1", mn1.port, timeout=30)
 
+        cpu_before = cpu_seconds(cluster)
         threads = [threading.Thread(target=submitter, daemon=True) for _ in range(args.connections)]
         for th in threads:
             th.start()
         for th in threads:
             th.join(timeout=args.duration + 60)
         end = time.monotonic()
+        cpu_after = cpu_seconds(cluster)
         drain_deadline = end + 10
         while time.monotonic() < drain_deadline:
             with lock:
@@ -201,6 +217,9 @@ def main():
                   f"max_ms={max(latencies) if latencies else float('nan'):.2f} measured={len(latencies)}")
             print(f"goal: finality p99 <= 20 ms: {'met' if p99 <= 20 else 'NOT met'} ({p99:.2f} ms); "
                   f">= 2000 finalized tx/s: {'met' if rate >= 2000 else 'NOT met'} ({rate:.0f})")
+            spent = {k: cpu_after[k] - cpu_before[k] for k in cpu_after}
+            print(f"cpu during submission ({end - start:.1f} s, {os.cpu_count()} cores): "
+                  + " ".join(f"{k}={v:.1f}s" for k, v in spent.items()))
             for line in errors[:5]:
                 print(f"error: {line}")
             if len(submitted) >= len(bodies):

@@ -42,7 +42,10 @@ class BadInput(unittest.TestCase):
         tx = payment([coin], [(fresh("after-payee"), 5)])
         status, body = (via or self.mn1).submit(tx)
         self.assertEqual(status, 202, body)
-        self.cluster.wait_finalized(tx["txid"])
+        bodies = self.cluster.wait_finalized(tx["txid"])
+        for mn_id, body in bodies.items():  # n = 5 configured (mn5 never runs): quorum floor(10/3)+1 = 4
+            self.assertEqual((body["total_nodes"], body["quorum"]), (5, 4), (mn_id, body))
+            self.assertGreaterEqual(body["approvals"], 4, (mn_id, body))
 
     # --- wallet WebSocket ------------------------------------------------------------------
     def test_malformed_wallet_messages_get_an_error_naming_the_problem_and_the_connection_stays(self):

@@ -77,6 +77,32 @@ class Restart(ClusterTestCase, unittest.TestCase):
         self.assertTrue(all(b["approvals"] >= 3 for b in bodies.values()), bodies)
         self.stop_cluster(cluster)
 
+    def test_what_a_wallet_was_told_is_on_disk_before_it_is_told(self):
+        """kill -9 the instant the wallet sees TransactionFinalized: after the restart the node still
+        says finalized (state is written before notifications go out)."""
+        cluster = self.make_cluster(4, lock_timeout_seconds=LOCK_TIMEOUT)
+        mn1 = cluster[0]
+        payer = fresh("payer")
+        coins = cluster.fund(payer, [10] * 5)
+        wallet = cluster.wallet(mn1)
+        wallet.subscribe([payer])
+        txs = [payment([coin], [(fresh("payee"), 10)]) for coin in coins]
+        for tx in txs:
+            self.assertEqual(mn1.submit(tx)[0], 202)
+        last = txs[-1]["txid"]
+        wallet.wait_for(lambda m: m.get("type") == "TransactionFinalized" and m["txid"] == last, 15,
+                        "the last TransactionFinalized")
+        mn1.kill9()
+        told = {m["txid"] for m in wallet.messages("TransactionFinalized")}
+        cluster.restart(mn1)
+        for tx in txs:
+            if tx["txid"] in told:
+                self.assertEqual(mn1.status_of(tx["txid"]), "finalized", tx["txid"])
+                self.assertEqual(variant(mn1.state_of(tx["inputs"][0]["previous_output"]["txid"],
+                                                      tx["inputs"][0]["previous_output"]["vout"])), "SpentFinalized")
+                self.assertEqual(mn1.state_of(tx["txid"], 0), "Unspent")
+        self.stop_cluster(cluster)
+
 
 if __name__ == "__main__":
     unittest.main()
