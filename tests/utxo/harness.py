@@ -221,10 +221,10 @@ class Cluster:
         for i in range(n):
             node = Masternode(ids[i], ports[i], self.masternodes, network=network, logging_level=logging_level,
                               server=server, lock_timeout_seconds=lock_timeout_seconds, **plugin_config)
-            if node.port in ports:
-                node.cleanup()
-                raise AssertionError("an HTTP port collided with a P2P port; run again")
             self.nodes.append(node)
+            if node.port in ports:
+                self.cleanup()
+                raise AssertionError("an HTTP port collided with a P2P port; run again")
         self.wallets = []
 
     def __getitem__(self, index):
