@@ -217,6 +217,7 @@ class Cluster:
         self.quorum = quorum(total)
         self.lock_timeout = lock_timeout_seconds
         self.nodes = []
+        self.wallets = []
         self.ghost_ports = ports[n:]
         for i in range(n):
             node = Masternode(ids[i], ports[i], self.masternodes, network=network, logging_level=logging_level,
@@ -225,7 +226,6 @@ class Cluster:
             if node.port in ports:
                 self.cleanup()
                 raise AssertionError("an HTTP port collided with a P2P port; run again")
-        self.wallets = []
 
     def __getitem__(self, index):
         return self.nodes[index]
