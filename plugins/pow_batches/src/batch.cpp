@@ -1,9 +1,11 @@
 #include "batch.hpp"
 
-#include <Poco/DigestEngine.h>
-#include <Poco/SHA2Engine.h>
+#include <openssl/evp.h>
 
+#include <charconv>
 #include <cmath>
+#include <memory>
+#include <stdexcept>
 #include <variant>
 
 namespace eventnode::plugins::pow_batches {
@@ -99,10 +101,59 @@ struct Checker {
   }
 };
 
-std::string sha256Hex(const std::string& text) {
-  Poco::SHA2Engine engine(Poco::SHA2Engine::SHA_256);
-  engine.update(text);
-  return Poco::DigestEngine::digestToHex(engine.digest());
+/// Hex SHA-256 of "<kind>\n<canonical>". OpenSSL's, which uses the CPU's SHA
+/// instructions where there are some (Poco's took 9 % of the intake).
+std::string contentHash(BatchKind kind, const std::string& canonical) {
+  const std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  const std::string_view name = kindName(kind);
+  if (!context || EVP_DigestInit_ex(context.get(), EVP_sha256(), nullptr) != 1 ||
+      EVP_DigestUpdate(context.get(), name.data(), name.size()) != 1 || EVP_DigestUpdate(context.get(), "\n", 1) != 1 ||
+      EVP_DigestUpdate(context.get(), canonical.data(), canonical.size()) != 1 ||
+      EVP_DigestFinal_ex(context.get(), digest, &size) != 1) {
+    throw std::runtime_error("SHA-256 is not available from OpenSSL");
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex(size * 2, '0');
+  for (unsigned int i = 0; i < size; ++i) {
+    hex[2 * i] = kHex[digest[i] >> 4];
+    hex[2 * i + 1] = kHex[digest[i] & 0x0f];
+  }
+  return hex;
+}
+
+/// Prints like nlohmann's dump(): the canonical text must not depend on which
+/// path read the batch.
+void appendInteger(std::string& out, std::int64_t value) {
+  char buffer[24];
+  const auto end = std::to_chars(buffer, buffer + sizeof buffer, value).ptr;
+  out.append(buffer, end);
+}
+void appendDouble(std::string& out, double value) {
+  char buffer[64];
+  const auto end = nlohmann::detail::to_chars(buffer, buffer + sizeof buffer, value);
+  out.append(buffer, end);
+}
+void appendString(std::string& out, const std::string& value) {
+  out += Json(value).dump();
+}
+template <typename T>
+void appendArray(std::string& out, const std::vector<T>& values) {
+  out += '[';
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ',';
+    if constexpr (std::is_same_v<T, double>)
+      appendDouble(out, values[i]);
+    else
+      appendInteger(out, values[i]);
+  }
+  out += ']';
+}
+void appendKey(std::string& out, const char* key) {
+  out += out.empty() ? "{\"" : ",\"";
+  out += key;
+  out += "\":";
 }
 
 }  // namespace
@@ -146,7 +197,66 @@ std::variant<Batch, BatchError> validateBatch(BatchKind kind, const Json& body, 
   // nlohmann objects keep keys sorted, and numbers print the same way each
   // time, so this text is the same for the same content.
   batch.canonical = batch.fields.dump();
-  batch.content_hash = sha256Hex(std::string(kindName(kind)) + "\n" + batch.canonical);
+  batch.content_hash = contentHash(kind, batch.canonical);
+  return batch;
+}
+
+Batch batchFromValues(BatchKind kind, BatchValues&& v) {
+  const bool validated = kind == BatchKind::Validated;
+  Batch batch;
+  batch.kind = kind;
+  batch.node_num = static_cast<std::uint64_t>(v.node_id);
+  // Keys in nlohmann's (sorted) order; about 40 characters per nonce and dist pair.
+  auto& text = batch.canonical;
+  text.reserve(256 + 24 * v.nonces.size() + 26 * (v.dist.size() + v.received_dist.size()));
+  appendKey(text, "block_hash");
+  appendString(text, v.block_hash);
+  appendKey(text, "block_height");
+  appendInteger(text, v.block_height);
+  appendKey(text, "dist");
+  appendArray(text, v.dist);
+  if (validated) {
+    appendKey(text, "fraud_detected");
+    text += v.fraud_detected ? "true" : "false";
+    appendKey(text, "fraud_threshold");
+    appendDouble(text, v.fraud_threshold);
+    appendKey(text, "n_invalid");
+    appendInteger(text, v.n_invalid);
+  }
+  appendKey(text, "node_id");
+  appendInteger(text, v.node_id);
+  appendKey(text, "nonces");
+  appendArray(text, v.nonces);
+  if (validated) {
+    appendKey(text, "probability_honest");
+    appendDouble(text, v.probability_honest);
+  }
+  appendKey(text, "public_key");
+  appendString(text, v.public_key);
+  if (validated) {
+    appendKey(text, "r_target");
+    appendDouble(text, v.r_target);
+    appendKey(text, "received_dist");
+    appendArray(text, v.received_dist);
+  }
+  text += '}';
+  batch.content_hash = contentHash(kind, batch.canonical);
+
+  auto& fields = batch.fields = Json::object();
+  fields["public_key"] = std::move(v.public_key);
+  fields["block_hash"] = std::move(v.block_hash);
+  fields["block_height"] = v.block_height;
+  fields["nonces"] = std::move(v.nonces);
+  fields["dist"] = std::move(v.dist);
+  fields["node_id"] = v.node_id;
+  if (validated) {
+    fields["received_dist"] = std::move(v.received_dist);
+    fields["r_target"] = v.r_target;
+    fields["fraud_threshold"] = v.fraud_threshold;
+    fields["n_invalid"] = v.n_invalid;
+    fields["probability_honest"] = v.probability_honest;
+    fields["fraud_detected"] = v.fraud_detected;
+  }
   return batch;
 }
 

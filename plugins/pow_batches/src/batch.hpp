@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 namespace eventnode::plugins::pow_batches {
 
@@ -33,6 +34,29 @@ struct Batch {
 struct BatchError {
   std::string message;  ///< names the field and what is wrong with it
 };
+
+/// The typed fields of a batch already checked: the ProofBatch fields, and for
+/// a ValidatedBatch the rest too (ignored for a generated one).
+struct BatchValues {
+  std::string public_key;
+  std::string block_hash;
+  std::int64_t block_height = 0;
+  std::vector<std::int64_t> nonces;
+  std::vector<double> dist;
+  std::int64_t node_id = 0;
+  std::vector<double> received_dist;
+  double r_target = 0;
+  double fraud_threshold = 0;
+  std::int64_t n_invalid = 0;
+  double probability_honest = 0;
+  bool fraud_detected = false;
+};
+
+/// The Batch of values that passed every check of validateBatch (finite
+/// numbers, non-negative integers, equal lengths, strings without characters
+/// JSON escapes): its canonical text is printed straight from the values, the
+/// same text validateBatch gets by dumping its JSON.
+Batch batchFromValues(BatchKind kind, BatchValues&& values);
 
 /// Checks a ProofBatch (generated) or ValidatedBatch (validated). Arrays
 /// longer than `max_length` entries are refused.

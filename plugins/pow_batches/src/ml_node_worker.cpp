@@ -1,5 +1,7 @@
 #include "ml_node_worker.hpp"
 
+#include "batch_message.hpp"
+
 #include <Poco/Buffer.h>
 #include <Poco/Exception.h>
 #include <Poco/Net/HTTPClientSession.h>
@@ -237,26 +239,14 @@ std::optional<MlNodeWorker::PendingAck> MlNodeWorker::handleMessage(const std::s
     logger_->warn("invalid message from node={} (not acknowledged) error=\"{}\"", config_.id, why);
     return std::nullopt;
   };
-  const auto message = plugin::Json::parse(text, nullptr, false);
-  if (message.is_discarded() || !message.is_object()) return refuse("not a JSON object");
-  const auto type = message.find("type");
-  const auto id = message.find("id");
-  if (type == message.end() || !type->is_string()) return refuse("'type' must be generated or validated");
-  if (id == message.end() || !id->is_string() || id->get_ref<const std::string&>().empty()) {
-    return refuse("'id' must be a non-empty string");
-  }
-  const auto kind = parseKind(type->get_ref<const std::string&>());
-  if (!kind) return refuse("unknown type '" + type->get<std::string>().substr(0, 40) + "'");
-  const auto batch_field = message.find("batch");
-  if (batch_field == message.end()) return refuse("'batch' is missing");
-  auto validated = validateBatch(*kind, *batch_field, timing_.max_batch_length);
-  if (auto* error = std::get_if<BatchError>(&validated)) return refuse(error->message);
-  auto& batch = std::get<Batch>(validated);
-  if (batch.node_num != config_.node_num) {
-    return refuse("batch.node_id " + std::to_string(batch.node_num) + " is not this node's node_num " +
+  auto parsed = parseBatchMessage(text, timing_.max_batch_length);
+  if (auto* error = std::get_if<ParseError>(&parsed)) return refuse(error->message);
+  auto& message = std::get<BatchMessage>(parsed);
+  if (message.batch.node_num != config_.node_num) {
+    return refuse("batch.node_id " + std::to_string(message.batch.node_num) + " is not this node's node_num " +
                   std::to_string(config_.node_num));
   }
-  return PendingAck{writer_.submit({std::move(batch), config_.id, "websocket"}), id->get<std::string>()};
+  return PendingAck{writer_.submit({std::move(message.batch), config_.id, "websocket"}), std::move(message.id)};
 }
 
 void MlNodeWorker::sendAcks(Poco::Net::WebSocket& socket, std::deque<PendingAck>& pending, bool wait) {

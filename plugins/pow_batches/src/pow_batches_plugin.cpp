@@ -1,6 +1,7 @@
 // The pow_batches plugin: PoW batch intake from ML nodes over WebSocket (one
 // worker per node) and HTTP, recorded exactly once in SQLite, and forwarded
 // through a durable outbox to the configured recorders.
+#include "batch_message.hpp"
 #include "batch_store.hpp"
 #include "batch_writer.hpp"
 #include "ml_node_worker.hpp"
@@ -210,12 +211,10 @@ class PowBatchesPlugin final : public plugin::Plugin {
   }
 
   HttpResponse receiveOverHttp(BatchKind kind, const HttpRequest& request) {
-    const auto body = Json::parse(request.body, nullptr, false);
-    if (body.is_discarded()) return HttpResponse::error(400, "bad_json", "the body is not valid JSON");
-    auto validated = validateBatch(kind, body, timing_.max_batch_length);
-    if (auto* error = std::get_if<BatchError>(&validated))
-      return HttpResponse::error(400, "invalid_batch", error->message);
-    auto& batch = std::get<Batch>(validated);
+    auto parsed = parseBatchBody(kind, request.body, timing_.max_batch_length);
+    if (auto* error = std::get_if<ParseError>(&parsed))
+      return HttpResponse::error(400, error->bad_json ? "bad_json" : "invalid_batch", error->message);
+    auto& batch = std::get<Batch>(parsed);
     const auto worker = by_num_.find(batch.node_num);
     if (worker == by_num_.end()) {
       return HttpResponse::error(
