@@ -1,1 +1,87 @@
-// filled in by the utxo work (issue 4)
+#include "ledger_store.hpp"
+
+#include "txid.hpp"
+
+#include <gtest/gtest.h>
+#include <spdlog/sinks/null_sink.h>
+
+#include <filesystem>
+
+namespace eventnode::plugins::utxo {
+namespace {
+
+const std::string kGenesis(64, '0');
+
+std::shared_ptr<spdlog::logger> quietLogger() {
+  return std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>());
+}
+
+LedgerConfig fourMasternodes() { return {.self_id = "mn1", .masternodes = {"mn1", "mn2", "mn3", "mn4"}}; }
+
+class LedgerStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("utxo-store-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path file() const { return dir_ / "utxo.sqlite"; }
+  std::filesystem::path dir_;
+};
+
+TEST_F(LedgerStoreTest, EveryStateVoteAndTransactionSurvivesAReopen) {
+  Transaction finalized, pending;
+  {
+    Ledger ledger(fourMasternodes(), quietLogger());
+    LedgerStore store(file(), false);
+    Effects effects;
+    ledger.seed({{{kGenesis, 0}, "TIME0alice", 1000, {}}, {{kGenesis, 1}, "TIME0alice", 18446744073709551615ull, {}}},
+                effects);
+    finalized.inputs.push_back({{kGenesis, 0}, {1}, {2}, 0xFFFFFFFF});
+    finalized.outputs.push_back({1000, "TIME0bob"});
+    finalized.txid = computeTxid(finalized);
+    pending.inputs.push_back({{kGenesis, 1}, {1}, {2}, 0xFFFFFFFF});
+    pending.outputs.push_back({5, "TIME0carol"});
+    pending.txid = computeTxid(pending);
+    ledger.submit(finalized, false, 100, effects);
+    ledger.vote({finalized.txid, "mn2", true, 101}, 101, effects);
+    ledger.vote({finalized.txid, "mn3", true, 102}, 102, effects);
+    ledger.submit(pending, false, 103, effects);
+    ledger.vote({pending.txid, "mn4", false, 104}, 104, effects);
+    store.save(ledger, effects);
+  }
+  Ledger reopened(fourMasternodes(), quietLogger());
+  LedgerStore store(file(), false);
+  store.load(reopened);
+  EXPECT_EQ(reopened.utxo({kGenesis, 0})->state, UtxoState::spentFinalized(finalized.txid, 102, 3));
+  EXPECT_EQ(reopened.utxo({kGenesis, 1})->amount, 18446744073709551615ull);
+  EXPECT_EQ(reopened.utxo({kGenesis, 1})->state.kind, StateKind::SpentPending);
+  EXPECT_EQ(reopened.utxo({finalized.txid, 0})->state, UtxoState::unspent());
+  const auto* record = reopened.transaction(finalized.txid);
+  ASSERT_NE(record, nullptr);
+  EXPECT_EQ(record->status, TxStatus::Finalized);
+  EXPECT_EQ(record->approvals(), 3u);
+  EXPECT_EQ(record->addresses, (std::vector<std::string>{"TIME0alice", "TIME0bob"}));
+  EXPECT_EQ(reopened.transaction(pending.txid)->rejections(), 1u);
+
+  // The pending transaction keeps its lock time: the timeout still applies after a restart.
+  Effects expired;
+  reopened.expireLocks(103 + 60, expired);
+  EXPECT_EQ(reopened.transaction(pending.txid)->status, TxStatus::Rejected);
+  EXPECT_EQ(reopened.utxo({kGenesis, 1})->state, UtxoState::unspent());
+}
+
+TEST_F(LedgerStoreTest, AnUnwritablePathFailsNamingTheFile) {
+  try {
+    LedgerStore store(dir_ / "missing" / "utxo.sqlite", false);
+    FAIL() << "opened";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("missing"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace eventnode::plugins::utxo

@@ -1,28 +1,220 @@
-// The utxo plugin: TIME Coin UTXO state protocol: wallet notifications, masternode votes, instant finality.
-// Skeleton: it loads, reports itself and logs its lifecycle; its own issue fills it in.
+// The utxo plugin: TIME Coin UTXO state protocol. Wallets watch addresses on
+// /ws/utxo-protocol; masternodes lock inputs, vote over P2P and finalize at
+// floor(2n/3)+1 approvals; the ledger lives in SQLite under the data dir.
+#include "engine.hpp"
+#include "http_api.hpp"
+#include "p2p_network.hpp"
+#include "peer_protocol.hpp"
+#include "wallet_hub.hpp"
+
 #include <eventnode/plugin/export.hpp>
 
+#include <set>
+#include <stdexcept>
+
 namespace eventnode::plugins::utxo {
+namespace {
+
+using plugin::ConfigField;
+using plugin::FieldType;
+
+/// Splits "host:port"; throws std::invalid_argument naming `what`.
+PeerAddress parseHostPort(const std::string& text, const std::string& what) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
+    throw std::invalid_argument(what + " must be host:port, got '" + text + "'");
+  }
+  const auto port_text = text.substr(colon + 1);
+  if (port_text.size() > 5 || port_text.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoul(port_text) > 65535) {
+    throw std::invalid_argument(what + " has a bad port in '" + text + "'");
+  }
+  return {"", text.substr(0, colon), static_cast<std::uint16_t>(std::stoul(port_text))};
+}
+
+}  // namespace
 
 class UtxoPlugin final : public plugin::Plugin {
  public:
   plugin::PluginInfo info() const override {
     return {.name = "utxo",
-            .version = "0.1.0",
+            .version = "1.0.0",
             .description = "TIME Coin UTXO state protocol: wallet notifications, masternode votes, instant finality"};
+  }
+
+  plugin::ConfigSchema configSchema() const override {
+    return {
+        {.name = "network",
+         .description = "testnet (TIME0 addresses) or mainnet (TIME1 addresses); also picks the P2P magic bytes",
+         .default_value = YAML::Node("testnet"),
+         .allowed = {"testnet", "mainnet"}},
+        {.name = "masternode_id",
+         .description = "this node's id in masternodes; empty: node.id",
+         .default_value = YAML::Node("")},
+        {.name = "masternodes",
+         .type = FieldType::List,
+         .description = "every masternode of the network, this one included; n for the quorum",
+         .required = true,
+         .item_type = FieldType::Map,
+         .fields = {{.name = "id", .description = "the masternode's id", .required = true},
+                    {.name = "address", .description = "its P2P host:port", .required = true}}},
+        {.name = "p2p",
+         .type = FieldType::Map,
+         .description = "the masternode P2P listener and links",
+         .default_value = YAML::Node(YAML::NodeType::Map),
+         .fields = {{.name = "listen",
+                     .description = "host:port to accept peers on",
+                     .default_value = YAML::Node("0.0.0.0:24100")},
+                    {.name = "ping_interval_seconds",
+                     .type = FieldType::Integer,
+                     .description = "Ping on every link this often; three silent intervals drop it",
+                     .default_value = YAML::Node(30),
+                     .minimum = 1},
+                    {.name = "reconnect_max_ms",
+                     .type = FieldType::Integer,
+                     .description = "longest wait between redials of a peer",
+                     .default_value = YAML::Node(10000),
+                     .minimum = 100}}},
+        {.name = "lock_timeout_seconds",
+         .type = FieldType::Integer,
+         .description = "a transaction without quorum this long is rejected and its inputs unlocked",
+         .default_value = YAML::Node(60),
+         .minimum = 1},
+        {.name = "wallet_access",
+         .description = "who may open /ws/utxo-protocol",
+         .default_value = YAML::Node("public"),
+         .allowed = {"public", "authenticated"}},
+        {.name = "max_addresses_per_connection",
+         .type = FieldType::Integer,
+         .description = "addresses one wallet connection may watch",
+         .default_value = YAML::Node(1000),
+         .minimum = 1},
+        {.name = "sync",
+         .description = "SQLite synchronous mode: normal survives a killed process, full also a power cut",
+         .default_value = YAML::Node("normal"),
+         .allowed = {"normal", "full"}},
+    };
+  }
+
+  void configure(const YAML::Node& config) override {
+    mainnet_ = config["network"].as<std::string>() == "mainnet";
+    masternode_id_ = config["masternode_id"].as<std::string>();
+    std::set<std::string> ids;
+    for (const auto& entry : config["masternodes"]) {
+      auto peer = parseHostPort(entry["address"].as<std::string>(), "masternodes: address");
+      peer.id = entry["id"].as<std::string>();
+      if (peer.id.empty()) throw std::invalid_argument("masternodes: an id is empty");
+      if (!ids.insert(peer.id).second) throw std::invalid_argument("masternodes: id '" + peer.id + "' is listed twice");
+      masternodes_.push_back(std::move(peer));
+    }
+    if (masternodes_.empty()) throw std::invalid_argument("masternodes: list at least this node");
+    const auto p2p = config["p2p"];
+    listen_ = parseHostPort(p2p["listen"].as<std::string>(), "p2p.listen");
+    ping_interval_ = std::chrono::seconds(p2p["ping_interval_seconds"].as<long long>());
+    reconnect_max_ = std::chrono::milliseconds(p2p["reconnect_max_ms"].as<long long>());
+    lock_timeout_seconds_ = config["lock_timeout_seconds"].as<std::int64_t>();
+    wallet_authenticated_ = config["wallet_access"].as<std::string>() == "authenticated";
+    max_addresses_ = config["max_addresses_per_connection"].as<std::size_t>();
+    full_sync_ = config["sync"].as<std::string>() == "full";
   }
 
   void start(plugin::Host& host) override {
     logger_ = host.logger();
-    logger_->info("started node_id={}", host.nodeId());
+    if (masternode_id_.empty()) masternode_id_ = host.nodeId();
+    const std::string prefix(mainnet_ ? kMainnetPrefix : kTestnetPrefix);
+
+    LedgerConfig ledger_config{.self_id = masternode_id_, .address_prefix = prefix,
+                               .lock_timeout_seconds = lock_timeout_seconds_};
+    P2pConfig p2p{.network = mainnet_ ? Network::Mainnet : Network::Testnet,
+                  .self_id = masternode_id_,
+                  .listen_host = listen_.host,
+                  .listen_port = listen_.port,
+                  .ping_interval = ping_interval_,
+                  .reconnect_max = reconnect_max_};
+    for (const auto& masternode : masternodes_) {
+      ledger_config.masternodes.push_back(masternode.id);
+      if (masternode.id == masternode_id_) {
+        p2p.advertised_address = masternode.host + ":" + std::to_string(masternode.port);
+      } else {
+        p2p.peers.push_back(masternode);
+      }
+    }
+    if (p2p.advertised_address.empty()) {
+      throw std::invalid_argument("masternode_id '" + masternode_id_ + "' is not in masternodes");
+    }
+
+    hub_ = std::make_unique<WalletHub>(prefix, max_addresses_, [&host](plugin::ConnectionId id, std::string_view text) {
+      return host.sendToConnection(id, text);
+    });
+    engine_ = std::make_unique<Engine>(std::make_unique<Ledger>(ledger_config, logger_),
+                                       std::make_unique<LedgerStore>(host.dataDir() / "utxo.sqlite", full_sync_),
+                                       logger_, [this](const Effects& effects) { deliver(effects); });
+    peers_ = std::make_unique<PeerProtocol>(*engine_, prefix, logger_);
+    network_ = std::make_unique<P2pNetwork>(
+        p2p, logger_, [this](const std::string& peer, const plugin::Json& message, const P2pReply& reply) {
+          peers_->onMessage(peer, message, reply);
+        });
+    engine_->start();
+    network_->start();
+
+    host.addWebSocketEndpoint({.path = "/ws/utxo-protocol",
+                               .access = wallet_authenticated_ ? plugin::RouteAccess::Authenticated
+                                                               : plugin::RouteAccess::Public,
+                               .on_open = [this](plugin::ConnectionId id, const plugin::Identity&) { hub_->onOpen(id); },
+                               .on_message = [this](plugin::ConnectionId id,
+                                                    std::string_view text) { hub_->onMessage(id, text); },
+                               .on_close = [this](plugin::ConnectionId id) { hub_->onClose(id); }});
+    addHttpRoutes(host, *engine_, prefix, [this] { return network_->status(); });
+    expiry_timer_ = host.scheduleEvery(std::chrono::seconds(1), [this] {
+      engine_->post<bool>([](Ledger& ledger, Effects& effects, std::int64_t now) {
+        ledger.expireLocks(now, effects);
+        return true;
+      });
+    });
+    host_ = &host;
+    const auto [utxos, transactions] = engine_->read([](const Ledger& ledger) {
+      return std::pair{ledger.utxosCount(), ledger.transactionCount()};
+    });
+    logger_->info("ready masternode={} network={} masternodes={} quorum={} p2p={}:{} utxos={} transactions={}",
+                  masternode_id_, mainnet_ ? "mainnet" : "testnet", masternodes_.size(),
+                  quorum(static_cast<std::uint32_t>(masternodes_.size())), listen_.host, network_->listenPort(), utxos,
+                  transactions);
   }
 
   void stop() override {
+    if (host_) host_->cancelTimer(expiry_timer_);
+    if (network_) network_->stop();
+    if (engine_) engine_->stop();
     if (logger_) logger_->info("stopped");
   }
 
  private:
+  // Runs on the engine's thread once a batch is durable.
+  void deliver(const Effects& effects) {
+    hub_->deliver(effects.wallet);
+    for (const auto& message : effects.to_peers) network_->broadcast(message);
+    if (!effects.state_changes.empty()) peers_->notify(effects.state_changes);
+  }
+
+  bool mainnet_ = false;
+  std::string masternode_id_;
+  std::vector<PeerAddress> masternodes_;
+  PeerAddress listen_;
+  std::chrono::milliseconds ping_interval_{30000};
+  std::chrono::milliseconds reconnect_max_{10000};
+  std::int64_t lock_timeout_seconds_ = 60;
+  bool wallet_authenticated_ = false;
+  std::size_t max_addresses_ = 1000;
+  bool full_sync_ = false;
+
   std::shared_ptr<spdlog::logger> logger_;
+  plugin::Host* host_ = nullptr;
+  plugin::TimerId expiry_timer_ = 0;
+  // Destroyed in reverse: the network (which feeds the engine) goes first.
+  std::unique_ptr<WalletHub> hub_;
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<PeerProtocol> peers_;
+  std::unique_ptr<P2pNetwork> network_;
 };
 
 }  // namespace eventnode::plugins::utxo

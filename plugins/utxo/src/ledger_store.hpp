@@ -1,0 +1,33 @@
+#pragma once
+/// The ledger's durable copy: UTXOs with their states, transactions with
+/// their votes, status and txid→addresses index, in one SQLite file (WAL).
+/// The Engine saves each batch of commands in one transaction before it
+/// tells anyone about them, and loads everything back at start.
+/// Not thread-safe: the Engine's thread is its only user.
+#include "ledger.hpp"
+
+#include <Poco/Data/Session.h>
+
+#include <filesystem>
+#include <memory>
+
+namespace eventnode::plugins::utxo {
+
+class LedgerStore {
+ public:
+  /// Opens or creates the file. `full_sync` also survives power loss
+  /// (synchronous=FULL); without it a committed batch survives a killed
+  /// process but not a power cut. Throws std::runtime_error naming the file.
+  LedgerStore(const std::filesystem::path& file, bool full_sync);
+  ~LedgerStore();
+
+  /// Restores every UTXO and transaction into `ledger`.
+  void load(Ledger& ledger);
+  /// Writes the rows `effects` names, as `ledger` has them now, in one transaction.
+  void save(const Ledger& ledger, const Effects& effects);
+
+ private:
+  std::unique_ptr<Poco::Data::Session> session_;
+};
+
+}  // namespace eventnode::plugins::utxo
