@@ -96,6 +96,15 @@ Outcome Ledger::submit(const Transaction& tx, bool from_peer, std::int64_t now, 
       input_total = sum < input_total ? std::numeric_limits<std::uint64_t>::max() : sum;
     }
   }
+  // A transaction is voted on only within the lock timeout of its timestamp,
+  // so a broadcast that reaches a peer late (queued while it was down) cannot
+  // bring back a transaction the others already let go of.
+  const auto skew = now - tx.timestamp;
+  if (skew > config_.lock_timeout_seconds || -skew > config_.lock_timeout_seconds) {
+    problem = "timestamp " + std::to_string(tx.timestamp) + " is " + std::to_string(skew < 0 ? -skew : skew) +
+              " s from this masternode's clock; it must be within lock_timeout_seconds (" +
+              std::to_string(config_.lock_timeout_seconds) + ")";
+  }
   if (problem.empty() && tx.outputTotal() > input_total) {
     problem = "outputs total " + std::to_string(tx.outputTotal()) + " but inputs only " + std::to_string(input_total);
   }
@@ -185,6 +194,10 @@ void Ledger::applyEarlyVotes(TxRecord& record, std::int64_t now, Effects& effect
 Outcome Ledger::vote(const Vote& vote, std::int64_t now, Effects& effects) {
   if (std::find(config_.masternodes.begin(), config_.masternodes.end(), vote.voter) == config_.masternodes.end()) {
     return {Verdict::Invalid, "voter " + vote.voter + " is not a configured masternode"};
+  }
+  if (vote.approve && now - vote.timestamp > config_.lock_timeout_seconds) {
+    return {Verdict::Invalid, "an approval older than lock_timeout_seconds (" +
+                                  std::to_string(config_.lock_timeout_seconds) + ") no longer counts"};
   }
   auto it = transactions_.find(vote.txid);
   if (it == transactions_.end()) {

@@ -42,9 +42,11 @@ TEST_F(LedgerStoreTest, EveryStateVoteAndTransactionSurvivesAReopen) {
                 effects);
     finalized.inputs.push_back({{kGenesis, 0}, {1}, {2}, 0xFFFFFFFF});
     finalized.outputs.push_back({1000, "TIME0bob"});
+    finalized.timestamp = 100;
     finalized.txid = computeTxid(finalized);
     pending.inputs.push_back({{kGenesis, 1}, {1}, {2}, 0xFFFFFFFF});
     pending.outputs.push_back({5, "TIME0carol"});
+    pending.timestamp = 103;
     pending.txid = computeTxid(pending);
     ledger.submit(finalized, false, 100, effects);
     ledger.vote({finalized.txid, "mn2", true, 101}, 101, effects);

@@ -200,6 +200,30 @@ TEST_F(LedgerTest, VotesThatArriveBeforeTheTransactionCount) {
   EXPECT_EQ(ledger_.transaction(tx.txid)->approvals(), 3u);
 }
 
+TEST_F(LedgerTest, ATransactionIsVotedOnOnlyWithinTheLockTimeoutOfItsTimestamp) {
+  Effects effects;
+  auto outcome = ledger_.submit(payment({{kGenesis, 0}}, {{1000, "TIME0bob"}}, kNow - 61), false, kNow, effects);
+  EXPECT_EQ(outcome.verdict, Verdict::Invalid);
+  EXPECT_NE(outcome.message.find("within lock_timeout_seconds"), std::string::npos) << outcome.message;
+  outcome = ledger_.submit(payment({{kGenesis, 0}}, {{1000, "TIME0bob"}}, kNow + 61), false, kNow, effects);
+  EXPECT_EQ(outcome.verdict, Verdict::Invalid);
+  // A late broadcast from a peer gets a reject vote and locks nothing.
+  Effects late;
+  EXPECT_EQ(ledger_.submit(payment({{kGenesis, 0}}, {{1000, "TIME0bob"}}, kNow - 61), true, kNow, late).verdict,
+            Verdict::Invalid);
+  ASSERT_EQ(late.to_peers.size(), 1u);
+  EXPECT_EQ(late.to_peers[0]["InstantFinalityVote"]["approve"], false);
+  EXPECT_EQ(stateOf({kGenesis, 0}), StateKind::Unspent);
+}
+
+TEST_F(LedgerTest, AnApprovalOlderThanTheLockTimeoutDoesNotCount) {
+  const auto tx = payment({{kGenesis, 0}}, {{1000, "TIME0bob"}});
+  Effects effects;
+  ledger_.submit(tx, false, kNow, effects);
+  EXPECT_EQ(ledger_.vote({tx.txid, "mn2", true, kNow - 61}, kNow, effects).verdict, Verdict::Invalid);
+  EXPECT_EQ(ledger_.transaction(tx.txid)->approvals(), 1u);
+}
+
 TEST_F(LedgerTest, EachMasternodeVotesOnce) {
   const auto tx = payment({{kGenesis, 0}}, {{1000, "TIME0bob"}});
   Effects effects;
