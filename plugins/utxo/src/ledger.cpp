@@ -146,7 +146,7 @@ Outcome Ledger::submit(const Transaction& tx, bool from_peer, std::int64_t now, 
   for (const auto& input : tx.inputs) input_points.push_back(toJson(input.previous_output));
   auto& stored = transactions_.emplace(tx.txid, std::move(record)).first->second;
   pending_.insert(tx.txid);
-  effects.changed_transactions.insert(tx.txid);
+  effects.new_transactions.insert(tx.txid);
   tellWallets(stored.addresses,
               Json{{"type", "NewTransaction"},
                    {"txid", tx.txid},
@@ -175,7 +175,7 @@ Outcome Ledger::submit(const Transaction& tx, bool from_peer, std::int64_t now, 
 void Ledger::castOwnVote(TxRecord& record, bool approve, std::int64_t now, Effects& effects) {
   Vote vote{record.tx.txid, config_.self_id, approve, now};
   record.votes[vote.voter] = vote;
-  effects.changed_transactions.insert(record.tx.txid);
+  effects.new_votes.push_back(vote);
   effects.to_peers.push_back(Json{{"InstantFinalityVote", toJson(vote)}});
 }
 
@@ -186,7 +186,7 @@ void Ledger::applyEarlyVotes(TxRecord& record, std::int64_t now, Effects& effect
   early_votes_.erase(it);
   early_vote_count_ -= votes.size();
   for (const auto& vote : votes) {
-    if (record.votes.emplace(vote.voter, vote).second) effects.changed_transactions.insert(record.tx.txid);
+    if (record.votes.emplace(vote.voter, vote).second) effects.new_votes.push_back(vote);
   }
   (void)now;
 }
@@ -220,7 +220,7 @@ Outcome Ledger::vote(const Vote& vote, std::int64_t now, Effects& effects) {
                                    (existing->second.approve ? "approve" : "reject") + " on " + vote.txid};
   }
   record.votes.emplace(vote.voter, vote);
-  effects.changed_transactions.insert(vote.txid);
+  effects.new_votes.push_back(vote);
   evaluate(record, now, effects);
   return {Verdict::Accepted, {}};
 }

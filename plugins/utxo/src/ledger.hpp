@@ -62,11 +62,16 @@ struct StateChange {
 
 struct Effects {
   std::set<OutPoint> changed_utxos;
-  std::set<std::string> changed_transactions;
+  std::set<std::string> new_transactions;
+  std::set<std::string> changed_transactions;  ///< status, decision or confirmation changed
+  std::vector<Vote> new_votes;
   std::vector<WalletMessage> wallet;  ///< in the order they happened
   std::vector<StateChange> state_changes;
   std::vector<plugin::Json> to_peers;  ///< P2P messages to broadcast, in order
-  bool empty() const { return changed_utxos.empty() && changed_transactions.empty() && wallet.empty() && to_peers.empty(); }
+  bool empty() const {
+    return changed_utxos.empty() && new_transactions.empty() && changed_transactions.empty() && new_votes.empty() &&
+           wallet.empty() && to_peers.empty();
+  }
 };
 
 enum class Verdict { Accepted, Duplicate, Invalid, Conflict };

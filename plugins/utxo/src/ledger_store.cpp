@@ -1,25 +1,16 @@
 #include "ledger_store.hpp"
 
 #include <Poco/Data/SQLite/Connector.h>
-#include <Poco/Data/Statement.h>
 #include <Poco/Data/Transaction.h>
 
+#include <map>
 #include <stdexcept>
 
 using namespace Poco::Data::Keywords;
 
 namespace eventnode::plugins::utxo {
-namespace {
 
 using plugin::Json;
-
-Json votesJson(const TxRecord& record) {
-  auto votes = Json::array();
-  for (const auto& [voter, vote] : record.votes) votes.push_back(toJson(vote));
-  return votes;
-}
-
-}  // namespace
 
 LedgerStore::LedgerStore(const std::filesystem::path& file, bool full_sync) {
   Poco::Data::SQLite::Connector::registerConnector();
@@ -32,15 +23,39 @@ LedgerStore::LedgerStore(const std::filesystem::path& file, bool full_sync) {
          " amount INTEGER NOT NULL, state TEXT NOT NULL, PRIMARY KEY (txid, vout))",
         now;
     s << "CREATE TABLE IF NOT EXISTS transactions (txid TEXT PRIMARY KEY, body TEXT NOT NULL, status TEXT NOT NULL,"
-         " addresses TEXT NOT NULL, votes TEXT NOT NULL, received_at INTEGER NOT NULL, decided_at INTEGER NOT NULL,"
+         " addresses TEXT NOT NULL, received_at INTEGER NOT NULL, decided_at INTEGER NOT NULL,"
          " confirmed_at INTEGER NOT NULL, block_height INTEGER NOT NULL, reason TEXT NOT NULL)",
         now;
+    s << "CREATE TABLE IF NOT EXISTS votes (txid TEXT NOT NULL, voter TEXT NOT NULL, approve INTEGER NOT NULL,"
+         " timestamp INTEGER NOT NULL, PRIMARY KEY (txid, voter))",
+        now;
+    prepare();
   } catch (const Poco::Exception& e) {
     throw std::runtime_error("cannot open the UTXO database " + file.string() + ": " + e.displayText());
   }
 }
 
 LedgerStore::~LedgerStore() = default;
+
+void LedgerStore::prepare() {
+  auto& s = *session_;
+  auto& r = row_;
+  put_utxo_ = std::make_unique<Poco::Data::Statement>(
+      (s << "INSERT OR REPLACE INTO utxos (txid, vout, address, amount, state) VALUES (?, ?, ?, ?, ?)", use(r.txid),
+       use(r.vout), use(r.address), use(r.amount), use(r.state)));
+  put_transaction_ = std::make_unique<Poco::Data::Statement>(
+      (s << "INSERT OR REPLACE INTO transactions (txid, body, status, addresses, received_at, decided_at,"
+            " confirmed_at, block_height, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+       use(r.txid), use(r.body), use(r.status), use(r.addresses), use(r.received_at), use(r.decided_at),
+       use(r.confirmed_at), use(r.block_height), use(r.reason)));
+  update_transaction_ = std::make_unique<Poco::Data::Statement>(
+      (s << "UPDATE transactions SET status = ?, decided_at = ?, confirmed_at = ?, block_height = ?, reason = ?"
+            " WHERE txid = ?",
+       use(r.status), use(r.decided_at), use(r.confirmed_at), use(r.block_height), use(r.reason), use(r.txid)));
+  put_vote_ = std::make_unique<Poco::Data::Statement>(
+      (s << "INSERT OR REPLACE INTO votes (txid, voter, approve, timestamp) VALUES (?, ?, ?, ?)", use(r.txid),
+       use(r.voter), use(r.approve), use(r.timestamp)));
+}
 
 void LedgerStore::load(Ledger& ledger) {
   auto& s = *session_;
@@ -57,22 +72,31 @@ void LedgerStore::load(Ledger& ledger) {
                           parseUtxoState(Json::parse(states[i]))});
     }
   }
-  std::vector<std::string> bodies, statuses, address_lists, vote_lists, reasons;
+  std::multimap<std::string, Vote> votes;
+  {
+    std::vector<std::string> txids, voters;
+    std::vector<bool> approvals;
+    std::vector<Poco::Int64> timestamps;
+    s << "SELECT txid, voter, approve, timestamp FROM votes", into(txids), into(voters), into(approvals),
+        into(timestamps), now;
+    for (std::size_t i = 0; i < txids.size(); ++i) {
+      votes.emplace(txids[i], Vote{txids[i], voters[i], approvals[i], timestamps[i]});
+    }
+  }
+  std::vector<std::string> bodies, statuses, address_lists, reasons;
   std::vector<Poco::Int64> received, decided, confirmed, heights;
-  s << "SELECT body, status, addresses, votes, received_at, decided_at, confirmed_at, block_height, reason"
+  s << "SELECT body, status, addresses, received_at, decided_at, confirmed_at, block_height, reason"
        " FROM transactions",
-      into(bodies), into(statuses), into(address_lists), into(vote_lists), into(received), into(decided),
-      into(confirmed), into(heights), into(reasons), now;
+      into(bodies), into(statuses), into(address_lists), into(received), into(decided), into(confirmed),
+      into(heights), into(reasons), now;
   const auto& prefix = ledger.config().address_prefix;
   for (std::size_t i = 0; i < bodies.size(); ++i) {
     TxRecord record;
     record.tx = parseTransaction(Json::parse(bodies[i]), prefix);
     record.status = parseStatus(statuses[i]);
     record.addresses = Json::parse(address_lists[i]).get<std::vector<std::string>>();
-    for (const auto& vote : Json::parse(vote_lists[i])) {
-      auto parsed = parseVote(vote);
-      record.votes.emplace(parsed.voter, parsed);
-    }
+    const auto [first, last] = votes.equal_range(record.tx.txid);
+    for (auto it = first; it != last; ++it) record.votes.emplace(it->second.voter, it->second);
     record.received_at = received[i];
     record.decided_at = decided[i];
     record.confirmed_at = confirmed[i];
@@ -83,35 +107,52 @@ void LedgerStore::load(Ledger& ledger) {
 }
 
 void LedgerStore::save(const Ledger& ledger, const Effects& effects) {
-  if (effects.changed_utxos.empty() && effects.changed_transactions.empty()) return;
-  auto& s = *session_;
-  Poco::Data::Transaction transaction(s);
+  if (effects.changed_utxos.empty() && effects.new_transactions.empty() && effects.changed_transactions.empty() &&
+      effects.new_votes.empty()) {
+    return;
+  }
+  auto& r = row_;
+  Poco::Data::Transaction transaction(*session_);
   for (const auto& outpoint : effects.changed_utxos) {
     const auto* utxo = ledger.utxo(outpoint);
     if (!utxo) continue;
-    std::string txid = outpoint.txid;
-    Poco::Int64 vout = outpoint.vout;
-    std::string address = utxo->address;
-    auto amount = static_cast<Poco::Int64>(utxo->amount);
-    std::string state = toJson(utxo->state).dump();
-    s << "INSERT OR REPLACE INTO utxos (txid, vout, address, amount, state) VALUES (?, ?, ?, ?, ?)", use(txid),
-        use(vout), use(address), use(amount), use(state), now;
+    r.txid = outpoint.txid;
+    r.vout = outpoint.vout;
+    r.address = utxo->address;
+    r.amount = static_cast<Poco::Int64>(utxo->amount);
+    r.state = toJson(utxo->state).dump();
+    put_utxo_->execute();
   }
-  for (const auto& id : effects.changed_transactions) {
-    const auto* record = ledger.transaction(id);
+  const auto fillStatus = [&r](const TxRecord& record) {
+    r.txid = record.tx.txid;
+    r.status = std::string(statusName(record.status));
+    r.received_at = record.received_at;
+    r.decided_at = record.decided_at;
+    r.confirmed_at = record.confirmed_at;
+    r.block_height = static_cast<Poco::Int64>(record.block_height);
+    r.reason = record.reason;
+  };
+  for (const auto& txid : effects.new_transactions) {
+    const auto* record = ledger.transaction(txid);
     if (!record) continue;
-    std::string txid = id;
-    std::string body = toJson(record->tx).dump();
-    std::string status(statusName(record->status));
-    std::string addresses = Json(record->addresses).dump();
-    std::string votes = votesJson(*record).dump();
-    Poco::Int64 received = record->received_at, decided = record->decided_at, confirmed = record->confirmed_at;
-    auto height = static_cast<Poco::Int64>(record->block_height);
-    std::string reason = record->reason;
-    s << "INSERT OR REPLACE INTO transactions (txid, body, status, addresses, votes, received_at, decided_at,"
-         " confirmed_at, block_height, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        use(txid), use(body), use(status), use(addresses), use(votes), use(received), use(decided), use(confirmed),
-        use(height), use(reason), now;
+    fillStatus(*record);
+    r.body = toJson(record->tx).dump();
+    r.addresses = Json(record->addresses).dump();
+    put_transaction_->execute();
+  }
+  for (const auto& txid : effects.changed_transactions) {
+    if (effects.new_transactions.contains(txid)) continue;  // written whole just above
+    const auto* record = ledger.transaction(txid);
+    if (!record) continue;
+    fillStatus(*record);
+    update_transaction_->execute();
+  }
+  for (const auto& vote : effects.new_votes) {
+    r.txid = vote.txid;
+    r.voter = vote.voter;
+    r.approve = vote.approve;
+    r.timestamp = vote.timestamp;
+    put_vote_->execute();
   }
   transaction.commit();
 }
