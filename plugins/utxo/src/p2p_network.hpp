@@ -45,9 +45,11 @@ struct P2pConfig {
 /// from any thread, a no-op once that connection is gone.
 using P2pReply = std::function<void(const plugin::Json& message)>;
 
-/// Called on the reading thread of an accepted connection, in the order the
-/// peer sent them, for every message other than Ping/Pong (answered and
-/// consumed by the network). `message` is the decoded body, e.g.
+/// Called on the thread reading a connection (accepted, or an outbound link
+/// that got a reply), in the order the peer sent them, for every message
+/// other than Ping/Pong (answered and consumed by the network). Different
+/// connections call it concurrently. A message may come twice after a
+/// reconnect (delivery is at least once). `message` is the decoded body, e.g.
 /// {"TransactionBroadcast":{…}}. Must not block for long.
 using P2pMessageHandler =
     std::function<void(const std::string& peer_id, const plugin::Json& message, const P2pReply& reply)>;
