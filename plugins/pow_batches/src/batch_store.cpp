@@ -1,11 +1,13 @@
 #include "batch_store.hpp"
 
 #include <Poco/Data/SQLite/Connector.h>
-#include <Poco/Data/Statement.h>
-#include <Poco/Data/Transaction.h>
+#include <Poco/Data/SQLite/Utility.h>
 #include <Poco/UUIDGenerator.h>
 
+#include <sqlite3.h>
+
 #include <chrono>
+#include <stdexcept>
 
 using namespace Poco::Data::Keywords;
 
@@ -16,7 +18,87 @@ std::int64_t unixNow() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+/// One prepared statement, reset after each use.
+class Prepared {
+ public:
+  Prepared(sqlite3* db, const char* sql) : db_(db) {
+    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &statement_, nullptr) != SQLITE_OK) {
+      throw std::runtime_error(std::string("cannot prepare \"") + sql + "\": " + sqlite3_errmsg(db));
+    }
+  }
+  ~Prepared() { sqlite3_finalize(statement_); }
+  Prepared(const Prepared&) = delete;
+  Prepared& operator=(const Prepared&) = delete;
+
+  Prepared& bind(int index, std::string_view text) {
+    check(sqlite3_bind_text(statement_, index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC));
+    return *this;
+  }
+  Prepared& bind(int index, std::int64_t value) {
+    check(sqlite3_bind_int64(statement_, index, value));
+    return *this;
+  }
+  /// Steps once: true while there is a row to read.
+  bool step() {
+    const int rc = sqlite3_step(statement_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    check(rc);
+    return false;
+  }
+  /// Runs a statement that returns no rows.
+  void run() {
+    step();
+    reset();
+  }
+  void reset() {
+    sqlite3_reset(statement_);
+    sqlite3_clear_bindings(statement_);
+  }
+  std::int64_t integer(int column) const { return sqlite3_column_int64(statement_, column); }
+  std::string text(int column) const {
+    const auto* data = reinterpret_cast<const char*>(sqlite3_column_text(statement_, column));
+    return data ? std::string(data, static_cast<std::size_t>(sqlite3_column_bytes(statement_, column))) : std::string();
+  }
+
+ private:
+  void check(int rc) {
+    if (rc == SQLITE_OK || rc == SQLITE_ROW || rc == SQLITE_DONE) return;
+    const std::string error = sqlite3_errmsg(db_);
+    sqlite3_reset(statement_);
+    throw std::runtime_error("batch database: " + error);
+  }
+  sqlite3* db_;
+  sqlite3_stmt* statement_ = nullptr;
+};
+
 }  // namespace
+
+/// The statements of the hot path, prepared once instead of parsed per batch.
+class BatchStore::Statements {
+ public:
+  explicit Statements(sqlite3* db)
+      : begin(db, "BEGIN IMMEDIATE"),
+        commit(db, "COMMIT"),
+        rollback(db, "ROLLBACK"),
+        find(db, "SELECT batch_id FROM batches WHERE content_hash = ?"),
+        insert_batch(db,
+                     "INSERT INTO batches (content_hash, batch_id, kind, node, node_num, path, recorded_at) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?)"),
+        insert_message(db, "INSERT INTO outbox_messages (batch_id, message) VALUES (?, ?)"),
+        insert_outbox(db, "INSERT INTO outbox (recorder, batch_id, kind, message) VALUES (?, ?, ?, '')"),
+        // Rows written before outbox_messages existed hold their message themselves.
+        pending(db,
+                "SELECT o.seq, o.batch_id, o.kind, CASE WHEN o.message <> '' THEN o.message ELSE m.message END "
+                "FROM outbox o LEFT JOIN outbox_messages m ON m.batch_id = o.batch_id "
+                "WHERE o.recorder = ? AND o.delivered_at IS NULL ORDER BY o.seq LIMIT ?"),
+        delivered(db, "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE seq = ?"),
+        attempt(db, "UPDATE outbox SET attempts = attempts + 1 WHERE seq = ?"),
+        count(db, "SELECT COUNT(*) FROM batches") {}
+
+  Prepared begin, commit, rollback, find, insert_batch, insert_message, insert_outbox, pending, delivered, attempt,
+      count;
+};
 
 std::string recorderMessage(const RecordRequest& request, const std::string& batch_id, std::int64_t recorded_at) {
   // The batch's fields are already serialized (the canonical text behind its
@@ -50,84 +132,123 @@ BatchStore::BatchStore(const std::filesystem::path& file, std::vector<std::strin
          " kind TEXT NOT NULL, message TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, delivered_at INTEGER)",
         now;
     s << "CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (recorder, delivered_at, seq)", now;
+    // The recorder message, once per batch: outbox rows (one per recorder) stay
+    // small, so marking one delivered does not rewrite a 33 KiB row.
+    s << "CREATE TABLE IF NOT EXISTS outbox_messages (batch_id TEXT PRIMARY KEY, message TEXT NOT NULL)", now;
+    statements_ = std::make_unique<Statements>(Poco::Data::SQLite::Utility::dbHandle(s));
   } catch (const Poco::Exception& e) {
     throw std::runtime_error("cannot open the batch database " + file.string() + ": " + e.displayText());
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error("cannot open the batch database " + file.string() + ": " + e.what());
   }
 }
 
-BatchStore::~BatchStore() = default;
+BatchStore::~BatchStore() {
+  statements_.reset();  // finalized before the session closes the connection
+}
 
-std::vector<RecordResult> BatchStore::record(const std::vector<RecordRequest>& requests) {
+std::vector<RecordResult> BatchStore::record(const std::vector<RecordRequest>& requests,
+                                             std::vector<RecordedBatch>* fresh) {
   std::lock_guard lock(mutex_);
+  auto& st = *statements_;
   std::vector<RecordResult> results;
   results.reserve(requests.size());
-  auto& s = *session_;
-  Poco::Data::Transaction transaction(s);
+  std::vector<RecordedBatch> recorded;
   const auto recorded_at = unixNow();
-  for (const auto& request : requests) {
-    std::string existing;
-    std::string hash = request.batch.content_hash;
-    s << "SELECT batch_id FROM batches WHERE content_hash = ?", into(existing), use(hash), now;
-    if (!existing.empty()) {
-      results.push_back({existing, true});
-      continue;
+  st.begin.run();
+  try {
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+      const auto& request = requests[i];
+      const auto& hash = request.batch.content_hash;
+      st.find.bind(1, hash);
+      if (st.find.step()) {
+        results.push_back({st.find.text(0), true});
+        st.find.reset();
+        continue;
+      }
+      st.find.reset();
+      const std::string batch_id = Poco::UUIDGenerator::defaultGenerator().createRandom().toString();
+      const std::string_view kind = kindName(request.batch.kind);
+      st.insert_batch.bind(1, hash)
+          .bind(2, batch_id)
+          .bind(3, kind)
+          .bind(4, request.node)
+          .bind(5, static_cast<std::int64_t>(request.batch.node_num))
+          .bind(6, request.path)
+          .bind(7, recorded_at)
+          .run();
+      RecordedBatch entry{i,
+                          batch_id,
+                          request.batch.kind,
+                          request.node,
+                          recorded_at,
+                          {},
+                          recorderMessage(request, batch_id, recorded_at),
+                          {}};
+      st.insert_message.bind(1, batch_id).bind(2, entry.message).run();
+      for (const auto& recorder : recorders_) {
+        st.insert_outbox.bind(1, recorder).bind(2, batch_id).bind(3, kind).run();
+        entry.outbox_seqs.push_back(sqlite3_last_insert_rowid(Poco::Data::SQLite::Utility::dbHandle(*session_)));
+      }
+      results.push_back({batch_id, false});
+      if (fresh) recorded.push_back(std::move(entry));
     }
-    std::string batch_id = Poco::UUIDGenerator::defaultGenerator().createRandom().toString();
-    std::string kind = kindName(request.batch.kind);
-    std::string node = request.node;
-    auto node_num = static_cast<Poco::Int64>(request.batch.node_num);
-    std::string path = request.path;
-    Poco::Int64 at = recorded_at;
-    s << "INSERT INTO batches (content_hash, batch_id, kind, node, node_num, path, recorded_at) VALUES (?, ?, ?, ?, ?, "
-         "?, ?)",
-        use(hash), use(batch_id), use(kind), use(node), use(node_num), use(path), use(at), now;
-    std::string message = recorderMessage(request, batch_id, recorded_at);
-    for (auto recorder : recorders_) {
-      s << "INSERT INTO outbox (recorder, batch_id, kind, message) VALUES (?, ?, ?, ?)", use(recorder), use(batch_id),
-          use(kind), use(message), now;
+    st.commit.run();
+  } catch (...) {
+    try {
+      st.rollback.run();
+    } catch (...) {
     }
-    results.push_back({batch_id, false});
+    throw;
   }
-  transaction.commit();
+  if (fresh) *fresh = std::move(recorded);
   return results;
 }
 
 std::vector<OutboxRow> BatchStore::pending(const std::string& recorder, std::size_t limit) {
   std::lock_guard lock(mutex_);
-  std::vector<Poco::Int64> seqs;
-  std::vector<std::string> ids, kinds, messages;
-  std::string name = recorder;
-  auto count = static_cast<Poco::Int64>(limit);
-  *session_ << "SELECT seq, batch_id, kind, message FROM outbox WHERE recorder = ? AND delivered_at IS NULL ORDER BY "
-               "seq LIMIT ?",
-      into(seqs), into(ids), into(kinds), into(messages), use(name), use(count), now;
+  auto& query = statements_->pending;
+  query.bind(1, recorder).bind(2, static_cast<std::int64_t>(limit));
   std::vector<OutboxRow> rows;
-  for (std::size_t i = 0; i < seqs.size(); ++i) rows.push_back({seqs[i], ids[i], kinds[i], messages[i]});
+  try {
+    while (query.step()) rows.push_back({query.integer(0), query.text(1), query.text(2), query.text(3), nullptr});
+  } catch (...) {
+    query.reset();
+    throw;
+  }
+  query.reset();
   return rows;
 }
 
 void BatchStore::markDelivered(const std::vector<std::int64_t>& seqs) {
   if (seqs.empty()) return;
   std::lock_guard lock(mutex_);
-  Poco::Data::Transaction transaction(*session_);
-  Poco::Int64 at = unixNow();
-  for (const auto seq : seqs) {
-    Poco::Int64 row = seq;
-    *session_ << "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE seq = ?", use(at), use(row), now;
+  auto& st = *statements_;
+  const auto at = unixNow();
+  st.begin.run();
+  try {
+    for (const auto seq : seqs) st.delivered.bind(1, at).bind(2, seq).run();
+    st.commit.run();
+  } catch (...) {
+    try {
+      st.rollback.run();
+    } catch (...) {
+    }
+    throw;
   }
-  transaction.commit();
 }
 
 void BatchStore::countAttempt(std::int64_t seq) {
   std::lock_guard lock(mutex_);
-  Poco::Int64 row = seq;
-  *session_ << "UPDATE outbox SET attempts = attempts + 1 WHERE seq = ?", use(row), now;
+  statements_->attempt.bind(1, seq).run();
 }
 
 std::size_t BatchStore::batchCount() {
   std::lock_guard lock(mutex_);
-  Poco::Int64 count = 0;
-  *session_ << "SELECT COUNT(*) FROM batches", into(count), now;
+  auto& query = statements_->count;
+  query.step();
+  const auto count = query.integer(0);
+  query.reset();
   return static_cast<std::size_t>(count);
 }
 

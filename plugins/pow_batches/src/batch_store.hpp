@@ -6,6 +6,8 @@
 
 #include <Poco/Data/Session.h>
 
+#include <eventnode/plugin/json.hpp>
+
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -26,11 +28,26 @@ struct RecordResult {
   bool duplicate = false;
 };
 
+/// A batch newly recorded by record(), as the outbox dispatchers take it from
+/// memory instead of reading its row back.
+struct RecordedBatch {
+  std::size_t request = 0;  ///< its index in the requests given to record()
+  std::string batch_id;
+  BatchKind kind = BatchKind::Generated;
+  std::string node;
+  std::int64_t recorded_at = 0;
+  std::vector<std::int64_t> outbox_seqs;  ///< its outbox row per recorder, in the store's recorder order
+  std::string message;                    ///< the recorder message (recorderMessage)
+  plugin::Json fields;                    ///< the batch's fields; record() leaves it empty for the caller to move in
+};
+
 struct OutboxRow {
   std::int64_t seq = 0;
   std::string batch_id;
   std::string kind;
   std::string message;  ///< the JSON sent to the recorder
+  /// Set when the row comes from memory (then `message` is empty: it is recorded->message).
+  std::shared_ptr<const RecordedBatch> recorded;
 };
 
 class BatchStore {
@@ -41,8 +58,10 @@ class BatchStore {
 
   /// Records every request in one transaction: new content gets a batch_id and
   /// an outbox row per recorder; known content returns its first batch_id.
-  /// Results are in request order. Thread-safe.
-  std::vector<RecordResult> record(const std::vector<RecordRequest>& requests);
+  /// Results are in request order; `fresh`, when given, gets the new batches.
+  /// Thread-safe; throws std::runtime_error (nothing recorded) on a storage error.
+  std::vector<RecordResult> record(const std::vector<RecordRequest>& requests,
+                                   std::vector<RecordedBatch>* fresh = nullptr);
 
   /// The oldest undelivered rows of a recorder, in recording order.
   std::vector<OutboxRow> pending(const std::string& recorder, std::size_t limit);
@@ -52,10 +71,16 @@ class BatchStore {
 
   std::size_t batchCount();
 
+  /// The recorders' names, in the order of RecordedBatch::outbox_seqs.
+  const std::vector<std::string>& recorders() const { return recorders_; }
+
  private:
+  class Statements;
+
   std::mutex mutex_;
   std::vector<std::string> recorders_;
   std::unique_ptr<Poco::Data::Session> session_;
+  std::unique_ptr<Statements> statements_;  // prepared once, on session_'s connection
 };
 
 /// The JSON text a recorder receives for a batch (MsgSubmitPocBatch-shaped).

@@ -2,6 +2,7 @@
 #include "batch_writer.hpp"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 
 #include <atomic>
@@ -11,6 +12,8 @@
 #include <future>
 #include <latch>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <regex>
 #include <set>
 #include <stdexcept>
@@ -305,6 +308,81 @@ TEST(Unit, RecordsAndOutboxSurviveClosingAndReopeningTheStore) {
     EXPECT_EQ(chain_after[2].batch_id, again[2].batch_id);
     EXPECT_GT(chain_after[2].seq, chain_before.back().seq);
   }
+}
+
+TEST(Unit, RecordReportsNewBatchesWithTheirOutboxRowPerRecorder) {
+  TempDir dir;
+  BatchStore store(dir.db(), kRecorders);
+  store.record({request(1)});
+  std::vector<RecordedBatch> fresh;
+  const auto results = store.record({request(1), request(2), request(3, BatchKind::Validated, "ml-2")}, &fresh);
+  ASSERT_EQ(fresh.size(), 2u);  // request(1) is a duplicate
+  EXPECT_EQ(fresh[0].request, 1u);
+  EXPECT_EQ(fresh[1].request, 2u);
+  EXPECT_EQ(fresh[0].batch_id, results[1].batch_id);
+  EXPECT_EQ(fresh[1].batch_id, results[2].batch_id);
+  EXPECT_EQ(fresh[1].kind, BatchKind::Validated);
+  EXPECT_EQ(fresh[1].node, "ml-2");
+  for (std::size_t r = 0; r < kRecorders.size(); ++r) {
+    SCOPED_TRACE(kRecorders[r]);
+    const auto rows = store.pending(kRecorders[r], 100);
+    ASSERT_EQ(rows.size(), 3u);
+    EXPECT_EQ(fresh[0].outbox_seqs.at(r), rows[1].seq);
+    EXPECT_EQ(fresh[1].outbox_seqs.at(r), rows[2].seq);
+    EXPECT_EQ(fresh[0].message, rows[1].message);
+    EXPECT_EQ(fresh[1].message, rows[2].message);
+  }
+  EXPECT_EQ(fresh[0].message, recorderMessage(request(2), fresh[0].batch_id, fresh[0].recorded_at));
+}
+
+TEST(Unit, OutboxRowsWrittenBeforeOutboxMessagesExistedAreStillDelivered) {
+  TempDir dir;
+  {
+    // The first release's schema, with the message in the outbox row itself.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(dir.db().c_str(), &db), SQLITE_OK);
+    const char* sql =
+        "PRAGMA journal_mode=WAL;"
+        "CREATE TABLE batches (content_hash TEXT PRIMARY KEY, batch_id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,"
+        " node TEXT NOT NULL, node_num INTEGER NOT NULL, path TEXT NOT NULL, recorded_at INTEGER NOT NULL);"
+        "CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, recorder TEXT NOT NULL, batch_id TEXT NOT NULL,"
+        " kind TEXT NOT NULL, message TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, delivered_at INTEGER);"
+        "CREATE INDEX outbox_pending ON outbox (recorder, delivered_at, seq);"
+        "INSERT INTO batches VALUES ('h-old', 'id-old', 'generated', 'ml-1', 1, 'http', 1);"
+        "INSERT INTO outbox (recorder, batch_id, kind, message) VALUES ('chain', 'id-old', 'generated', "
+        "'{\"old\":1}');";
+    char* error = nullptr;
+    ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, &error), SQLITE_OK) << (error ? error : "");
+    sqlite3_close(db);
+  }
+  BatchStore store(dir.db(), {"chain"});
+  const auto fresh = store.record({request(1)});
+  const auto rows = store.pending("chain", 100);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].batch_id, "id-old");
+  EXPECT_EQ(rows[0].message, R"({"old":1})");
+  EXPECT_EQ(rows[1].batch_id, fresh[0].batch_id);
+  EXPECT_EQ(Json::parse(rows[1].message)["batch_id"], fresh[0].batch_id);
+  EXPECT_EQ(store.batchCount(), 2u);
+}
+
+TEST(Unit, BatchWriterHandsNewBatchesWithTheirFieldsToTheCallback) {
+  TempDir dir;
+  BatchStore store(dir.db(), kRecorders);
+  std::mutex mutex;
+  std::vector<std::shared_ptr<const RecordedBatch>> seen;
+  BatchWriter writer(store, nullptr, [&](const std::vector<std::shared_ptr<const RecordedBatch>>& batches) {
+    std::lock_guard lock(mutex);
+    seen.insert(seen.end(), batches.begin(), batches.end());
+  });
+  const auto first = writer.submit(request(1)).get();
+  writer.submit(request(1)).get();  // a duplicate: not handed on
+  writer.stop();
+  std::lock_guard lock(mutex);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0]->batch_id, first.batch_id);
+  EXPECT_EQ(seen[0]->fields, request(1).batch.fields);
+  EXPECT_EQ(seen[0]->outbox_seqs.size(), kRecorders.size());
 }
 
 TEST(Unit, OpeningAFileThatIsNotADatabaseThrowsNamingIt) {

@@ -2,8 +2,11 @@
 
 namespace eventnode::plugins::pow_batches {
 
-BatchWriter::BatchWriter(BatchStore& store, std::function<void()> on_recorded)
-    : store_(store), on_recorded_(std::move(on_recorded)), thread_([this] { run(); }) {}
+BatchWriter::BatchWriter(BatchStore& store, std::function<void()> on_recorded, BatchesRecorded on_batches)
+    : store_(store),
+      on_recorded_(std::move(on_recorded)),
+      on_batches_(std::move(on_batches)),
+      thread_([this] { run(); }) {}
 
 BatchWriter::~BatchWriter() {
   stop();
@@ -46,8 +49,9 @@ void BatchWriter::run() {
       promises.swap(promises_);
     }
     std::vector<RecordResult> results;
+    std::vector<RecordedBatch> fresh_batches;
     try {
-      results = store_.record(requests);
+      results = store_.record(requests, on_batches_ ? &fresh_batches : nullptr);
     } catch (...) {
       for (auto& promise : promises) promise.set_exception(std::current_exception());
     }
@@ -55,6 +59,15 @@ void BatchWriter::run() {
     for (std::size_t i = 0; i < results.size(); ++i) {
       fresh = fresh || !results[i].duplicate;
       promises[i].set_value(results[i]);
+    }
+    if (!fresh_batches.empty()) {
+      std::vector<std::shared_ptr<const RecordedBatch>> shared;
+      shared.reserve(fresh_batches.size());
+      for (auto& batch : fresh_batches) {
+        batch.fields = std::move(requests[batch.request].batch.fields);
+        shared.push_back(std::make_shared<const RecordedBatch>(std::move(batch)));
+      }
+      on_batches_(shared);
     }
     if (fresh && on_recorded_) on_recorded_();
     requests.clear();

@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <functional>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -16,8 +17,13 @@ namespace eventnode::plugins::pow_batches {
 
 class BatchWriter {
  public:
-  /// `on_recorded` runs on the writer thread after each commit with new batches (wakes the outbox).
-  BatchWriter(BatchStore& store, std::function<void()> on_recorded);
+  using BatchesRecorded = std::function<void(const std::vector<std::shared_ptr<const RecordedBatch>>&)>;
+
+  /// `on_recorded` runs on the writer thread after each commit with new batches
+  /// (wakes the outbox); `on_batches`, when given, then gets those batches, to
+  /// hand them to the outbox dispatchers without a read back. Both are called
+  /// after the batches' futures are ready, so they never delay an ack.
+  BatchWriter(BatchStore& store, std::function<void()> on_recorded, BatchesRecorded on_batches = {});
   ~BatchWriter();
 
   /// Queues a batch; the future holds its result, or the storage error.
@@ -30,6 +36,7 @@ class BatchWriter {
 
   BatchStore& store_;
   std::function<void()> on_recorded_;
+  BatchesRecorded on_batches_;
   std::mutex mutex_;
   std::condition_variable wake_;
   // Parallel queues: requests go to the store as they are, without a copy.

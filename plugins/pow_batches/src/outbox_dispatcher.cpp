@@ -11,13 +11,15 @@ namespace eventnode::plugins::pow_batches {
 namespace {
 
 constexpr std::size_t kRowsPerRead = 256;
+// Batches (about 70 KiB each in memory) waiting for a recorder before the rest go through the outbox only.
+constexpr std::size_t kMaxOffered = 1024;
 constexpr auto kFirstBackoff = std::chrono::milliseconds(1000);
 constexpr auto kIdlePoll = std::chrono::milliseconds(1000);
 
 }  // namespace
 
-OutboxDispatcher::OutboxDispatcher(RecorderConfig config, BatchStore& store, plugin::Host& host)
-    : config_(std::move(config)), store_(store), host_(host), logger_(host.logger()) {}
+OutboxDispatcher::OutboxDispatcher(RecorderConfig config, std::size_t index, BatchStore& store, plugin::Host& host)
+    : config_(std::move(config)), index_(index), store_(store), host_(host), logger_(host.logger()) {}
 
 OutboxDispatcher::~OutboxDispatcher() {
   stop();
@@ -44,6 +46,46 @@ void OutboxDispatcher::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+void OutboxDispatcher::offer(const std::vector<std::shared_ptr<const RecordedBatch>>& batches) {
+  {
+    std::lock_guard lock(mutex_);
+    notified_ = true;
+    for (const auto& batch : batches) {
+      // Full: this recorder is behind. What is held is delivered first, the
+      // rest is read from the outbox afterwards.
+      if (overflowed_ || offered_.size() >= kMaxOffered) {
+        overflowed_ = true;
+        break;
+      }
+      offered_.push_back({batch->outbox_seqs.at(index_), batch->batch_id, kindName(batch->kind), {}, batch});
+    }
+  }
+  wake_.notify_one();
+}
+
+std::vector<OutboxRow> OutboxDispatcher::nextRows() {
+  std::vector<OutboxRow> rows;
+  {
+    std::lock_guard lock(mutex_);
+    if (!from_store_) {
+      while (!offered_.empty() && rows.size() < kRowsPerRead) {
+        // Offered before the outbox was drained, and read from it then.
+        if (offered_.front().seq > last_read_seq_) rows.push_back(std::move(offered_.front()));
+        offered_.pop_front();
+      }
+      if (!rows.empty() || !overflowed_) return rows;
+      // Rows newer than all of those were left out of memory: read them from the outbox.
+      overflowed_ = false;
+      from_store_ = true;
+    }
+  }
+  rows = store_.pending(config_.name, kRowsPerRead);
+  if (!rows.empty()) last_read_seq_ = rows.back().seq;
+  // Every row committed after this read is offered (seqs grow with commits).
+  if (rows.size() < kRowsPerRead) from_store_ = false;
+  return rows;
+}
+
 bool OutboxDispatcher::sleepFor(std::chrono::milliseconds delay) {
   std::unique_lock lock(mutex_);
   wake_.wait_for(lock, delay, [&] { return stopping_; });
@@ -60,7 +102,7 @@ void OutboxDispatcher::run() {
     }
     std::vector<OutboxRow> rows;
     try {
-      rows = store_.pending(config_.name, kRowsPerRead);
+      rows = nextRows();
     } catch (const std::exception& e) {
       logger_->error("outbox read failed recorder={} error=\"{}\"", config_.name, e.what());
     }
@@ -99,14 +141,25 @@ void OutboxDispatcher::run() {
     if (stopping) return;
     if (rows.size() == kRowsPerRead) continue;
     std::unique_lock lock(mutex_);
-    wake_.wait_for(lock, kIdlePoll, [&] { return stopping_ || notified_; });
+    wake_.wait_for(lock, kIdlePoll, [&] { return stopping_ || notified_ || !offered_.empty(); });
   }
 }
 
 std::string OutboxDispatcher::deliver(const OutboxRow& row) {
   if (config_.type == "topic") {
     try {
-      host_.publish(std::string("pow.") + row.kind, plugin::Json::parse(row.message));
+      if (row.recorded) {
+        // The same JSON as parsing the recorder message, without printing and parsing it.
+        const auto& batch = *row.recorded;
+        plugin::Json message = batch.fields;
+        message["batch_id"] = batch.batch_id;
+        message["kind"] = row.kind;
+        message["node"] = batch.node;
+        message["recorded_at"] = batch.recorded_at;
+        host_.publish(std::string("pow.") + row.kind, message);
+      } else {
+        host_.publish(std::string("pow.") + row.kind, plugin::Json::parse(row.message));
+      }
       return {};
     } catch (const std::exception& e) {
       return e.what();
@@ -126,8 +179,9 @@ std::string OutboxDispatcher::deliver(const OutboxRow& row) {
     request.setContentType("application/json");
     request.set("Idempotency-Key", row.batch_id);
     request.setKeepAlive(true);
-    request.setContentLength(static_cast<std::streamsize>(row.message.size()));
-    session_->sendRequest(request) << row.message;
+    const auto& message = row.recorded ? row.recorded->message : row.message;
+    request.setContentLength(static_cast<std::streamsize>(message.size()));
+    session_->sendRequest(request) << message;
     Poco::Net::HTTPResponse response;
     auto& body = session_->receiveResponse(response);
     Poco::NullOutputStream sink;

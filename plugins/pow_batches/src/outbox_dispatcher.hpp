@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -30,12 +31,17 @@ struct RecorderConfig {
 
 class OutboxDispatcher {
  public:
-  OutboxDispatcher(RecorderConfig config, BatchStore& store, plugin::Host& host);
+  /// `index` is the recorder's place in the store's recorders (RecordedBatch::outbox_seqs).
+  OutboxDispatcher(RecorderConfig config, std::size_t index, BatchStore& store, plugin::Host& host);
   ~OutboxDispatcher();
 
   void start();
   /// Wakes the thread: new rows were recorded.
   void notify();
+  /// Newly committed batches, delivered from memory instead of read back (and
+  /// parsed again) from the outbox; what does not fit waits in the outbox,
+  /// which stays the record of what is delivered. Any thread; wakes the thread.
+  void offer(const std::vector<std::shared_ptr<const RecordedBatch>>& batches);
   /// Stops the thread; undelivered rows stay in the outbox for the next start.
   void stop();
 
@@ -49,7 +55,12 @@ class OutboxDispatcher {
   /// Waits `delay` or until stopped; returns false when stopping.
   bool sleepFor(std::chrono::milliseconds delay);
 
+  /// The next rows to deliver: from memory when it holds every row not yet
+  /// delivered, else from the outbox.
+  std::vector<OutboxRow> nextRows();
+
   RecorderConfig config_;
+  std::size_t index_;
   BatchStore& store_;
   plugin::Host& host_;
   std::shared_ptr<spdlog::logger> logger_;
@@ -58,6 +69,12 @@ class OutboxDispatcher {
   std::condition_variable wake_;
   bool stopping_ = false;
   bool notified_ = false;
+  std::deque<OutboxRow> offered_;  // rows committed since start, in seq order; cleared when it overflows
+  bool overflowed_ = false;
+  // Dispatcher thread only: reading from the outbox until it is drained once,
+  // and the last seq read from it (offered rows up to it are already handled).
+  bool from_store_ = true;
+  std::int64_t last_read_seq_ = 0;
   std::atomic<std::uint64_t> delivered_{0};
   std::thread thread_;
 };

@@ -154,10 +154,10 @@ class PowBatchesPlugin final : public plugin::Plugin {
     std::vector<std::string> recorder_names;
     for (const auto& recorder : recorders_) recorder_names.push_back(recorder.name);
     store_ = std::make_unique<BatchStore>(host.dataDir() / "pow_batches.sqlite", recorder_names);
-    for (const auto& recorder : recorders_)
-      dispatchers_.push_back(std::make_unique<OutboxDispatcher>(recorder, *store_, host));
-    writer_ = std::make_unique<BatchWriter>(*store_, [this] {
-      for (auto& dispatcher : dispatchers_) dispatcher->notify();
+    for (std::size_t i = 0; i < recorders_.size(); ++i)
+      dispatchers_.push_back(std::make_unique<OutboxDispatcher>(recorders_[i], i, *store_, host));
+    writer_ = std::make_unique<BatchWriter>(*store_, nullptr, [this](const auto& batches) {
+      for (auto& dispatcher : dispatchers_) dispatcher->offer(batches);
     });
     for (auto& dispatcher : dispatchers_) dispatcher->start();
     for (const auto& node : nodes_) {
