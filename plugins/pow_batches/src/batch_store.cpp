@@ -14,6 +14,11 @@ using namespace Poco::Data::Keywords;
 namespace eventnode::plugins::pow_batches {
 namespace {
 
+constexpr auto kCheckpointInterval = std::chrono::milliseconds(100);
+// Past this many WAL pages (64 MiB) a checkpoint also restarts the log, briefly
+// holding the writer, so that the WAL cannot grow without end under steady load.
+constexpr int kRestartPages = 16384;
+
 std::int64_t unixNow() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -135,16 +140,51 @@ BatchStore::BatchStore(const std::filesystem::path& file, std::vector<std::strin
     // The recorder message, once per batch: outbox rows (one per recorder) stay
     // small, so marking one delivered does not rewrite a 33 KiB row.
     s << "CREATE TABLE IF NOT EXISTS outbox_messages (batch_id TEXT PRIMARY KEY, message TEXT NOT NULL)", now;
-    statements_ = std::make_unique<Statements>(Poco::Data::SQLite::Utility::dbHandle(s));
+    // Checkpoints run on checkpointLoop's connection; this one waits for them
+    // rather than failing when one holds the log for a restart.
+    s << "PRAGMA wal_autocheckpoint=0", now;
+    auto* db = Poco::Data::SQLite::Utility::dbHandle(s);
+    sqlite3_busy_timeout(db, 30000);
+    statements_ = std::make_unique<Statements>(db);
   } catch (const Poco::Exception& e) {
     throw std::runtime_error("cannot open the batch database " + file.string() + ": " + e.displayText());
   } catch (const std::runtime_error& e) {
     throw std::runtime_error("cannot open the batch database " + file.string() + ": " + e.what());
   }
+  checkpointer_ = std::thread([this, file] { checkpointLoop(file); });
 }
 
 BatchStore::~BatchStore() {
+  {
+    std::lock_guard lock(checkpoint_mutex_);
+    stopping_ = true;
+  }
+  checkpoint_wake_.notify_one();
+  if (checkpointer_.joinable()) checkpointer_.join();
   statements_.reset();  // finalized before the session closes the connection
+}
+
+void BatchStore::checkpointLoop(std::filesystem::path file) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+    sqlite3_close(db);
+    // Without it the log only grows; the writer's next start checkpoints it.
+    return;
+  }
+  sqlite3_busy_timeout(db, 1000);
+  std::unique_lock lock(checkpoint_mutex_);
+  while (!stopping_) {
+    checkpoint_wake_.wait_for(lock, kCheckpointInterval, [&] { return stopping_; });
+    lock.unlock();
+    int log_pages = 0;
+    int copied = 0;
+    sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_pages, &copied);
+    if (log_pages > kRestartPages) sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
+    lock.lock();
+  }
+  lock.unlock();
+  sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  sqlite3_close(db);
 }
 
 std::vector<RecordResult> BatchStore::record(const std::vector<RecordRequest>& requests,

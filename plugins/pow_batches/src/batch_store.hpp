@@ -8,10 +8,12 @@
 
 #include <eventnode/plugin/json.hpp>
 
+#include <condition_variable>
 #include <filesystem>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace eventnode::plugins::pow_batches {
@@ -52,7 +54,8 @@ struct OutboxRow {
 
 class BatchStore {
  public:
-  /// Opens (creating) the database. Throws std::runtime_error naming the file.
+  /// Opens (creating) the database and starts its checkpoint thread. Throws
+  /// std::runtime_error naming the file.
   BatchStore(const std::filesystem::path& file, std::vector<std::string> recorders);
   ~BatchStore();
 
@@ -76,11 +79,18 @@ class BatchStore {
 
  private:
   class Statements;
+  /// Copies committed WAL frames into the database file on its own connection,
+  /// so the writer's commits (and so the acks) do not wait for checkpoints.
+  void checkpointLoop(std::filesystem::path file);
 
   std::mutex mutex_;
   std::vector<std::string> recorders_;
   std::unique_ptr<Poco::Data::Session> session_;
   std::unique_ptr<Statements> statements_;  // prepared once, on session_'s connection
+  std::mutex checkpoint_mutex_;
+  std::condition_variable checkpoint_wake_;
+  bool stopping_ = false;
+  std::thread checkpointer_;
 };
 
 /// The JSON text a recorder receives for a batch (MsgSubmitPocBatch-shaped).
