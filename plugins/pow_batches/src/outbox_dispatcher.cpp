@@ -7,10 +7,14 @@
 #include <Poco/StreamCopier.h>
 #include <Poco/URI.h>
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 namespace eventnode::plugins::pow_batches {
 namespace {
 
 constexpr std::size_t kRowsPerRead = 256;
+constexpr int kNice = 10;
 // Batches (about 70 KiB each in memory) waiting for a recorder before the rest go through the outbox only.
 constexpr std::size_t kMaxOffered = 1024;
 constexpr auto kFirstBackoff = std::chrono::milliseconds(1000);
@@ -93,6 +97,9 @@ bool OutboxDispatcher::sleepFor(std::chrono::milliseconds delay) {
 }
 
 void OutboxDispatcher::run() {
+  // Delivery to recorders is asynchronous and durable in the outbox; acks are
+  // not. When the cores are short, the intake threads go first.
+  setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kNice);
   auto backoff = kFirstBackoff;
   while (true) {
     {
