@@ -96,14 +96,14 @@ Outcome Ledger::submit(const Transaction& tx, bool from_peer, std::int64_t now, 
       input_total = sum < input_total ? std::numeric_limits<std::uint64_t>::max() : sum;
     }
   }
-  // A transaction is voted on only within the lock timeout of its timestamp,
-  // so a broadcast that reaches a peer late (queued while it was down) cannot
-  // bring back a transaction the others already let go of.
-  const auto skew = now - tx.timestamp;
-  if (skew > config_.lock_timeout_seconds || -skew > config_.lock_timeout_seconds) {
-    problem = "timestamp " + std::to_string(tx.timestamp) + " is " + std::to_string(skew < 0 ? -skew : skew) +
-              " s from this masternode's clock; it must be within lock_timeout_seconds (" +
-              std::to_string(config_.lock_timeout_seconds) + ")";
+  // Every masternode lets go of a transaction lock_timeout after its
+  // timestamp, and none locks for it after that, so a broadcast that reaches
+  // a peer late (queued while it was down) cannot bring it back.
+  const auto age = now - tx.timestamp;
+  if (age >= config_.lock_timeout_seconds || -age > config_.lock_timeout_seconds) {
+    problem = "timestamp " + std::to_string(tx.timestamp) + " is " + std::to_string(age < 0 ? -age : age) +
+              " s from this masternode's clock; it must be less than lock_timeout_seconds (" +
+              std::to_string(config_.lock_timeout_seconds) + ") ago and not further ahead";
   }
   if (problem.empty() && tx.outputTotal() > input_total) {
     problem = "outputs total " + std::to_string(tx.outputTotal()) + " but inputs only " + std::to_string(input_total);
@@ -194,10 +194,6 @@ void Ledger::applyEarlyVotes(TxRecord& record, std::int64_t now, Effects& effect
 Outcome Ledger::vote(const Vote& vote, std::int64_t now, Effects& effects) {
   if (std::find(config_.masternodes.begin(), config_.masternodes.end(), vote.voter) == config_.masternodes.end()) {
     return {Verdict::Invalid, "voter " + vote.voter + " is not a configured masternode"};
-  }
-  if (vote.approve && now - vote.timestamp > config_.lock_timeout_seconds) {
-    return {Verdict::Invalid, "an approval older than lock_timeout_seconds (" +
-                                  std::to_string(config_.lock_timeout_seconds) + ") no longer counts"};
   }
   auto it = transactions_.find(vote.txid);
   if (it == transactions_.end()) {
@@ -311,7 +307,7 @@ void Ledger::reject(TxRecord& record, const std::string& reason, std::int64_t no
 void Ledger::expireLocks(std::int64_t now, Effects& effects) {
   std::vector<std::string> expired;
   for (const auto& txid : pending_) {
-    if (transactions_.at(txid).received_at + config_.lock_timeout_seconds <= now) expired.push_back(txid);
+    if (transactions_.at(txid).tx.timestamp + config_.lock_timeout_seconds <= now) expired.push_back(txid);
   }
   for (const auto& txid : expired) {
     reject(transactions_.at(txid),

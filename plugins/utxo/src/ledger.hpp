@@ -112,7 +112,9 @@ class Ledger {
                             Effects& effects);
   /// Adds Unspent outputs (genesis); all or nothing: Conflict if one exists.
   Outcome seed(const std::vector<Utxo>& utxos, Effects& effects);
-  /// Rejects pending transactions whose locks are older than lock_timeout, releasing their inputs.
+  /// Rejects pending transactions lock_timeout or more after their timestamp,
+  /// releasing their inputs. The timestamp, not the arrival, is the reference:
+  /// every masternode lets go at the same moment.
   void expireLocks(std::int64_t now, Effects& effects);
 
   const Utxo* utxo(const OutPoint& outpoint) const;

@@ -123,14 +123,17 @@ class UtxoPlugin final : public plugin::Plugin {
     if (masternode_id_.empty()) masternode_id_ = host.nodeId();
     const std::string prefix(mainnet_ ? kMainnetPrefix : kTestnetPrefix);
 
-    LedgerConfig ledger_config{.self_id = masternode_id_, .address_prefix = prefix,
-                               .lock_timeout_seconds = lock_timeout_seconds_};
-    P2pConfig p2p{.network = mainnet_ ? Network::Mainnet : Network::Testnet,
-                  .self_id = masternode_id_,
-                  .listen_host = listen_.host,
-                  .listen_port = listen_.port,
-                  .ping_interval = ping_interval_,
-                  .reconnect_max = reconnect_max_};
+    LedgerConfig ledger_config;
+    ledger_config.self_id = masternode_id_;
+    ledger_config.address_prefix = prefix;
+    ledger_config.lock_timeout_seconds = lock_timeout_seconds_;
+    P2pConfig p2p;
+    p2p.network = mainnet_ ? Network::Mainnet : Network::Testnet;
+    p2p.self_id = masternode_id_;
+    p2p.listen_host = listen_.host;
+    p2p.listen_port = listen_.port;
+    p2p.ping_interval = ping_interval_;
+    p2p.reconnect_max = reconnect_max_;
     for (const auto& masternode : masternodes_) {
       ledger_config.masternodes.push_back(masternode.id);
       if (masternode.id == masternode_id_) {
