@@ -12,7 +12,7 @@ BatchWriter::~BatchWriter() {
   stop();
 }
 
-std::future<RecordResult> BatchWriter::submit(RecordRequest request) {
+std::future<RecordResult> BatchWriter::submit(RecordRequest request, std::function<void()> ready) {
   std::promise<RecordResult> promise;
   auto future = promise.get_future();
   {
@@ -23,6 +23,7 @@ std::future<RecordResult> BatchWriter::submit(RecordRequest request) {
     }
     requests_.push_back(std::move(request));
     promises_.push_back(std::move(promise));
+    ready_.push_back(std::move(ready));
   }
   wake_.notify_one();
   return future;
@@ -40,6 +41,7 @@ void BatchWriter::stop() {
 void BatchWriter::run() {
   std::vector<RecordRequest> requests;
   std::vector<std::promise<RecordResult>> promises;
+  std::vector<std::function<void()>> ready;
   while (true) {
     {
       std::unique_lock lock(mutex_);
@@ -47,6 +49,7 @@ void BatchWriter::run() {
       if (requests_.empty()) return;  // stopping with nothing left
       requests.swap(requests_);
       promises.swap(promises_);
+      ready.swap(ready_);
     }
     std::vector<RecordResult> results;
     std::vector<RecordedBatch> fresh_batches;
@@ -60,6 +63,9 @@ void BatchWriter::run() {
       fresh = fresh || !results[i].duplicate;
       promises[i].set_value(results[i]);
     }
+    for (const auto& callback : ready) {
+      if (callback) callback();
+    }
     if (!fresh_batches.empty()) {
       std::vector<std::shared_ptr<const RecordedBatch>> shared;
       shared.reserve(fresh_batches.size());
@@ -72,6 +78,7 @@ void BatchWriter::run() {
     if (fresh && on_recorded_) on_recorded_();
     requests.clear();
     promises.clear();
+    ready.clear();
   }
 }
 

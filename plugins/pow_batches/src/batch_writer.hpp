@@ -27,7 +27,9 @@ class BatchWriter {
   ~BatchWriter();
 
   /// Queues a batch; the future holds its result, or the storage error.
-  std::future<RecordResult> submit(RecordRequest request);
+  /// `ready`, when given, runs on the writer thread once the future is ready
+  /// (to wake a thread that waits on something else too); keep it short.
+  std::future<RecordResult> submit(RecordRequest request, std::function<void()> ready = {});
   /// Records what is queued, then stops the thread. Idempotent.
   void stop();
 
@@ -42,6 +44,7 @@ class BatchWriter {
   // Parallel queues: requests go to the store as they are, without a copy.
   std::vector<RecordRequest> requests_;
   std::vector<std::promise<RecordResult>> promises_;
+  std::vector<std::function<void()>> ready_;
   bool stopping_ = false;
   std::thread thread_;
 };

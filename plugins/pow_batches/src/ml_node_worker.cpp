@@ -11,14 +11,20 @@
 #include <Poco/Net/WebSocket.h>
 #include <Poco/URI.h>
 
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <random>
+#include <system_error>
 
 namespace eventnode::plugins::pow_batches {
 namespace {
 
 constexpr const char* kSocketPath = "/api/v1/pow/ws";
 constexpr long kReceiveSliceMicros = 250000;  // how often an idle worker checks for stop
-constexpr long kAckPollMicros = 1000;         // how often a worker with commits in flight looks for their acks
+constexpr long kAckPollMicros = 20000;        // a fallback: commits wake the worker through its Waker
 constexpr std::size_t kMaxPendingAcks = 256;  // batches of one node in flight before the worker waits
 
 // Poco's flag and opcode enums are combined as ints (C++20 deprecates mixing enums).
@@ -39,9 +45,31 @@ std::uint16_t closeCode(const Poco::Buffer<char>& payload, int size) {
 
 }  // namespace
 
+struct MlNodeWorker::Waker {
+  Waker() : fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+    if (fd < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
+  }
+  ~Waker() { ::close(fd); }
+  Waker(const Waker&) = delete;
+  Waker& operator=(const Waker&) = delete;
+  void wake() const {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const auto written = ::write(fd, &one, sizeof one);  // full only after 2^64 - 1 wakes
+  }
+  void drain() const {
+    std::uint64_t count = 0;
+    [[maybe_unused]] const auto read = ::read(fd, &count, sizeof count);
+  }
+  const int fd;
+};
+
 MlNodeWorker::MlNodeWorker(MlNodeConfig config, IntakeTiming timing, BatchWriter& writer,
                            std::shared_ptr<spdlog::logger> logger)
-    : config_(std::move(config)), timing_(timing), writer_(writer), logger_(std::move(logger)) {}
+    : config_(std::move(config)),
+      timing_(timing),
+      waker_(std::make_shared<Waker>()),
+      writer_(writer),
+      logger_(std::move(logger)) {}
 
 MlNodeWorker::~MlNodeWorker() {
   stop();
@@ -91,6 +119,13 @@ void MlNodeWorker::setState(const char* state, std::optional<std::string> error)
   std::lock_guard lock(mutex_);
   state_ = state;
   if (error) last_error_ = std::move(error);
+}
+
+bool MlNodeWorker::waitForInput(Poco::Net::WebSocket& socket, long micros) {
+  pollfd fds[2] = {{socket.impl()->sockfd(), POLLIN, 0}, {waker_->fd, POLLIN, 0}};
+  if (::poll(fds, 2, static_cast<int>(micros / 1000)) <= 0) return false;  // timeout or EINTR: the loop comes back
+  if (fds[1].revents) waker_->drain();
+  return fds[0].revents != 0;
 }
 
 bool MlNodeWorker::waitBeforeRedial() {
@@ -176,9 +211,7 @@ void MlNodeWorker::serve(Poco::Net::WebSocket& socket) {
     }
     // available() also counts bytes the handshake read ahead into the socket's own buffer.
     sendAcks(socket, pending, false);
-    if (socket.available() <= 0 &&
-        !socket.poll(Poco::Timespan(0, pending.empty() ? kReceiveSliceMicros : kAckPollMicros),
-                     Poco::Net::Socket::SELECT_READ)) {
+    if (socket.available() <= 0 && !waitForInput(socket, pending.empty() ? kReceiveSliceMicros : kAckPollMicros)) {
       continue;
     }
     int flags = 0;
@@ -246,7 +279,9 @@ std::optional<MlNodeWorker::PendingAck> MlNodeWorker::handleMessage(const std::s
     return refuse("batch.node_id " + std::to_string(message.batch.node_num) + " is not this node's node_num " +
                   std::to_string(config_.node_num));
   }
-  return PendingAck{writer_.submit({std::move(message.batch), config_.id, "websocket"}), std::move(message.id)};
+  return PendingAck{
+      writer_.submit({std::move(message.batch), config_.id, "websocket"}, [waker = waker_] { waker->wake(); }),
+      std::move(message.id)};
 }
 
 void MlNodeWorker::sendAcks(Poco::Net::WebSocket& socket, std::deque<PendingAck>& pending, bool wait) {

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <deque>
 #include <future>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -70,11 +71,20 @@ class MlNodeWorker {
   std::optional<PendingAck> handleMessage(const std::string& text);
   /// Sends the acks of committed batches, in arrival order; with `wait`, waits for all of them.
   void sendAcks(Poco::Net::WebSocket& socket, std::deque<PendingAck>& pending, bool wait);
+  /// Waits up to `micros` for input on the socket or a commit of this node's
+  /// batches; true when the socket has something to read.
+  bool waitForInput(Poco::Net::WebSocket& socket, long micros);
   bool waitBeforeRedial();
   void setState(const char* state, std::optional<std::string> error = std::nullopt);
 
+  /// An eventfd the writer signals when a batch of this node is committed, so
+  /// its ack goes out at once instead of at the next poll. Shared with the
+  /// writer's callbacks, which may run after this worker is gone.
+  struct Waker;
+
   MlNodeConfig config_;
   IntakeTiming timing_;
+  std::shared_ptr<Waker> waker_;
   BatchWriter& writer_;
   std::shared_ptr<spdlog::logger> logger_;
 
