@@ -220,6 +220,15 @@ def main():
             spent = {k: cpu_after[k] - cpu_before[k] for k in cpu_after}
             print(f"cpu during submission ({end - start:.1f} s, {os.cpu_count()} cores): "
                   + " ".join(f"{k}={v:.1f}s" for k, v in spent.items()))
+            engines = []
+            for node in cluster:
+                status, body = node.admin("GET", "/api/utxo/status")
+                if status == 200:
+                    e = body["engine"]
+                    engines.append(f"{node.id}={e['commands']}/{e['batches']} "
+                                   f"(commit {e['commit_ms_total'] / max(e['batches'], 1):.2f} ms avg, "
+                                   f"{e['commit_ms_max']:.1f} max)")
+            print("engine commands/commits per node (a commit carries commands/commits on average): " + " ".join(engines))
             for line in errors[:5]:
                 print(f"error: {line}")
             if len(submitted) >= len(bodies):

@@ -1,5 +1,6 @@
 #include "engine.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 namespace eventnode::plugins::utxo {
@@ -47,6 +48,11 @@ void Engine::stop() {
   for (auto& command : left) command.done(nullptr);
 }
 
+Engine::Stats Engine::stats() const {
+  std::lock_guard lock(queue_mutex_);
+  return {batches_, commands_, queue_.size(), commit_ms_total_, commit_ms_max_};
+}
+
 void Engine::enqueue(Command command) {
   {
     std::lock_guard lock(queue_mutex_);
@@ -78,6 +84,7 @@ void Engine::run() {
     Effects effects;
     std::vector<std::exception_ptr> errors(batch.size());
     std::exception_ptr commit_error;
+    double commit_ms = 0;
     {
       std::unique_lock lock(ledger_mutex_);
       const auto now = unixNow();
@@ -88,6 +95,7 @@ void Engine::run() {
           errors[i] = std::current_exception();
         }
       }
+      const auto save_started = std::chrono::steady_clock::now();
       try {
         store_->save(*ledger_, effects);
       } catch (const std::exception& e) {
@@ -96,6 +104,7 @@ void Engine::run() {
         logger_->error("cannot save a batch of {} commands: {}", batch.size(), e.what());
         commit_error = std::current_exception();
       }
+      commit_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - save_started).count();
     }
     if (!commit_error) {
       try {
@@ -105,6 +114,13 @@ void Engine::run() {
       }
     }
     for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(commit_error ? commit_error : errors[i]);
+    {
+      std::lock_guard lock(queue_mutex_);
+      ++batches_;
+      commands_ += batch.size();
+      commit_ms_total_ += commit_ms;
+      commit_ms_max_ = std::max(commit_ms_max_, commit_ms);
+    }
     batch.clear();
   }
 }

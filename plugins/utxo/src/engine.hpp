@@ -39,6 +39,15 @@ class Engine {
   template <typename Result>
   std::future<Result> post(std::function<Result(Ledger&, Effects&, std::int64_t now)> apply);
 
+  struct Stats {
+    std::uint64_t batches = 0;   ///< committed
+    std::uint64_t commands = 0;  ///< applied
+    std::size_t queued = 0;      ///< waiting now
+    double commit_ms_total = 0;  ///< time spent saving batches
+    double commit_ms_max = 0;    ///< the slowest save (a slow disk shows here)
+  };
+  Stats stats() const;
+
   /// Runs `read` with the ledger under a shared lock (never blocked by I/O
   /// other than a batch's commit).
   template <typename Read>
@@ -60,12 +69,16 @@ class Engine {
   std::shared_ptr<spdlog::logger> logger_;
   Deliver deliver_;
   mutable std::shared_mutex ledger_mutex_;
-  std::mutex queue_mutex_;
+  mutable std::mutex queue_mutex_;
   std::condition_variable queue_ready_;
   std::deque<Command> queue_;
   bool stopping_ = false;
   bool started_ = false;
   bool accepting_ = false;  ///< the thread runs and will take what is queued
+  std::uint64_t batches_ = 0;
+  std::uint64_t commands_ = 0;
+  double commit_ms_total_ = 0;
+  double commit_ms_max_ = 0;
   std::thread thread_;
 };
 

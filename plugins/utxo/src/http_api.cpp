@@ -210,6 +210,24 @@ void addHttpRoutes(plugin::Host& host, Engine& engine, std::string prefix, std::
   host.addHttpRoute({"GET", "/api/utxo/peers", RouteAccess::Admin, [peer_status](const HttpRequest&) {
                        return HttpResponse::json(200, {{"peers", peer_status()}});
                      }});
+
+  host.addHttpRoute({"GET", "/api/utxo/status", RouteAccess::Admin, [&engine](const HttpRequest&) {
+                       const auto stats = engine.stats();
+                       auto status = engine.read([](const Ledger& ledger) {
+                         return Json{{"masternode", ledger.config().self_id},
+                                     {"total_nodes", ledger.totalNodes()},
+                                     {"quorum", ledger.quorumSize()},
+                                     {"utxos", ledger.utxosCount()},
+                                     {"transactions", ledger.transactionCount()},
+                                     {"pending", ledger.pendingCount()}};
+                       });
+                       status["engine"] = {{"batches", stats.batches},
+                                           {"commands", stats.commands},
+                                           {"queued", stats.queued},
+                                           {"commit_ms_total", stats.commit_ms_total},
+                                           {"commit_ms_max", stats.commit_ms_max}};
+                       return HttpResponse::json(200, status);
+                     }});
 }
 
 }  // namespace eventnode::plugins::utxo

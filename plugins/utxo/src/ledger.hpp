@@ -122,6 +122,7 @@ class Ledger {
   const TxRecord* transaction(const std::string& txid) const;
   std::size_t utxosCount() const { return utxos_.size(); }
   std::size_t transactionCount() const { return transactions_.size(); }
+  std::size_t pendingCount() const { return pending_.size(); }
   std::uint32_t totalNodes() const { return static_cast<std::uint32_t>(config_.masternodes.size()); }
   std::uint32_t quorumSize() const { return quorum(totalNodes()); }
   const LedgerConfig& config() const { return config_; }

@@ -17,45 +17,32 @@ LedgerStore::LedgerStore(const std::filesystem::path& file, bool full_sync) {
   try {
     session_ = std::make_unique<Poco::Data::Session>("SQLite", file.string(), 5);
     auto& s = *session_;
+    // Rows are small and updates land on random pages: small pages mean
+    // fewer bytes written per commit. Only takes effect on a new file.
+    s << "PRAGMA page_size=1024", now;
+    // This process is the file's only user: exclusive locking spares the
+    // lock calls and shared-memory index a WAL transaction otherwise costs.
+    s << "PRAGMA locking_mode=EXCLUSIVE", now;
     s << "PRAGMA journal_mode=WAL", now;
     s << (full_sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"), now;
     s << "CREATE TABLE IF NOT EXISTS utxos (txid TEXT NOT NULL, vout INTEGER NOT NULL, address TEXT NOT NULL,"
-         " amount INTEGER NOT NULL, state TEXT NOT NULL, PRIMARY KEY (txid, vout))",
+         " amount INTEGER NOT NULL, state TEXT NOT NULL, PRIMARY KEY (txid, vout)) WITHOUT ROWID",
         now;
     s << "CREATE TABLE IF NOT EXISTS transactions (txid TEXT PRIMARY KEY, body TEXT NOT NULL, status TEXT NOT NULL,"
          " addresses TEXT NOT NULL, received_at INTEGER NOT NULL, decided_at INTEGER NOT NULL,"
-         " confirmed_at INTEGER NOT NULL, block_height INTEGER NOT NULL, reason TEXT NOT NULL)",
+         " confirmed_at INTEGER NOT NULL, block_height INTEGER NOT NULL, reason TEXT NOT NULL) WITHOUT ROWID",
         now;
+    // Votes are only ever added, once each (the ledger counts a voter once):
+    // appended in arrival order, a commit writes just the table's last page.
     s << "CREATE TABLE IF NOT EXISTS votes (txid TEXT NOT NULL, voter TEXT NOT NULL, approve INTEGER NOT NULL,"
-         " timestamp INTEGER NOT NULL, PRIMARY KEY (txid, voter))",
+         " timestamp INTEGER NOT NULL)",
         now;
-    prepare();
   } catch (const Poco::Exception& e) {
     throw std::runtime_error("cannot open the UTXO database " + file.string() + ": " + e.displayText());
   }
 }
 
 LedgerStore::~LedgerStore() = default;
-
-void LedgerStore::prepare() {
-  auto& s = *session_;
-  auto& r = row_;
-  put_utxo_ = std::make_unique<Poco::Data::Statement>(
-      (s << "INSERT OR REPLACE INTO utxos (txid, vout, address, amount, state) VALUES (?, ?, ?, ?, ?)", use(r.txid),
-       use(r.vout), use(r.address), use(r.amount), use(r.state)));
-  put_transaction_ = std::make_unique<Poco::Data::Statement>(
-      (s << "INSERT OR REPLACE INTO transactions (txid, body, status, addresses, received_at, decided_at,"
-            " confirmed_at, block_height, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-       use(r.txid), use(r.body), use(r.status), use(r.addresses), use(r.received_at), use(r.decided_at),
-       use(r.confirmed_at), use(r.block_height), use(r.reason)));
-  update_transaction_ = std::make_unique<Poco::Data::Statement>(
-      (s << "UPDATE transactions SET status = ?, decided_at = ?, confirmed_at = ?, block_height = ?, reason = ?"
-            " WHERE txid = ?",
-       use(r.status), use(r.decided_at), use(r.confirmed_at), use(r.block_height), use(r.reason), use(r.txid)));
-  put_vote_ = std::make_unique<Poco::Data::Statement>(
-      (s << "INSERT OR REPLACE INTO votes (txid, voter, approve, timestamp) VALUES (?, ?, ?, ?)", use(r.txid),
-       use(r.voter), use(r.approve), use(r.timestamp)));
-}
 
 void LedgerStore::load(Ledger& ledger) {
   auto& s = *session_;
@@ -107,52 +94,77 @@ void LedgerStore::load(Ledger& ledger) {
 }
 
 void LedgerStore::save(const Ledger& ledger, const Effects& effects) {
-  if (effects.changed_utxos.empty() && effects.new_transactions.empty() && effects.changed_transactions.empty() &&
-      effects.new_votes.empty()) {
-    return;
-  }
-  auto& r = row_;
-  Poco::Data::Transaction transaction(*session_);
+  // Each table's rows are bound as columns of vectors: Poco then compiles the
+  // statement once and steps it per row, where a statement per row would be
+  // parsed again every time.
+  std::vector<std::string> utxo_txids, utxo_addresses, utxo_states;
+  std::vector<Poco::Int64> utxo_vouts, utxo_amounts;
   for (const auto& outpoint : effects.changed_utxos) {
     const auto* utxo = ledger.utxo(outpoint);
     if (!utxo) continue;
-    r.txid = outpoint.txid;
-    r.vout = outpoint.vout;
-    r.address = utxo->address;
-    r.amount = static_cast<Poco::Int64>(utxo->amount);
-    r.state = toJson(utxo->state).dump();
-    put_utxo_->execute();
+    utxo_txids.push_back(outpoint.txid);
+    utxo_vouts.push_back(outpoint.vout);
+    utxo_addresses.push_back(utxo->address);
+    utxo_amounts.push_back(static_cast<Poco::Int64>(utxo->amount));
+    utxo_states.push_back(toJson(utxo->state).dump());
   }
-  const auto fillStatus = [&r](const TxRecord& record) {
-    r.txid = record.tx.txid;
-    r.status = std::string(statusName(record.status));
-    r.received_at = record.received_at;
-    r.decided_at = record.decided_at;
-    r.confirmed_at = record.confirmed_at;
-    r.block_height = static_cast<Poco::Int64>(record.block_height);
-    r.reason = record.reason;
-  };
+  struct StatusColumns {
+    std::vector<std::string> txids, statuses, reasons;
+    std::vector<Poco::Int64> received, decided, confirmed, heights;
+    void add(const TxRecord& record) {
+      txids.push_back(record.tx.txid);
+      statuses.emplace_back(statusName(record.status));
+      reasons.push_back(record.reason);
+      received.push_back(record.received_at);
+      decided.push_back(record.decided_at);
+      confirmed.push_back(record.confirmed_at);
+      heights.push_back(static_cast<Poco::Int64>(record.block_height));
+    }
+  } inserted, updated;
+  std::vector<std::string> bodies, address_lists;
   for (const auto& txid : effects.new_transactions) {
     const auto* record = ledger.transaction(txid);
     if (!record) continue;
-    fillStatus(*record);
-    r.body = toJson(record->tx).dump();
-    r.addresses = Json(record->addresses).dump();
-    put_transaction_->execute();
+    inserted.add(*record);
+    bodies.push_back(toJson(record->tx).dump());
+    address_lists.push_back(Json(record->addresses).dump());
   }
   for (const auto& txid : effects.changed_transactions) {
     if (effects.new_transactions.contains(txid)) continue;  // written whole just above
-    const auto* record = ledger.transaction(txid);
-    if (!record) continue;
-    fillStatus(*record);
-    update_transaction_->execute();
+    if (const auto* record = ledger.transaction(txid)) updated.add(*record);
   }
+  std::vector<std::string> vote_txids, voters;
+  std::vector<Poco::Int32> approvals;
+  std::vector<Poco::Int64> vote_times;
   for (const auto& vote : effects.new_votes) {
-    r.txid = vote.txid;
-    r.voter = vote.voter;
-    r.approve = vote.approve;
-    r.timestamp = vote.timestamp;
-    put_vote_->execute();
+    vote_txids.push_back(vote.txid);
+    voters.push_back(vote.voter);
+    approvals.push_back(vote.approve ? 1 : 0);
+    vote_times.push_back(vote.timestamp);
+  }
+  if (utxo_txids.empty() && inserted.txids.empty() && updated.txids.empty() && vote_txids.empty()) return;
+
+  auto& s = *session_;
+  Poco::Data::Transaction transaction(s);
+  if (!utxo_txids.empty()) {
+    s << "INSERT OR REPLACE INTO utxos (txid, vout, address, amount, state) VALUES (?, ?, ?, ?, ?)", use(utxo_txids),
+        use(utxo_vouts), use(utxo_addresses), use(utxo_amounts), use(utxo_states), now;
+  }
+  if (!inserted.txids.empty()) {
+    s << "INSERT OR REPLACE INTO transactions (txid, body, status, addresses, received_at, decided_at,"
+         " confirmed_at, block_height, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        use(inserted.txids), use(bodies), use(inserted.statuses), use(address_lists), use(inserted.received),
+        use(inserted.decided), use(inserted.confirmed), use(inserted.heights), use(inserted.reasons), now;
+  }
+  if (!updated.txids.empty()) {
+    s << "UPDATE transactions SET status = ?, decided_at = ?, confirmed_at = ?, block_height = ?, reason = ?"
+         " WHERE txid = ?",
+        use(updated.statuses), use(updated.decided), use(updated.confirmed), use(updated.heights),
+        use(updated.reasons), use(updated.txids), now;
+  }
+  if (!vote_txids.empty()) {
+    s << "INSERT INTO votes (txid, voter, approve, timestamp) VALUES (?, ?, ?, ?)", use(vote_txids),
+        use(voters), use(approvals), use(vote_times), now;
   }
   transaction.commit();
 }

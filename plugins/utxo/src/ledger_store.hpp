@@ -7,7 +7,6 @@
 #include "ledger.hpp"
 
 #include <Poco/Data/Session.h>
-#include <Poco/Data/Statement.h>
 
 #include <filesystem>
 #include <memory>
@@ -28,17 +27,7 @@ class LedgerStore {
   void save(const Ledger& ledger, const Effects& effects);
 
  private:
-  void prepare();
-
   std::unique_ptr<Poco::Data::Session> session_;
-  // Prepared once and run for every row: the statements read these fields.
-  struct Row {
-    std::string txid, address, state, body, status, addresses, reason, voter;
-    Poco::Int64 vout = 0, amount = 0, received_at = 0, decided_at = 0, confirmed_at = 0, block_height = 0,
-                timestamp = 0;
-    bool approve = false;
-  } row_;
-  std::unique_ptr<Poco::Data::Statement> put_utxo_, put_transaction_, update_transaction_, put_vote_;
 };
 
 }  // namespace eventnode::plugins::utxo
