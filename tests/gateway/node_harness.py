@@ -126,7 +126,10 @@ class Node:
         self.dir = Path(tempfile.mkdtemp(prefix="eventnode-gateway-"))
         self.port = free_port()
         self.config_path = self.dir / "node.yaml"
-        self.log_path = self.dir / "node.log"
+        # One log per start (node-1.log, node-2.log, …): a restart does not
+        # erase what a killed process wrote.
+        self.starts = 0
+        self.log_path = self.dir / "node-1.log"
         self.process = None
         self.exit_code = None
         server_section = {
@@ -156,6 +159,8 @@ class Node:
 
     # --- lifecycle -------------------------------------------------------------
     def start(self):
+        self.starts += 1
+        self.log_path = self.dir / f"node-{self.starts}.log"
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen([str(self.binary), "--config", str(self.config_path)],
                                         stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
@@ -208,10 +213,15 @@ class Node:
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def log(self):
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
+        """What every start of this node wrote, oldest first."""
+        paths = [self.dir / f"node-{i}.log" for i in range(1, max(self.starts, 1) + 1)]
+        return "\n".join(path.read_text(errors="replace") for path in paths if path.exists())
+
+    def kill9(self):
+        """SIGKILL by PID, as a crash would end it."""
+        self.signal(signal.SIGKILL)
+        self.process.wait(timeout=STOP_DEADLINE)
+        self._log.close()
 
     # --- tokens ----------------------------------------------------------------
     def token(self, sub, *roles, ttl=None):

@@ -202,7 +202,6 @@ class PowNode(Node):
 
     def __init__(self):
         super().__init__(auth={"api_keys": [API_KEY]})
-        self.starts = 0
         self._base_config = self.config_path.read_text()
         self.plugin_config = None
 
@@ -221,21 +220,6 @@ class PowNode(Node):
 
     def callback(self, prefix="/v1/poc-batches"):
         return self.base + prefix
-
-    def start(self):
-        # A log per start, so a restart does not erase what the killed process wrote.
-        self.starts += 1
-        self.log_path = self.dir / f"node-{self.starts}.log"
-        return super().start()
-
-    def log(self):
-        return "\n".join((self.dir / f"node-{i}.log").read_text(errors="replace")
-                         for i in range(1, self.starts + 1) if (self.dir / f"node-{i}.log").exists())
-
-    def kill9(self):
-        self.signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-        self._log.close()
 
     # --- admin API -----------------------------------------------------------------
     def admin(self, method, path, body=None, api_key=API_KEY, token=None):

@@ -11,7 +11,6 @@ import asyncio
 import http.client
 import json
 import os
-import signal
 import socket
 import struct
 import sys
@@ -75,7 +74,6 @@ class Masternode(Node):
         super().__init__(auth={"required": False, "api_keys": [API_KEY]}, server=server)
         self.id = mn_id
         self.p2p_port = p2p_port
-        self.starts = 0
         config = {"network": network, "masternode_id": mn_id, "masternodes": masternodes,
                   "p2p": {"listen": f"127.0.0.1:{p2p_port}", "reconnect_max_ms": 1000}}
         for key, value in plugin_config.items():
@@ -96,21 +94,6 @@ class Masternode(Node):
     @property
     def running(self):
         return self.process is not None and self.process.poll() is None
-
-    def start(self):
-        # One log per start, so a restart does not erase what the killed process wrote.
-        self.starts += 1
-        self.log_path = self.dir / f"node-{self.starts}.log"
-        return super().start()
-
-    def log(self):
-        return "\n".join((self.dir / f"node-{i}.log").read_text(errors="replace")
-                         for i in range(1, self.starts + 1) if (self.dir / f"node-{i}.log").exists())
-
-    def kill9(self):
-        self.signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-        self._log.close()
 
     # --- HTTP ------------------------------------------------------------------------
     def call(self, method, path, body=None, raw=None, api_key=None, token=None, timeout=10.0):
