@@ -1,0 +1,288 @@
+'use strict';
+// The ledger side of the emulator: a LiteSVM instance that executes every transaction,
+// plus the history a real RPC node keeps (slot, blockTime, meta, per-address signature
+// index) so getSignaturesForAddress / getTransaction / getSignatureStatuses can answer.
+const crypto = require('node:crypto');
+const { LiteSVM } = require('litesvm');
+const w = require('./wire');
+
+const { bs58 } = w;
+
+// LiteSVM's error enums are numeric const enums; Solana's JSON spells them by name.
+const TX_ERRORS = ['AccountInUse', 'AccountLoadedTwice', 'AccountNotFound', 'ProgramAccountNotFound',
+  'InsufficientFundsForFee', 'InvalidAccountForFee', 'AlreadyProcessed', 'BlockhashNotFound', 'CallChainTooDeep',
+  'MissingSignatureForFee', 'InvalidAccountIndex', 'SignatureFailure', 'InvalidProgramForExecution',
+  'SanitizeFailure', 'ClusterMaintenance', 'AccountBorrowOutstanding', 'WouldExceedMaxBlockCostLimit',
+  'UnsupportedVersion', 'InvalidWritableAccount', 'WouldExceedMaxAccountCostLimit',
+  'WouldExceedAccountDataBlockLimit', 'TooManyAccountLocks', 'AddressLookupTableNotFound',
+  'InvalidAddressLookupTableOwner', 'InvalidAddressLookupTableData', 'InvalidAddressLookupTableIndex',
+  'InvalidRentPayingAccount', 'WouldExceedMaxVoteCostLimit', 'WouldExceedAccountDataTotalLimit',
+  'MaxLoadedAccountsDataSizeExceeded', 'ResanitizationNeeded', 'InvalidLoadedAccountsDataSizeLimit',
+  'UnbalancedTransaction', 'ProgramCacheHitMaxLimit', 'CommitCancelled'];
+const IX_ERRORS = ['GenericError', 'InvalidArgument', 'InvalidInstructionData', 'InvalidAccountData',
+  'AccountDataTooSmall', 'InsufficientFunds', 'IncorrectProgramId', 'MissingRequiredSignature',
+  'AccountAlreadyInitialized', 'UninitializedAccount', 'UnbalancedInstruction', 'ModifiedProgramId',
+  'ExternalAccountLamportSpend', 'ExternalAccountDataModified', 'ReadonlyLamportChange', 'ReadonlyDataModified',
+  'DuplicateAccountIndex', 'ExecutableModified', 'RentEpochModified', 'NotEnoughAccountKeys',
+  'AccountDataSizeChanged', 'AccountNotExecutable', 'AccountBorrowFailed', 'AccountBorrowOutstanding',
+  'DuplicateAccountOutOfSync', 'InvalidError', 'ExecutableDataModified', 'ExecutableLamportChange',
+  'ExecutableAccountNotRentExempt', 'UnsupportedProgramId', 'CallDepth', 'MissingAccount',
+  'ReentrancyNotAllowed', 'MaxSeedLengthExceeded', 'InvalidSeeds', 'InvalidRealloc',
+  'ComputationalBudgetExceeded', 'PrivilegeEscalation', 'ProgramEnvironmentSetupFailure',
+  'ProgramFailedToComplete', 'ProgramFailedToCompile', 'Immutable', 'IncorrectAuthority',
+  'AccountNotRentExempt', 'InvalidAccountOwner', 'ArithmeticOverflow', 'UnsupportedSysvar', 'IllegalOwner',
+  'MaxAccountsDataAllocationsExceeded', 'MaxAccountsExceeded', 'MaxInstructionTraceLengthExceeded',
+  'BuiltinProgramsMustConsumeComputeUnits', 'BorshIoError'];
+
+function instructionErrorJson(err) {
+  if (typeof err === 'number') return IX_ERRORS[err] || `Unknown(${err})`;
+  if (err && typeof err.code === 'number') return { Custom: err.code };
+  if (err && typeof err.msg === 'string') return 'BorshIoError';
+  return String(err);
+}
+
+/** Solana's JSON for a TransactionError: "Name" or {"InstructionError":[i,{"Custom":n}]} and so on. */
+function transactionErrorJson(err) {
+  if (typeof err === 'number') return TX_ERRORS[err] || `Unknown(${err})`;
+  const name = err && err.constructor && err.constructor.name;
+  if (name === 'TransactionErrorInstructionError') return { InstructionError: [err.index, instructionErrorJson(err.err())] };
+  if (name === 'TransactionErrorDuplicateInstruction') return { DuplicateInstruction: err.index };
+  if (name === 'TransactionErrorInsufficientFundsForRent') return { InsufficientFundsForRent: { account_index: err.accountIndex } };
+  if (name === 'TransactionErrorProgramExecutionTemporarilyRestricted') {
+    return { ProgramExecutionTemporarilyRestricted: { account_index: err.accountIndex } };
+  }
+  return String(err);
+}
+
+// Errors after which a real cluster still records the transaction (fee charged, in a block).
+// Anything else (bad signature, unknown blockhash, no fee payer funds…) never lands.
+function landsOnChain(errJson) {
+  return typeof errJson === 'object' && errJson !== null &&
+    ('InstructionError' in errJson || 'DuplicateInstruction' in errJson || 'InsufficientFundsForRent' in errJson);
+}
+
+const FEE_PER_SIGNATURE = 5000;
+const TOKEN_ACCOUNT_LEN = 165;
+const MINT_LEN = 82;
+
+class Chain {
+  /**
+   * options: {decimals, txPerSlot, startSlot, mintAuthority (keypair or null)}.
+   * Every landed transaction is recorded with the slot it landed in; the slot advances after
+   * every `txPerSlot` transactions (1 by default, so slots strictly increase).
+   */
+  constructor(options = {}) {
+    this.svm = new LiteSVM();
+    this.svm.inner.setBlockhashCheck(false); // clients may use any recent blockhash we handed out
+    this.txPerSlot = options.txPerSlot || 1;
+    this.slot = options.startSlot || 1000;
+    this.inSlot = 0;
+    this.history = [];              // landed records in order (slot ascending)
+    this.bySignature = new Map();   // signature -> record
+    this.byAddress = new Map();     // address -> [record] in landing order
+    this.listeners = [];            // (record) => void, called after each landing
+    this.failedCount = 0;
+    this.rejectedCount = 0;
+    this.blockhash = bs58.encode(crypto.randomBytes(32));
+    this.syncClock();
+
+    this.payer = w.newKeypair();
+    this.svm.airdrop(this.payer.publicKey, 1_000_000_000_000n);
+    this.decimals = options.decimals === undefined ? 9 : options.decimals;
+    this.mintAuthority = options.mintAuthority || w.newKeypair();
+    this.recipient = w.newKeypair();
+    this.mintKeypair = w.newKeypair();
+    this.mint = this.mintKeypair.publicKey;
+    this.recipientTokenAccount = w.associatedTokenAddress(this.recipient.publicKey, this.mint);
+    this.setupSignatures = [];
+  }
+
+  /** Creates the mint and the recipient's token account with real transactions. */
+  setup() {
+    const rent = Number(this.svm.minimumBalanceForRentExemption(BigInt(MINT_LEN)));
+    const created = this.submitInstructions([
+      w.ix.createAccount(this.payer.publicKey, this.mint, rent, MINT_LEN, w.TOKEN_PROGRAM),
+      w.ix.initializeMint2(this.mint, this.decimals, this.mintAuthority.publicKey),
+    ], [this.payer, this.mintKeypair]);
+    const ata = this.createTokenAccount(this.recipient.publicKey);
+    for (const r of [created, ata]) {
+      if (r.err) throw new Error(`setup transaction failed: ${JSON.stringify(r.err)} ${r.logs.join(' | ')}`);
+      this.setupSignatures.push(r.signature);
+    }
+  }
+
+  createTokenAccount(owner) {
+    const ata = w.associatedTokenAddress(owner, this.mint);
+    return this.submitInstructions([w.ix.createAta(this.payer.publicKey, ata, owner, this.mint)], [this.payer]);
+  }
+
+  syncClock() {
+    const clock = this.svm.getClock();
+    clock.slot = BigInt(this.slot);
+    clock.unixTimestamp = BigInt(Math.floor(Date.now() / 1000));
+    this.svm.setClock(clock);
+  }
+
+  /** A fresh blockhash per transaction the emulator builds, so identical instructions never collide. */
+  freshBlockhash() {
+    return bs58.encode(crypto.randomBytes(32));
+  }
+
+  /** Builds, signs and submits a legacy transaction; returns the landing result (see submitWire). */
+  submitInstructions(instructions, signers, blockhash) {
+    const message = w.compileLegacyMessage(signers[0].publicKey, instructions, blockhash || this.freshBlockhash());
+    const bySigner = new Map(signers.map((s) => [s.publicKey, s]));
+    const ordered = message.keys.slice(0, message.header.numRequiredSignatures).map((k) => bySigner.get(k));
+    if (ordered.some((s) => !s)) throw new Error('signers do not match the message signer keys');
+    return this.submitWire(w.signTransaction(message.bytes, ordered));
+  }
+
+  /**
+   * Executes wire bytes in LiteSVM. Returns {landed: true, record…} when the transaction is in
+   * a slot (success or an instruction error), or {landed: false, err, logs} when a real
+   * cluster would reject it before execution. Throws on undecodable bytes.
+   */
+  submitWire(bytes) {
+    const tx = w.decodeTransaction(bytes);
+    const keys = tx.message.accountKeys;
+    const preBalances = keys.map((k) => Number(this.svm.getBalance(k) ?? 0n));
+    const preTokenBalances = this.tokenBalances(keys);
+    const result = tx.version === 'legacy'
+      ? this.svm.inner.sendLegacyTransaction(bytes)
+      : this.svm.inner.sendVersionedTransaction(bytes);
+    const failed = result.constructor && result.constructor.name === 'FailedTransactionMetadata';
+    const meta = failed ? result.meta() : result;
+    const err = failed ? transactionErrorJson(result.err()) : null;
+    const logs = meta.logs();
+    if (failed && !landsOnChain(err)) {
+      this.rejectedCount++;
+      return { landed: false, err, logs, signature: tx.signatures[0] };
+    }
+    if (failed) this.failedCount++;
+    const record = {
+      signature: tx.signatures[0],
+      slot: this.slot,
+      blockTime: Math.floor(Date.now() / 1000),
+      err,
+      logs,
+      fee: FEE_PER_SIGNATURE * tx.signatures.length,
+      preBalances,
+      postBalances: keys.map((k) => Number(this.svm.getBalance(k) ?? 0n)),
+      preTokenBalances,
+      postTokenBalances: this.tokenBalances(keys),
+      innerInstructions: meta.innerInstructions().map((list, index) => ({
+        index,
+        instructions: list.map((inner) => {
+          const c = inner.instruction();
+          return { programIdIndex: c.programIdIndex(), accounts: [...c.accounts()],
+            data: bs58.encode(c.data()), stackHeight: inner.stackHeight() };
+        }),
+      })).filter((entry) => entry.instructions.length > 0),
+      computeUnitsConsumed: Number(meta.computeUnitsConsumed()),
+      returnData: this.returnData(meta),
+      memo: this.memoOf(tx),
+      tx,
+      wire: Buffer.from(bytes),
+    };
+    this.record(record);
+    return { landed: true, ...record };
+  }
+
+  /** Records a transaction that was not executed (an injected synthetic record, see server). */
+  record(record) {
+    this.history.push(record);
+    this.bySignature.set(record.signature, record);
+    const mentioned = new Set(record.tx.message.accountKeys);
+    for (const address of mentioned) {
+      let list = this.byAddress.get(address);
+      if (!list) this.byAddress.set(address, (list = []));
+      list.push(record);
+    }
+    if (++this.inSlot >= this.txPerSlot) {
+      this.inSlot = 0;
+      this.slot++;
+      this.svm.warpToSlot(BigInt(this.slot));
+      this.syncClock();
+    }
+    for (const listener of this.listeners) listener(record);
+  }
+
+  returnData(meta) {
+    const data = meta.returnData();
+    const bytes = data.data();
+    if (!bytes || bytes.length === 0) return undefined;
+    return { programId: bs58.encode(data.programId()), data: [Buffer.from(bytes).toString('base64'), 'base64'] };
+  }
+
+  memoOf(tx) {
+    const keys = tx.message.accountKeys;
+    const memos = tx.message.instructions
+      .filter((i) => keys[i.programIdIndex] === w.MEMO_PROGRAM)
+      .map((i) => `[${i.data.length}] ${i.data.toString('utf8')}`);
+    return memos.length ? memos.join('; ') : null;
+  }
+
+  /** Solana's pre/postTokenBalances for the SPL Token accounts among `keys`. */
+  tokenBalances(keys) {
+    const out = [];
+    keys.forEach((key, accountIndex) => {
+      const account = this.svm.getAccount(key);
+      if (!account.exists || account.programAddress !== w.TOKEN_PROGRAM || account.data.length !== TOKEN_ACCOUNT_LEN) return;
+      const data = Buffer.from(account.data);
+      const mint = bs58.encode(data.subarray(0, 32));
+      const owner = bs58.encode(data.subarray(32, 64));
+      const amount = data.readBigUInt64LE(64);
+      const mintAccount = this.svm.getAccount(mint);
+      const decimals = mintAccount.exists ? Buffer.from(mintAccount.data)[44] : 0;
+      const ui = Number(amount) / 10 ** decimals;
+      out.push({
+        accountIndex, mint, owner, programId: w.TOKEN_PROGRAM,
+        uiTokenAmount: { amount: amount.toString(), decimals, uiAmount: ui, uiAmountString: uiString(amount, decimals) },
+      });
+    });
+    return out;
+  }
+
+  /** `count` real MintTo transactions (or MintToChecked when `checked(i)`), to the recipient. */
+  mintMany(count, { amount = 1_000_000_000, checked = () => false, instructionsPerTx = 1, destination } = {}) {
+    const to = destination || this.recipientTokenAccount;
+    const results = [];
+    for (let i = 0; i < count; i++) {
+      const ixs = [];
+      for (let j = 0; j < instructionsPerTx; j++) {
+        ixs.push(checked(i)
+          ? w.ix.mintToChecked(this.mint, to, this.mintAuthority.publicKey, amount, this.decimals)
+          : w.ix.mintTo(this.mint, to, this.mintAuthority.publicKey, amount));
+      }
+      results.push(this.submitInstructions(ixs, [this.payer, this.mintAuthority]));
+    }
+    return results;
+  }
+
+  /** A MintTo signed by a key that is not the mint authority: lands with an InstructionError. */
+  failingMint(amount = 1) {
+    const impostor = w.newKeypair();
+    return this.submitInstructions([w.ix.mintTo(this.mint, this.recipientTokenAccount, impostor.publicKey, amount)],
+      [this.payer, impostor]);
+  }
+
+  memo(text) {
+    return this.submitInstructions([w.ix.memo(text, [this.payer.publicKey])], [this.payer]);
+  }
+
+  tokenAmount(tokenAccount) {
+    const account = this.svm.getAccount(tokenAccount);
+    if (!account.exists) return null;
+    return Buffer.from(account.data).readBigUInt64LE(64);
+  }
+}
+
+function uiString(amount, decimals) {
+  const s = amount.toString().padStart(decimals + 1, '0');
+  if (decimals === 0) return s;
+  const whole = s.slice(0, s.length - decimals);
+  const frac = s.slice(s.length - decimals).replace(/0+$/, '');
+  return frac ? `${whole}.${frac}` : whole;
+}
+
+module.exports = { Chain, transactionErrorJson, FEE_PER_SIGNATURE };
