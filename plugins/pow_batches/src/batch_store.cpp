@@ -16,10 +16,11 @@ using namespace Poco::Data::Keywords;
 namespace eventnode::plugins::pow_batches {
 namespace {
 
-constexpr auto kCheckpointInterval = std::chrono::milliseconds(100);
-// Past this many WAL pages (64 MiB) a checkpoint also restarts the log, briefly
-// holding the writer, so that the WAL cannot grow without end under steady load.
-constexpr int kRestartPages = 16384;
+constexpr auto kCheckpointInterval = std::chrono::milliseconds(50);
+// Past this much log (the file stays that large), a checkpoint runs while the writer is held between two
+// commits: it then copies every frame, and the next commit starts the log
+// again from its beginning instead of growing it without end.
+constexpr std::int64_t kRestartBytes = std::int64_t{256} << 20;
 
 /// A random (version 4) UUID, lowercase. From getrandom(): Poco's generator
 /// opened, read and closed /dev/urandom for every batch.
@@ -200,22 +201,41 @@ void BatchStore::checkpointLoop(std::filesystem::path file) {
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
     sqlite3_close(db);
-    // Without it the log only grows; the writer's next start checkpoints it.
-    return;
+    return;  // without it the log only grows until the node stops; SQLite checkpoints it on close
   }
   sqlite3_busy_timeout(db, 1000);
+  // The pragma, unlike sqlite3_wal_checkpoint_v2 on a connection that has not
+  // read the file yet, opens the log first; it answers (busy, log pages, copied).
+  sqlite3_stmt* checkpoint = nullptr;
+  sqlite3_stmt* page_size_query = nullptr;
+  std::int64_t page_size = 4096;
+  if (sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &page_size_query, nullptr) == SQLITE_OK &&
+      sqlite3_step(page_size_query) == SQLITE_ROW)
+    page_size = sqlite3_column_int64(page_size_query, 0);
+  sqlite3_finalize(page_size_query);
+  sqlite3_prepare_v2(db, "PRAGMA wal_checkpoint(PASSIVE)", -1, &checkpoint, nullptr);
+  const auto passive = [&]() -> std::int64_t {
+    if (!checkpoint) return 0;
+    std::int64_t log_pages = 0;
+    if (sqlite3_step(checkpoint) == SQLITE_ROW) log_pages = sqlite3_column_int64(checkpoint, 1);
+    sqlite3_reset(checkpoint);
+    return log_pages;
+  };
   std::unique_lock lock(checkpoint_mutex_);
   while (!stopping_) {
     checkpoint_wake_.wait_for(lock, kCheckpointInterval, [&] { return stopping_; });
     lock.unlock();
-    int log_pages = 0;
-    int copied = 0;
-    sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_pages, &copied);
-    if (log_pages > kRestartPages) sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_RESTART, nullptr, nullptr);
+    // Passive: never waits for the writer, copies what is committed so far.
+    if (passive() * page_size > kRestartBytes) {
+      // Only what was committed during the pass above is left to copy; then
+      // the next commit finds the log fully copied and starts it over.
+      std::lock_guard hold(mutex_);
+      passive();
+    }
     lock.lock();
   }
   lock.unlock();
-  sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  sqlite3_finalize(checkpoint);
   sqlite3_close(db);
 }
 
