@@ -143,14 +143,14 @@ class Emulator {
     try {
       request = JSON.parse(body.toString('utf8'));
     } catch {
-      if (this.applyFault(res, [])) return;
+      if (this.applyFault(res, [], null)) return;
       sendJson(res, 200, errorBody(null, -32700, 'Parse error'));
       return;
     }
     const list = Array.isArray(request) ? request : [request];
     const methods = list.map((r) => (r && typeof r === 'object' ? r.method : undefined));
     this.stats.rpc_requests += list.length;
-    if (this.applyFault(res, methods)) return;
+    if (this.applyFault(res, methods, request)) return;
     if (Array.isArray(request)) {
       if (request.length === 0) {
         sendJson(res, 200, errorBody(null, -32600, 'Invalid request'));
@@ -189,7 +189,7 @@ class Emulator {
   }
 
   /** True when a fault answered (or is holding) this request. */
-  applyFault(res, methods) {
+  applyFault(res, methods, request) {
     const fault = this.fault;
     if (!fault) return false;
     if (fault.until !== null && Date.now() >= fault.until) { this.clearFault(); return false; }
@@ -200,7 +200,10 @@ class Emulator {
     }
     this.stats.rpc_faulted++;
     if (fault.mode === 'error') {
-      sendJson(res, 200, errorBody(null, fault.code, fault.message));
+      const idOf = (r) => (r && typeof r === 'object' && !Array.isArray(r) ? r.id : null);
+      sendJson(res, 200, Array.isArray(request) && request.length > 0
+        ? request.map((r) => errorBody(idOf(r), fault.code, fault.message))
+        : errorBody(idOf(request), fault.code, fault.message));
     } else if (fault.mode === 'http_error') {
       res.writeHead(fault.status, { 'Content-Type': 'text/plain' }).end(fault.message);
     } else if (fault.mode === 'drop') {
