@@ -64,6 +64,7 @@ function landsOnChain(errJson) {
 const FEE_PER_SIGNATURE = 5000;
 const TOKEN_ACCOUNT_LEN = 165;
 const MINT_LEN = 82;
+const TOKEN_PROGRAM_BYTES = Buffer.from(bs58.decode(w.TOKEN_PROGRAM));
 
 class Chain {
   /**
@@ -73,6 +74,7 @@ class Chain {
    */
   constructor(options = {}) {
     this.svm = new LiteSVM();
+    this.keyCache = new Map();
     this.svm.inner.setBlockhashCheck(false); // clients may use any recent blockhash we handed out
     this.txPerSlot = options.txPerSlot || 1;
     this.slot = options.startSlot || 1000;
@@ -116,6 +118,30 @@ class Chain {
     return this.submitInstructions([w.ix.createAta(this.payer.publicKey, ata, owner, this.mint)], [this.payer]);
   }
 
+  // LiteSVM's wrapper re-encodes base58 through BigInt on every call; at thousands of
+  // transactions per second that dominated, so the emulator talks to the native side with
+  // cached key bytes.
+  keyBytes(address) {
+    let bytes = this.keyCache.get(address);
+    if (!bytes) {
+      if (this.keyCache.size > 200_000) this.keyCache.clear();
+      bytes = bs58.decode(address);
+      this.keyCache.set(address, bytes);
+    }
+    return bytes;
+  }
+
+  balance(address) {
+    return Number(this.svm.inner.getBalance(this.keyBytes(address)) ?? 0n);
+  }
+
+  /** {lamports, owner(base58), executable, data(Buffer)} or null. */
+  account(address) {
+    const a = this.svm.inner.getAccount(this.keyBytes(address));
+    if (a === null) return null;
+    return { lamports: Number(a.lamports()), owner: bs58.encode(a.owner()), executable: a.executable(), data: Buffer.from(a.data()) };
+  }
+
   syncClock() {
     const clock = this.svm.getClock();
     clock.slot = BigInt(this.slot);
@@ -145,7 +171,7 @@ class Chain {
   submitWire(bytes) {
     const tx = w.decodeTransaction(bytes);
     const keys = tx.message.accountKeys;
-    const preBalances = keys.map((k) => Number(this.svm.getBalance(k) ?? 0n));
+    const preBalances = keys.map((k) => this.balance(k));
     const preTokenBalances = this.tokenBalances(keys);
     const result = tx.version === 'legacy'
       ? this.svm.inner.sendLegacyTransaction(bytes)
@@ -167,7 +193,7 @@ class Chain {
       logs,
       fee: FEE_PER_SIGNATURE * tx.signatures.length,
       preBalances,
-      postBalances: keys.map((k) => Number(this.svm.getBalance(k) ?? 0n)),
+      postBalances: keys.map((k) => this.balance(k)),
       preTokenBalances,
       postTokenBalances: this.tokenBalances(keys),
       innerInstructions: meta.innerInstructions().map((list, index) => ({
@@ -226,14 +252,14 @@ class Chain {
   tokenBalances(keys) {
     const out = [];
     keys.forEach((key, accountIndex) => {
-      const account = this.svm.getAccount(key);
-      if (!account.exists || account.programAddress !== w.TOKEN_PROGRAM || account.data.length !== TOKEN_ACCOUNT_LEN) return;
-      const data = Buffer.from(account.data);
+      const raw = this.svm.inner.getAccount(this.keyBytes(key));
+      if (raw === null) return;
+      const data = raw.data();
+      if (data.length !== TOKEN_ACCOUNT_LEN || !TOKEN_PROGRAM_BYTES.equals(Buffer.from(raw.owner()))) return;
       const mint = bs58.encode(data.subarray(0, 32));
       const owner = bs58.encode(data.subarray(32, 64));
-      const amount = data.readBigUInt64LE(64);
-      const mintAccount = this.svm.getAccount(mint);
-      const decimals = mintAccount.exists ? Buffer.from(mintAccount.data)[44] : 0;
+      const amount = Buffer.from(data.buffer, data.byteOffset, data.length).readBigUInt64LE(64);
+      const decimals = this.mintDecimals(mint);
       const ui = Number(amount) / 10 ** decimals;
       out.push({
         accountIndex, mint, owner, programId: w.TOKEN_PROGRAM,
@@ -241,6 +267,17 @@ class Chain {
       });
     });
     return out;
+  }
+
+  mintDecimals(mint) {
+    this.decimalsCache = this.decimalsCache || new Map();
+    let decimals = this.decimalsCache.get(mint);
+    if (decimals === undefined) {
+      const account = this.account(mint);
+      decimals = account && account.data.length >= MINT_LEN ? account.data[44] : 0;
+      if (account) this.decimalsCache.set(mint, decimals); // decimals never change once initialized
+    }
+    return decimals;
   }
 
   /** `count` real MintTo transactions (or MintToChecked when `checked(i)`), to the recipient. */
@@ -271,9 +308,9 @@ class Chain {
   }
 
   tokenAmount(tokenAccount) {
-    const account = this.svm.getAccount(tokenAccount);
-    if (!account.exists) return null;
-    return Buffer.from(account.data).readBigUInt64LE(64);
+    const account = this.account(tokenAccount);
+    if (!account) return null;
+    return account.data.readBigUInt64LE(64);
   }
 }
 

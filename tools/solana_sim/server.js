@@ -246,7 +246,7 @@ class Emulator {
       },
       getBalance: (p) => {
         if (!isPubkey(p[0])) throw invalidParam('Invalid');
-        return { context: this.context(), value: Number(chain.svm.getBalance(p[0]) ?? 0n) };
+        return { context: this.context(), value: chain.balance(p[0]) };
       },
       getAccountInfo: (p) => {
         if (!isPubkey(p[0])) throw invalidParam('Invalid');
@@ -287,14 +287,14 @@ class Emulator {
   }
 
   accountJson(address, encoding) {
-    const account = this.chain.svm.getAccount(address);
-    if (!account.exists) return null;
-    const data = Buffer.from(account.data);
+    const account = this.chain.account(address);
+    if (!account) return null;
+    const { data } = account;
     return {
       data: encoding === 'base58' ? [bs58.encode(data), 'base58'] : [data.toString('base64'), 'base64'],
       executable: account.executable,
-      lamports: Number(account.lamports),
-      owner: account.programAddress,
+      lamports: account.lamports,
+      owner: account.owner,
       rentEpoch: 18446744073709551615,
       space: data.length,
     };
@@ -794,7 +794,7 @@ class Emulator {
     logs.push(`Program ${program} consumed 4242 of 200000 compute units`);
     const err = input.fail ? { InstructionError: [0, { Custom: 6000 }] } : null;
     logs.push(input.fail ? `Program ${program} failed: custom program error: 0x1770` : `Program ${program} success`);
-    const balance = Number(chain.svm.getBalance(chain.payer.publicKey) ?? 0n);
+    const balance = chain.balance(chain.payer.publicKey);
     const record = {
       signature: tx.signatures[0], slot: chain.slot, blockTime: Math.floor(Date.now() / 1000), err, logs,
       fee: 5000, preBalances: [balance, 1], postBalances: [balance, 1], preTokenBalances: [], postTokenBalances: [],
