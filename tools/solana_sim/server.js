@@ -13,7 +13,7 @@ const http = require('node:http');
 const fs = require('node:fs');
 const crypto = require('node:crypto');
 const { WebSocketServer } = require('ws');
-const { Chain } = require('./chain');
+const { Chain, transactionErrorJson } = require('./chain');
 const w = require('./wire');
 
 const { bs58 } = w;
@@ -406,7 +406,6 @@ class Emulator {
         ? this.chain.svm.inner.simulateLegacyTransaction(bytes)
         : this.chain.svm.inner.simulateVersionedTransaction(bytes);
       if (sim.constructor && sim.constructor.name === 'FailedTransactionMetadata') {
-        const { transactionErrorJson } = require('./chain');
         const err = transactionErrorJson(sim.err());
         const meta = sim.meta();
         throw new RpcError(-32002, `Transaction simulation failed: ${describeError(err)}`, {

@@ -57,6 +57,16 @@ test('logsSubscribe delivers one logsNotification per real mint, in slot order',
   assert.equal(c.notifications('logsNotification', sub).length, 26);
 });
 
+test('interval_ms streams mints in the background, each notified as it lands', async () => {
+  const c = await client();
+  const sub = await subscribeMint(c);
+  const answer = await control(port, 'mint', { count: 5, interval_ms: 20 });
+  assert.deepEqual(answer, { scheduled: 5, interval_ms: 20 });
+  await waitFor(() => c.notifications('logsNotification', sub).length === 5, { what: 'five streamed mints' });
+  const slots = c.notifications('logsNotification', sub).map((n) => n.params.result.context.slot);
+  for (let i = 1; i < slots.length; i++) assert.ok(slots[i] > slots[i - 1]);
+});
+
 test('mentions takes exactly one address, as on Solana', async () => {
   const c = await client();
   const two = await c.call('logsSubscribe', [{ mentions: [sim.info.mint, sim.info.token_program] }]);
