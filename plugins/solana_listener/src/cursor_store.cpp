@@ -1,0 +1,102 @@
+#include "cursor_store.hpp"
+
+#include <Poco/Data/SQLite/Connector.h>
+#include <Poco/Exception.h>
+
+#include <limits>
+#include <stdexcept>
+
+using namespace Poco::Data::Keywords;
+
+namespace eventnode::plugins::solana_listener {
+namespace {
+
+constexpr std::size_t kOpenTimeoutSeconds = 2;
+
+std::runtime_error storageError(const std::filesystem::path& file, const std::string& what,
+                                const Poco::Exception& error) {
+  return std::runtime_error("solana_listener cursor store " + file.string() + ": " + what + ": " + error.displayText());
+}
+
+}  // namespace
+
+CursorStore::CursorStore(const std::filesystem::path& file) : file_(file) {
+  // Poco retries a failed open until its login timeout (60 s by default): refuse a missing folder at once.
+  const auto folder = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
+  std::error_code ec;
+  if (!std::filesystem::is_directory(folder, ec)) {
+    throw std::runtime_error("solana_listener cursor store " + file.string() + ": folder " + folder.string() +
+                             " does not exist; create it or point the data directory elsewhere");
+  }
+  try {
+    Poco::Data::SQLite::Connector::registerConnector();
+    session_ = std::make_unique<Poco::Data::Session>("SQLite", file.string(), kOpenTimeoutSeconds);
+    std::string mode;
+    *session_ << "PRAGMA journal_mode=WAL", into(mode), now;
+    *session_ << "PRAGMA synchronous=NORMAL", now;
+    *session_ << "CREATE TABLE IF NOT EXISTS cursors ("
+                 "program TEXT PRIMARY KEY, signature TEXT NOT NULL, slot INTEGER NOT NULL, "
+                 "updated_at INTEGER NOT NULL DEFAULT (strftime('%s','now')))",
+        now;
+  } catch (const Poco::Exception& error) {
+    throw storageError(file, "cannot open", error);
+  }
+}
+
+CursorStore::~CursorStore() = default;
+
+std::optional<Cursor> CursorStore::load(const std::string& program) {
+  std::lock_guard lock(mutex_);
+  try {
+    std::string signature;
+    Poco::Int64 slot = 0;
+    std::string key = program;
+    Poco::Data::Statement select(*session_);
+    select << "SELECT signature, slot FROM cursors WHERE program = ?", use(key), into(signature), into(slot), limit(1);
+    if (select.execute() == 0) return std::nullopt;
+    return Cursor{signature, static_cast<std::uint64_t>(slot)};
+  } catch (const Poco::Exception& error) {
+    throw storageError(file_, "cannot load the cursor of " + program, error);
+  }
+}
+
+std::map<std::string, Cursor> CursorStore::loadAll() {
+  std::lock_guard lock(mutex_);
+  try {
+    std::vector<std::string> programs;
+    std::vector<std::string> signatures;
+    std::vector<Poco::Int64> slots;
+    *session_ << "SELECT program, signature, slot FROM cursors", into(programs), into(signatures), into(slots), now;
+    std::map<std::string, Cursor> out;
+    for (std::size_t i = 0; i < programs.size(); ++i) {
+      out.emplace(programs[i], Cursor{signatures[i], static_cast<std::uint64_t>(slots[i])});
+    }
+    return out;
+  } catch (const Poco::Exception& error) {
+    throw storageError(file_, "cannot load cursors", error);
+  }
+}
+
+bool CursorStore::advance(const std::string& program, const Cursor& cursor) {
+  // SQLite integers are signed 64-bit; slots are far below that, but refuse rather than wrap.
+  if (cursor.slot > static_cast<std::uint64_t>(std::numeric_limits<Poco::Int64>::max())) {
+    throw std::runtime_error("solana_listener cursor store: slot " + std::to_string(cursor.slot) + " of program " +
+                             program + " does not fit a signed 64-bit integer");
+  }
+  std::lock_guard lock(mutex_);
+  try {
+    std::string key = program;
+    std::string signature = cursor.signature;
+    auto slot = static_cast<Poco::Int64>(cursor.slot);
+    Poco::Data::Statement upsert(*session_);
+    upsert << "INSERT INTO cursors (program, signature, slot, updated_at) VALUES (?, ?, ?, strftime('%s','now')) "
+              "ON CONFLICT(program) DO UPDATE SET signature = excluded.signature, slot = excluded.slot, "
+              "updated_at = excluded.updated_at WHERE excluded.slot >= cursors.slot",
+        use(key), use(signature), use(slot);
+    return upsert.execute() > 0;
+  } catch (const Poco::Exception& error) {
+    throw storageError(file_, "cannot store the cursor of " + program, error);
+  }
+}
+
+}  // namespace eventnode::plugins::solana_listener

@@ -1,0 +1,47 @@
+#pragma once
+// Per program, the newest transaction this node has published: the point a
+// backfill after a restart or a reconnect starts from. One SQLite file (WAL).
+#include <Poco/Data/Session.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace eventnode::plugins::solana_listener {
+
+struct Cursor {
+  std::string signature;
+  std::uint64_t slot = 0;
+
+  bool operator==(const Cursor&) const = default;
+};
+
+class CursorStore {
+ public:
+  /// Opens (creating) the database file and its table. Throws std::runtime_error naming the file.
+  explicit CursorStore(const std::filesystem::path& file);
+  ~CursorStore();
+  CursorStore(const CursorStore&) = delete;
+  CursorStore& operator=(const CursorStore&) = delete;
+
+  /// The stored cursor of `program`, if any.
+  std::optional<Cursor> load(const std::string& program);
+  /// Every stored cursor, by program.
+  std::map<std::string, Cursor> loadAll();
+
+  /// Stores `cursor` for `program` unless the stored one has a higher slot
+  /// (an equal slot replaces it: within a slot, the caller publishes in order).
+  /// Returns whether it was stored. Thread-safe; throws std::runtime_error on a storage error.
+  bool advance(const std::string& program, const Cursor& cursor);
+
+ private:
+  std::filesystem::path file_;
+  std::mutex mutex_;
+  std::unique_ptr<Poco::Data::Session> session_;
+};
+
+}  // namespace eventnode::plugins::solana_listener

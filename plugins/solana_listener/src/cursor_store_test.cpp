@@ -1,0 +1,112 @@
+#include "cursor_store.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace eventnode::plugins::solana_listener {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "eventnode-solana-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  fs::path db() const { return path_ / "cursors.sqlite"; }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+constexpr const char* kProgram = "6EF8rrecthR5Dkzon8Nwu78hRvfCKubJ14M5uBEwF6P";
+constexpr const char* kToken = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA";
+
+TEST(CursorStore, EmptyStoreHasNoCursor) {
+  TempDir dir;
+  CursorStore store(dir.db());
+  EXPECT_FALSE(store.load(kProgram).has_value());
+  EXPECT_TRUE(store.loadAll().empty());
+}
+
+TEST(CursorStore, AdvancesOnlyForwardBySlot) {
+  TempDir dir;
+  CursorStore store(dir.db());
+  EXPECT_TRUE(store.advance(kProgram, {"sigA", 100}));
+  EXPECT_TRUE(store.advance(kProgram, {"sigB", 105}));
+  EXPECT_FALSE(store.advance(kProgram, {"sigOld", 99}));
+  EXPECT_EQ(store.load(kProgram), (Cursor{"sigB", 105}));
+  EXPECT_TRUE(store.advance(kProgram, {"sigC", 105}));  // same slot: a later transaction of that slot
+  EXPECT_EQ(store.load(kProgram), (Cursor{"sigC", 105}));
+}
+
+TEST(CursorStore, KeepsProgramsApartAndSurvivesReopen) {
+  TempDir dir;
+  {
+    CursorStore store(dir.db());
+    store.advance(kProgram, {"sigP", 10});
+    store.advance(kToken, {"sigT", 20});
+  }
+  CursorStore reopened(dir.db());
+  const auto all = reopened.loadAll();
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all.at(kProgram), (Cursor{"sigP", 10}));
+  EXPECT_EQ(all.at(kToken), (Cursor{"sigT", 20}));
+  EXPECT_FALSE(reopened.advance(kToken, {"older", 19}));
+}
+
+TEST(CursorStore, UsesWriteAheadLog) {
+  TempDir dir;
+  CursorStore store(dir.db());
+  store.advance(kProgram, {"sig", 1});
+  EXPECT_TRUE(fs::exists(dir.path() / "cursors.sqlite-wal"));
+}
+
+TEST(CursorStore, ConcurrentAdvancesKeepTheHighestSlot) {
+  TempDir dir;
+  CursorStore store(dir.db());
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&store, t] {
+      for (int i = 0; i < 50; ++i)
+        store.advance(kProgram, {"sig-" + std::to_string(t * 1000 + i), std::uint64_t(t * 1000 + i)});
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(store.load(kProgram), (Cursor{"sig-3049", 3049}));
+}
+
+TEST(CursorStore, RefusesSlotsBeyondSigned64Bits) {
+  TempDir dir;
+  CursorStore store(dir.db());
+  EXPECT_THROW(store.advance(kProgram, {"sig", UINT64_MAX}), std::runtime_error);
+}
+
+TEST(CursorStore, UnopenableFileIsNamedInTheError) {
+  TempDir dir;
+  const auto file = dir.path() / "missing-dir" / "cursors.sqlite";
+  try {
+    CursorStore store(file);
+    FAIL() << "expected std::runtime_error";
+  } catch (const std::runtime_error& error) {
+    EXPECT_NE(std::string(error.what()).find(file.string()), std::string::npos) << error.what();
+  }
+}
+
+}  // namespace
+}  // namespace eventnode::plugins::solana_listener
