@@ -306,6 +306,31 @@ TEST(EventBuilder, RefusesOversizedTransactionsNamingTheLimit) {
       std::string::npos);
 }
 
+TEST(EventBuilder, AnyJsonShapeGivesAResultNotAnException) {
+  // Every subtree of a valid input replaced by values of every JSON type.
+  const std::vector<Json> replacements = {
+      nullptr, true, -1, 0, 1.5, "x", Json::array(), Json::object(), Json::array({1, "a"})};
+  const std::vector<std::pair<Json, bool>> roots = {{notification(Json{invoke(kToken, 1), success(kToken)}), true},
+                                                    {mintTransaction(), false}};
+  std::size_t tried = 0;
+  for (const auto& [root, live] : roots) {
+    const auto flat = root.flatten();
+    for (const auto& [pointer, unused] : flat.items()) {
+      for (const auto& replacement : replacements) {
+        auto input = root;
+        input[Json::json_pointer(pointer)] = replacement;
+        EXPECT_NO_THROW({
+          const auto built =
+              live ? buildFromLogsNotification(input, kToken, {}) : buildFromTransaction(input, kToken, {});
+          EXPECT_NE(built.ok(), built.event.is_null()) << pointer;
+        });
+        ++tried;
+      }
+    }
+  }
+  EXPECT_GT(tried, 100u);
+}
+
 TEST(EventBuilder, ParseJsonBoundedRefusesOversizedAndInvalidText) {
   std::string error;
   EXPECT_TRUE(parseJsonBounded(R"({"a":1})", 100, error).has_value());

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -240,6 +241,47 @@ TEST(LogParser, EmptyInputIsEmpty) {
   EXPECT_TRUE(parsed.invocations.empty());
   EXPECT_FALSE(parsed.truncated);
   EXPECT_FALSE(parsed.unbalanced);
+}
+
+TEST(LogParser, MutatedRealLinesNeverBreakTheParser) {
+  const std::vector<std::string> seeds = {invoke(kAnchor, 1),
+                                          "Program log: Instruction: Initialize",
+                                          "Program data: vdt/007mYe4BAgMEBQ== aGVsbG8=",
+                                          consumed(kAnchor, 45000, 199850),
+                                          "Program return: " + std::string(kToken) + " pQAAAAAAAAA=",
+                                          "Program " + std::string(kToken) + " failed: custom program error: 0x1",
+                                          success(kAnchor),
+                                          "Log truncated"};
+  std::mt19937 random(20240601);  // fixed seed: a failure reproduces
+  for (int round = 0; round < 2000; ++round) {
+    std::vector<std::string> lines;
+    const auto count = random() % 12;
+    for (std::size_t i = 0; i < count; ++i) {
+      auto line = seeds[random() % seeds.size()];
+      switch (random() % 4) {
+        case 0:
+          line.resize(random() % (line.size() + 1));
+          break;
+        case 1:
+          if (!line.empty()) line[random() % line.size()] = static_cast<char>(random() % 256);
+          break;
+        case 2:
+          line.insert(random() % (line.size() + 1), 1, static_cast<char>(random() % 256));
+          break;
+        default:
+          break;
+      }
+      lines.push_back(std::move(line));
+    }
+    const auto parsed = parseLogs(lines, LogLimits{.max_lines = 8});
+    for (std::size_t i = 0; i < parsed.invocations.size(); ++i) {
+      const auto& invocation = parsed.invocations[i];
+      if (invocation.parent) {
+        ASSERT_LT(*invocation.parent, i);  // parents precede children
+      }
+      ASSERT_GE(invocation.depth, 1);
+    }
+  }
 }
 
 TEST(LogParser, LooksLikePubkey) {
