@@ -1,0 +1,83 @@
+#include "rpc_client.hpp"
+
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/StreamCopier.h>
+
+#include <sstream>
+
+namespace eventnode::plugins::solana_listener {
+
+using plugin::Json;
+
+namespace {
+// A getTransaction answer is a few KiB; a getSignaturesForAddress page of
+// 1,000 is about 200 KiB. Anything far beyond is not a sane answer.
+constexpr std::streamsize kMaxResponseBytes = 32 << 20;
+}  // namespace
+
+RpcClient::RpcClient(const std::string& url, std::chrono::milliseconds timeout)
+    : url_(url), target_(parseTarget(url, "rpc_url")), timeout_(timeout) {}
+
+RpcClient::~RpcClient() = default;
+
+Json RpcClient::post(const std::string& body) {
+  if (!session_) session_ = openSession(target_, timeout_);
+  Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST, target_.path, Poco::Net::HTTPMessage::HTTP_1_1);
+  request.setContentType("application/json");
+  request.setContentLength(static_cast<std::streamsize>(body.size()));
+  request.setKeepAlive(true);
+  session_->sendRequest(request) << body;
+  Poco::Net::HTTPResponse response;
+  auto& stream = session_->receiveResponse(response);
+  std::string text;
+  char chunk[16384];
+  while (stream.read(chunk, sizeof chunk) || stream.gcount() > 0) {
+    text.append(chunk, static_cast<std::size_t>(stream.gcount()));
+    if (static_cast<std::streamsize>(text.size()) > kMaxResponseBytes) {
+      session_.reset();
+      throw RpcUnavailable("the RPC answer is larger than 32 MiB");
+    }
+  }
+  if (response.getStatus() != Poco::Net::HTTPResponse::HTTP_OK) {
+    throw RpcUnavailable("the RPC node answered HTTP " + std::to_string(static_cast<int>(response.getStatus())) + " " +
+                         response.getReason());
+  }
+  auto parsed = Json::parse(text, nullptr, false);
+  if (parsed.is_discarded() || !parsed.is_object()) throw RpcUnavailable("the RPC answer is not a JSON object");
+  return parsed;
+}
+
+Json RpcClient::call(const std::string& method, const Json& params) {
+  const auto id = next_id_++;
+  const auto body = Json{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", params}}.dump();
+  Json answer;
+  for (;;) {
+    const bool reused = session_ != nullptr;
+    try {
+      answer = post(body);
+      break;
+    } catch (const Poco::Exception& e) {
+      session_.reset();
+      // A kept-alive connection the server closed fails on first use: redial once.
+      if (reused) continue;
+      throw RpcUnavailable(method + " failed: " + e.displayText());
+    } catch (const RpcUnavailable&) {
+      session_.reset();
+      throw;
+    }
+  }
+  if (const auto error = answer.find("error"); error != answer.end() && !error->is_null()) {
+    const int code = error->is_object() && error->contains("code") && (*error)["code"].is_number_integer()
+                         ? (*error)["code"].get<int>()
+                         : 0;
+    const auto message = error->is_object() && error->contains("message") && (*error)["message"].is_string()
+                             ? (*error)["message"].get<std::string>()
+                             : error->dump();
+    throw RpcError(code, message);
+  }
+  if (!answer.contains("result")) throw RpcUnavailable(method + ": the answer has neither result nor error");
+  return answer["result"];
+}
+
+}  // namespace eventnode::plugins::solana_listener

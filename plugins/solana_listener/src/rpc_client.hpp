@@ -1,0 +1,56 @@
+#pragma once
+/// A Solana JSON-RPC client over HTTP(S) with a kept-alive connection.
+/// Not thread-safe: each thread that calls RPC owns its own client.
+#include "http_target.hpp"
+
+#include <eventnode/plugin/json.hpp>
+
+#include <chrono>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+namespace eventnode::plugins::solana_listener {
+
+/// The node answered with a JSON-RPC error object.
+class RpcError : public std::runtime_error {
+ public:
+  RpcError(int code, const std::string& message)
+      : std::runtime_error("RPC error " + std::to_string(code) + ": " + message), code_(code) {}
+  int code() const { return code_; }
+
+ private:
+  int code_;
+};
+
+/// The call did not get an answer: connection refused, timeout, HTTP status
+/// other than 200, or a body that is not a JSON-RPC response.
+class RpcUnavailable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class RpcClient {
+ public:
+  /// Throws std::invalid_argument for a bad URL.
+  RpcClient(const std::string& url, std::chrono::milliseconds timeout);
+  ~RpcClient();
+
+  /// Calls `method` with `params` and returns its "result" (may be null).
+  /// Throws RpcError or RpcUnavailable; a dropped kept-alive connection is
+  /// redialled once before giving up.
+  plugin::Json call(const std::string& method, const plugin::Json& params);
+
+  const std::string& url() const { return url_; }
+
+ private:
+  plugin::Json post(const std::string& body);
+
+  std::string url_;
+  HttpTarget target_;
+  std::chrono::milliseconds timeout_;
+  std::unique_ptr<Poco::Net::HTTPClientSession> session_;
+  std::uint64_t next_id_ = 1;
+};
+
+}  // namespace eventnode::plugins::solana_listener

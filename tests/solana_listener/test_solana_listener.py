@@ -1,0 +1,141 @@
+"""solana_listener against the Solana emulator (issue 6): live mints, a dropped socket
+with 200 transactions landing meanwhile, notifications silently paused, a restart that
+backfills from the stored cursor, malformed and oversized notifications, and RPC errors.
+Each test checks what a client of the node checks: every transaction once, in slot order."""
+import unittest
+
+from harness import ListenerNode, SolanaSim, install_simulator, wait_until
+
+TOKEN = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"
+
+
+def setUpModule():
+    install_simulator()
+
+
+class ListenerTest(unittest.TestCase):
+    def setUp(self):
+        self.sim = SolanaSim()
+        self.addCleanup(self.sim.stop)
+        self.program = self.sim.info["token_program"]
+        self.topic = f"solana:program:{self.program}"
+
+    def start_node(self, **config):
+        node = ListenerNode(self.sim, [self.program], **config)
+        self.addCleanup(node.cleanup)
+        node.start()
+        node.wait_cursor(self.program)
+        return node
+
+    def assert_once_in_slot_order(self, events, expected_signatures):
+        signatures = [e["signature"] for e in events]
+        self.assertEqual(len(signatures), len(set(signatures)), "a transaction was published twice")
+        self.assertEqual(set(signatures), set(expected_signatures))
+        slots = [e["slot"] for e in events]
+        self.assertEqual(slots, sorted(slots), "events out of slot order")
+
+    def test_live_mints_are_published_with_their_instructions(self):
+        node = self.start_node()
+        minted = self.sim.mint(5, checked="alternate")["signatures"]
+        events = node.events(self.topic, 5)
+        self.assert_once_in_slot_order(events, minted)
+        for event in events:
+            self.assertEqual(event["type"], "SolanaTransaction")
+            self.assertEqual(event["program"], self.program)
+            self.assertEqual(event["source"], "live")
+            self.assertIsNone(event["err"])
+            self.assertTrue(event["logs"], event)
+        # p-token logs no instruction names; the listener reads them from the instruction data.
+        names = {i.get("name") for e in events for i in e["instructions"]}
+        self.assertTrue({"MintTo", "MintToChecked"} <= names, names)
+        # The same event on the transaction's own topic.
+        single = node.events(f"solana:tx:{minted[0]}", 1)
+        self.assertEqual(single[0]["signature"], minted[0])
+
+    def test_a_failed_transaction_is_published_with_its_error(self):
+        node = self.start_node()
+        failed = self.sim.control("fail")["signatures"][0]
+        events = node.events(self.topic, 1)
+        self.assertEqual(events[0]["signature"], failed)
+        self.assertIsNotNone(events[0]["err"])
+
+    def test_200_transactions_landing_while_the_socket_is_down_are_each_published_once_in_slot_order(self):
+        node = self.start_node()
+        before = self.sim.mint(3)["signatures"]
+        node.events(self.topic, 3)
+        # Freeze the socket (no pong either), land 200, then drop it: the listener must
+        # notice, reconnect, resubscribe and backfill the gap over RPC.
+        self.sim.control("ws/pause", {"mode": "drop"})
+        during = self.sim.mint(200)["signatures"]
+        self.sim.control("ws/drop")
+        self.sim.control("ws/resume")
+        after = self.sim.mint(3)["signatures"]
+        events = node.events(self.topic, 206, timeout=60)
+        self.assert_once_in_slot_order(events, before + during + after)
+        self.assertGreaterEqual(sum(1 for e in events if e["source"] == "backfill"), 200)
+        self.assertGreaterEqual(node.status()["pubsub"]["reconnects"], 1)
+
+    def test_notifications_silently_paused_are_caught_up_within_a_reconcile_interval(self):
+        node = self.start_node(reconcile_interval_seconds=3)
+        self.sim.control("ws/pause", {"mode": "drop"})
+        landed = self.sim.mint(50)["signatures"]
+        # The socket stays up and answers pings: only reconciliation can find these.
+        events = node.events(self.topic, 50, timeout=3 * 2 + 10)
+        self.assert_once_in_slot_order(events, landed)
+        self.assertEqual(node.status()["pubsub"]["reconnects"], 0)
+
+    def test_a_restart_backfills_from_the_stored_cursor(self):
+        node = self.start_node()
+        first = self.sim.mint(3)["signatures"]
+        node.events(self.topic, 3)
+        wait_until(lambda: node.status()["programs"][self.program]["cursor"]["signature"] == first[-1], 10,
+                   interval=0.1, what="the cursor at the last mint")
+        node.kill9()
+        missed = self.sim.mint(20)["signatures"]
+        node.start()
+        events = node.events(self.topic, 20)
+        self.assert_once_in_slot_order(events, missed)
+        self.assertTrue(all(e["source"] == "backfill" for e in events))
+
+    def test_malformed_and_oversized_notifications_are_counted_and_nothing_is_lost(self):
+        node = self.start_node(max_message_bytes=1024 * 1024)
+        for kind in ("malformed", "bad_fields", "unknown_subscription"):
+            self.sim.control("ws/inject", {"kind": kind})
+        self.sim.control("ws/inject", {"kind": "oversized", "bytes": 2 * 1024 * 1024})
+        landed = self.sim.mint(5)["signatures"]
+        events = node.events(self.topic, 5)
+        self.assert_once_in_slot_order(events, landed)
+        status = wait_until(lambda: node.status()["malformed"] >= 2 and node.status(), 10, interval=0.1,
+                            what="the malformed notifications counted")
+        self.assertGreaterEqual(status["malformed"], 2, status)
+        self.assertIsNone(node.process.poll(), "the node died")
+
+    def test_rpc_errors_and_timeouts_during_a_backfill_only_delay_it(self):
+        node = self.start_node()
+        self.sim.control("ws/pause", {"mode": "drop"})
+        self.sim.control("rpc/fault", {"mode": "error", "duration_ms": 2500})
+        landed = self.sim.mint(30)["signatures"]
+        self.sim.control("ws/drop")
+        self.sim.control("ws/resume")
+        events = node.events(self.topic, 30, timeout=40)
+        self.assert_once_in_slot_order(events, landed)
+        self.assertGreaterEqual(node.status()["rpc_errors"], 1)
+        self.sim.control("ws/pause", {"mode": "drop"})
+        self.sim.control("rpc/fault", {"mode": "hang", "duration_ms": 3000})
+        more = self.sim.mint(10)["signatures"]
+        self.sim.control("ws/resume")
+        events = node.events(self.topic, 40, timeout=40)
+        self.assert_once_in_slot_order(events, landed + more)
+
+    def test_a_watched_signature_gets_its_outcome_once(self):
+        node = self.start_node()
+        minted = self.sim.mint(1)["signatures"][0]
+        node.publish("solana:watch", {"signature": minted, "commitment": "confirmed"})
+        outcome = [e for e in node.events(f"solana:tx:{minted}", 2, settle=1.0) if e["type"] == "SolanaSignatureStatus"]
+        self.assertEqual(len(outcome), 1, outcome)
+        self.assertEqual(outcome[0]["status"], "confirmed")
+        self.assertIsNone(outcome[0]["err"])
+
+
+if __name__ == "__main__":
+    unittest.main()
