@@ -10,6 +10,8 @@ using plugin::Json;
 
 namespace {
 
+// Live events named with one batched getTransaction at most.
+constexpr std::size_t kMaxLiveBatch = 256;
 // After a failed walk, the next one comes this soon.
 constexpr auto kRetryDelay = std::chrono::seconds(1);
 // getSignaturesForAddress returns at most this many per call.
@@ -89,14 +91,16 @@ void Listener::post(std::function<void()> job) {
   {
     std::lock_guard lock(mutex_);
     if (!running_) return;
-    jobs_.push_back(std::move(job));
+    jobs_.push_back({std::move(job), std::nullopt});
   }
   ready_.notify_one();
 }
 
 void Listener::runWorker() {
+  std::vector<LiveEvent> live;
   for (;;) {
     std::function<void()> job;
+    live.clear();
     {
       std::unique_lock lock(mutex_);
       const auto due = [&] { return retry_at_ && std::chrono::steady_clock::now() >= *retry_at_; };
@@ -111,8 +115,14 @@ void Listener::runWorker() {
       if (jobs_.empty()) {
         retry_at_.reset();
         job = [this] { walkAll(); };
+      } else if (jobs_.front().live) {
+        while (!jobs_.empty() && jobs_.front().live && live.size() < kMaxLiveBatch) {
+          live.push_back(std::move(*jobs_.front().live));
+          jobs_.pop_front();
+        }
+        job = [this, &live] { publishLive(live); };
       } else {
-        job = std::move(jobs_.front());
+        job = std::move(jobs_.front().run);
         jobs_.pop_front();
       }
     }
@@ -148,10 +158,12 @@ void Listener::onLogs(const std::string& program, const Json& result) {
     logger_->warn("malformed logsNotification program={} reason=\"{}\"", program, built.error);
     return;
   }
-  post([this, program, event = std::move(built.event)]() mutable {
-    if (lacksTokenInstructionNames(event)) event = withInstructionData(program, std::move(event));
-    publishTransaction(program, event, true);
-  });
+  {
+    std::lock_guard lock(mutex_);
+    if (!running_) return;
+    jobs_.push_back({nullptr, LiveEvent{program, std::move(built.event)}});
+  }
+  ready_.notify_one();
 }
 
 bool Listener::lacksTokenInstructionNames(const Json& event) {
@@ -165,26 +177,36 @@ bool Listener::lacksTokenInstructionNames(const Json& event) {
   return false;
 }
 
-Json Listener::withInstructionData(const std::string& program, Json event) {
-  const auto& signature = event["signature"].get_ref<const std::string&>();
-  if (published_.contains(signature)) return event;  // a duplicate: it will not be published anyway
-  try {
-    const auto transaction =
-        rpc_->call("getTransaction", Json::array({signature, Json{{"encoding", "json"},
-                                                                  {"maxSupportedTransactionVersion", 0},
-                                                                  {"commitment", config_.commitment}}}));
-    if (transaction.is_null()) return event;
-    auto built = buildFromTransaction(transaction, program, builder_);
-    if (!built.ok()) return event;
-    built.event["source"] = event["source"];
-    return std::move(built.event);
-  } catch (const std::exception& e) {
-    // The live event still goes out, without the instruction names.
-    std::lock_guard lock(mutex_);
-    ++rpc_errors_;
-    logger_->warn("getTransaction for instruction names failed signature={} reason=\"{}\"", signature, e.what());
-    return event;
+void Listener::publishLive(std::vector<LiveEvent>& batch) {
+  std::vector<std::size_t> unnamed;
+  std::vector<std::pair<std::string, Json>> calls;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const auto& event = batch[i].event;
+    if (!lacksTokenInstructionNames(event) || published_.contains(event["signature"].get<std::string>())) continue;
+    unnamed.push_back(i);
+    calls.emplace_back("getTransaction", Json::array({event["signature"], Json{{"encoding", "json"},
+                                                                              {"maxSupportedTransactionVersion", 0},
+                                                                              {"commitment", config_.commitment}}}));
   }
+  if (!calls.empty()) {
+    try {
+      const auto answers = rpc_->callBatch(calls);
+      for (std::size_t k = 0; k < unnamed.size(); ++k) {
+        if (!answers[k] || answers[k]->is_null()) continue;
+        auto& live = batch[unnamed[k]];
+        auto built = buildFromTransaction(*answers[k], live.program, builder_);
+        if (!built.ok()) continue;
+        built.event["source"] = "live";
+        live.event = std::move(built.event);
+      }
+    } catch (const std::exception& e) {
+      // The live events still go out, without the instruction names.
+      std::lock_guard lock(mutex_);
+      ++rpc_errors_;
+      logger_->warn("getTransaction for instruction names failed count={} reason=\"{}\"", calls.size(), e.what());
+    }
+  }
+  for (const auto& live : batch) publishTransaction(live.program, live.event, true);
 }
 
 void Listener::publishTransaction(const std::string& program, const Json& event, bool live) {

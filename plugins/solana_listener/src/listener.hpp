@@ -80,15 +80,24 @@ class Listener {
     std::uint64_t backfilled = 0;
   };
 
+  /// A live event waiting for the worker; consecutive ones are handled together.
+  struct LiveEvent {
+    std::string program;
+    plugin::Json event;
+  };
+  struct Job {
+    std::function<void()> run;
+    std::optional<LiveEvent> live;
+  };
   void post(std::function<void()> job);
+  /// Publishes live events in order, naming p-token instructions of all of
+  /// them with one batched getTransaction.
+  void publishLive(std::vector<LiveEvent>& batch);
   void runWorker();
   void onLogs(const std::string& program, const plugin::Json& result);
   void publishTransaction(const std::string& program, const plugin::Json& event, bool live);
   /// True when a token program's instruction has no name: its logs (p-token) do not say.
   static bool lacksTokenInstructionNames(const plugin::Json& event);
-  /// The event rebuilt from getTransaction, whose instruction data names token
-  /// instructions; `event` itself when the RPC cannot say.
-  plugin::Json withInstructionData(const std::string& program, plugin::Json event);
   /// Walks getSignaturesForAddress from the cursor to now and publishes what
   /// was not published yet, oldest first; false when the RPC failed.
   bool walk(const std::string& program);
@@ -109,7 +118,7 @@ class Listener {
 
   mutable std::mutex mutex_;
   std::condition_variable ready_;
-  std::deque<std::function<void()>> jobs_;
+  std::deque<Job> jobs_;
   bool running_ = false;
   bool walk_queued_ = false;
   std::optional<std::chrono::steady_clock::time_point> retry_at_;  ///< a failed walk is tried again then

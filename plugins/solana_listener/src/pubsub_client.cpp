@@ -128,6 +128,7 @@ bool PubSubClient::waitBeforeRedial(std::size_t attempt) {
 
 void PubSubClient::run() {
   std::size_t attempt = 0;
+  std::string last_logged_error;
   for (;;) {
     {
       std::lock_guard lock(mutex_);
@@ -178,9 +179,13 @@ void PubSubClient::run() {
       if (running) {
         if (was_connected) {
           logger_->warn("pubsub disconnected url={} reason=\"{}\"", config_.url, error);
-        } else {
+        } else if (error != last_logged_error) {
+          // A node that stays down fails the same way on every redial: warn once, then debug.
           logger_->warn("pubsub dial failed url={} reason=\"{}\"", config_.url, error);
+        } else {
+          logger_->debug("pubsub dial failed again url={} reason=\"{}\"", config_.url, error);
         }
+        last_logged_error = was_connected ? std::string() : error;
       }
     }
     if (!running || !waitBeforeRedial(attempt++)) return;

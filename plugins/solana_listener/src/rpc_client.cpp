@@ -44,29 +44,53 @@ Json RpcClient::post(const std::string& body) {
                          response.getReason());
   }
   auto parsed = Json::parse(text, nullptr, false);
-  if (parsed.is_discarded() || !parsed.is_object()) throw RpcUnavailable("the RPC answer is not a JSON object");
+  if (parsed.is_discarded() || !(parsed.is_object() || parsed.is_array())) {
+    throw RpcUnavailable("the RPC answer is not JSON-RPC");
+  }
   return parsed;
 }
 
-Json RpcClient::call(const std::string& method, const Json& params) {
-  const auto id = next_id_++;
-  const auto body = Json{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", params}}.dump();
-  Json answer;
+Json RpcClient::exchange(const std::string& what, const std::string& body) {
   for (;;) {
     const bool reused = session_ != nullptr;
     try {
-      answer = post(body);
-      break;
+      return post(body);
     } catch (const Poco::Exception& e) {
       session_.reset();
       // A kept-alive connection the server closed fails on first use: redial once.
       if (reused) continue;
-      throw RpcUnavailable(method + " failed: " + e.displayText());
+      throw RpcUnavailable(what + " failed: " + e.displayText());
     } catch (const RpcUnavailable&) {
       session_.reset();
       throw;
     }
   }
+}
+
+std::vector<std::optional<Json>> RpcClient::callBatch(const std::vector<std::pair<std::string, Json>>& calls) {
+  if (calls.empty()) return {};
+  auto body = Json::array();
+  const auto first = next_id_;
+  for (const auto& [method, params] : calls) {
+    body.push_back(Json{{"jsonrpc", "2.0"}, {"id", next_id_++}, {"method", method}, {"params", params}});
+  }
+  const auto answer = exchange("a batch of " + std::to_string(calls.size()) + " calls", body.dump());
+  if (!answer.is_array()) throw RpcUnavailable("the answer to a batch is not an array");
+  std::vector<std::optional<Json>> results(calls.size());
+  for (const auto& item : answer) {
+    if (!item.is_object() || !item.contains("id") || !item["id"].is_number_unsigned()) continue;
+    const auto index = item["id"].get<std::uint64_t>() - first;
+    if (index >= results.size()) continue;
+    if (item.contains("result") && !(item.contains("error") && !item["error"].is_null())) results[index] = item["result"];
+  }
+  return results;
+}
+
+Json RpcClient::call(const std::string& method, const Json& params) {
+  const auto id = next_id_++;
+  const auto answer =
+      exchange(method, Json{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", params}}.dump());
+  if (!answer.is_object()) throw RpcUnavailable(method + ": the answer is not a JSON object");
   if (const auto error = answer.find("error"); error != answer.end() && !error->is_null()) {
     const int code = error->is_object() && error->contains("code") && (*error)["code"].is_number_integer()
                          ? (*error)["code"].get<int>()

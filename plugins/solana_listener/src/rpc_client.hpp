@@ -7,6 +7,9 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
+#include <utility>
+#include <vector>
 #include <stdexcept>
 #include <string>
 
@@ -41,10 +44,18 @@ class RpcClient {
   /// redialled once before giving up.
   plugin::Json call(const std::string& method, const plugin::Json& params);
 
+  /// Sends every call in one JSON-RPC batch request; each answer in the
+  /// order asked, nullopt where that call got an error. Throws RpcUnavailable
+  /// when the batch as a whole got no answer.
+  std::vector<std::optional<plugin::Json>> callBatch(
+      const std::vector<std::pair<std::string, plugin::Json>>& calls);
+
   const std::string& url() const { return url_; }
 
  private:
   plugin::Json post(const std::string& body);
+  /// post() with the one redial a dropped kept-alive connection deserves.
+  plugin::Json exchange(const std::string& what, const std::string& body);
 
   std::string url_;
   HttpTarget target_;
