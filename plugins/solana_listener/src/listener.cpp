@@ -10,6 +10,8 @@ using plugin::Json;
 
 namespace {
 
+// getTransaction calls sent in one batched request during a walk.
+constexpr std::size_t kFetchBatch = 100;
 // Live events named with one batched getTransaction at most.
 constexpr std::size_t kMaxLiveBatch = 256;
 // After a failed walk, the next one comes this soon.
@@ -287,39 +289,53 @@ bool Listener::walk(const std::string& program) {
     cursor_of_[program] = *reached;
     since_saved = 0;
   };
-  for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
-    const auto signature = (*it)["signature"].get<std::string>();
-    const auto slot = (*it)["slot"].get<std::uint64_t>();
-    if (!published_.contains(signature)) {
-      Json transaction;
-      try {
-        transaction = rpc_->call("getTransaction", Json::array({signature, Json{{"encoding", "json"},
-                                                                                {"maxSupportedTransactionVersion", 0},
-                                                                                {"commitment", config_.commitment}}}));
-      } catch (const std::exception& e) {
-        std::lock_guard lock(mutex_);
-        ++rpc_errors_;
-        logger_->warn("getTransaction failed signature={} reason=\"{}\"", signature, e.what());
-        save();
-        return false;
-      }
-      if (transaction.is_null()) {
-        // Listed but not yet served at this commitment: the next walk takes it.
-        logger_->debug("transaction not available yet signature={}", signature);
-        break;
-      }
-      auto built = buildFromTransaction(transaction, program, builder_);
-      if (!built.ok()) {
-        std::lock_guard lock(mutex_);
-        ++malformed_;
-        logger_->warn("malformed getTransaction answer signature={} reason=\"{}\"", signature, built.error);
-      } else {
-        built.event["source"] = "backfill";
-        publishTransaction(program, built.event, false);
-      }
+  std::reverse(entries.begin(), entries.end());  // oldest first
+  for (std::size_t first = 0; first < entries.size(); first += kFetchBatch) {
+    const auto last = std::min(entries.size(), first + kFetchBatch);
+    // The transactions of this chunk not published yet, fetched in one batched request.
+    std::vector<std::pair<std::string, Json>> calls;
+    for (std::size_t i = first; i < last; ++i) {
+      const auto& signature = entries[i]["signature"].get_ref<const std::string&>();
+      if (published_.contains(signature)) continue;
+      calls.emplace_back("getTransaction", Json::array({signature, Json{{"encoding", "json"},
+                                                                        {"maxSupportedTransactionVersion", 0},
+                                                                        {"commitment", config_.commitment}}}));
     }
-    reached = Cursor{signature, slot};
-    if (++since_saved >= kCursorEvery) save();
+    std::vector<std::optional<Json>> answers;
+    try {
+      answers = rpc_->callBatch(calls);
+    } catch (const std::exception& e) {
+      std::lock_guard lock(mutex_);
+      ++rpc_errors_;
+      logger_->warn("getTransaction failed program={} count={} reason=\"{}\"", program, calls.size(), e.what());
+      save();
+      return false;
+    }
+    std::size_t answer = 0;
+    for (std::size_t i = first; i < last; ++i) {
+      const auto& signature = entries[i]["signature"].get_ref<const std::string&>();
+      if (!published_.contains(signature)) {
+        const auto& transaction = answers[answer++];
+        if (!transaction || transaction->is_null()) {
+          // An error for this one, or listed but not yet served at this
+          // commitment: the cursor stops before it and the next walk takes it.
+          logger_->debug("transaction not available yet signature={}", signature);
+          save();
+          return true;
+        }
+        auto built = buildFromTransaction(*transaction, program, builder_);
+        if (!built.ok()) {
+          std::lock_guard lock(mutex_);
+          ++malformed_;
+          logger_->warn("malformed getTransaction answer signature={} reason=\"{}\"", signature, built.error);
+        } else {
+          built.event["source"] = "backfill";
+          publishTransaction(program, built.event, false);
+        }
+      }
+      reached = Cursor{signature, entries[i]["slot"].get<std::uint64_t>()};
+      if (++since_saved >= kCursorEvery) save();
+    }
   }
   save();
   return true;

@@ -1,0 +1,165 @@
+"""Benchmark of the solana_listener plugin against the Solana emulator (tools/solana_sim).
+
+Three measurements, each printed as one RESULT line:
+  live      N real mints at the emulator's pace. A PubSub client of our own subscribes to the
+            emulator directly, beside the node; the added latency of a transaction is when the
+            node's /ws client got its event minus when the direct client got the notification
+            (same machine, same clock). Also the node's publish rate.
+  burst     notifications held by the emulator while N mints land, then released at once: the
+            listener's own live capacity, not the emulator's minting pace.
+  backfill  notifications dropped while N mints land, then the socket is dropped: the time
+            from the drop to the last backfilled event on /ws, and the rate.
+Run it through bench/run_solana_listener.sh.
+"""
+import argparse
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests" / "solana_listener"))
+
+import websockets  # noqa: E402
+from harness import ListenerNode, SolanaSim, install_simulator  # noqa: E402
+
+
+def percentile(values, p):
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+class Receiver:
+    """Arrival times by signature on one WebSocket, read in the background."""
+
+    def __init__(self):
+        self.arrived = {}
+        self.task = None
+
+    async def run(self, ws, signature_of):
+        try:
+            async for text in ws:
+                now = time.monotonic()
+                signature = signature_of(json.loads(text))
+                if signature and signature not in self.arrived:
+                    self.arrived[signature] = now
+        except websockets.exceptions.ConnectionClosed:
+            pass
+
+    async def wait_for(self, signatures, timeout):
+        deadline = time.monotonic() + timeout
+        while any(s not in self.arrived for s in signatures):
+            if time.monotonic() > deadline:
+                missing = sum(1 for s in signatures if s not in self.arrived)
+                raise AssertionError(f"{missing} of {len(signatures)} never arrived within {timeout}s")
+            await asyncio.sleep(0.01)
+
+
+def node_signature(frame):
+    if frame.get("type") == "event" and frame.get("data", {}).get("type") == "SolanaTransaction":
+        return frame["data"]["signature"]
+    return None
+
+
+def direct_signature(frame):
+    if frame.get("method") == "logsNotification":
+        return frame["params"]["result"]["value"]["signature"]
+    return None
+
+
+async def bench(args):
+    install_simulator()
+    sim = SolanaSim()
+    node = None
+    try:
+        program = sim.info["token_program"]
+        node = ListenerNode(sim, [program], reconcile_interval_seconds=args.reconcile)
+        node.start()
+        node.wait_cursor(program)
+        loop = asyncio.get_running_loop()
+
+        node_ws, _ = await node.connect(max_size=64 * 1024 * 1024)
+        await node_ws.send(json.dumps({"type": "subscribe", "data": {"topic": f"solana:program:{program}"}}))
+        direct_ws = await websockets.connect(sim.info["ws_url"], max_size=64 * 1024 * 1024, ping_interval=None)
+        await direct_ws.send(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "logsSubscribe",
+                                         "params": [{"mentions": [program]}, {"commitment": "confirmed"}]}))
+        at_node, at_direct = Receiver(), Receiver()
+        tasks = [asyncio.create_task(at_node.run(node_ws, node_signature)),
+                 asyncio.create_task(at_direct.run(direct_ws, direct_signature))]
+        await asyncio.sleep(0.5)
+
+        async def control(path, body=None):
+            return await loop.run_in_executor(None, sim.control, path, body)
+
+        # live: one mint per millisecond tick, so the emulator is free to answer the
+        # listener's getTransaction between mints, as a cluster's RPC node would be.
+        started = time.monotonic()
+        before = set(at_direct.arrived)
+        await control("mint", {"count": args.live, "interval_ms": 1})
+        deadline = time.monotonic() + 120
+        while len(at_direct.arrived) - len(before) < args.live and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        minted = [s for s in at_direct.arrived if s not in before]
+        mint_seconds = time.monotonic() - started
+        await at_node.wait_for(minted, 60)
+        await at_direct.wait_for(minted, 60)
+        added = [(at_node.arrived[s] - at_direct.arrived[s]) * 1000 for s in minted]
+        span = max(at_node.arrived[s] for s in minted) - min(at_node.arrived[s] for s in minted)
+        print(f"RESULT live transactions={len(minted)} emulator_rate={len(minted) / mint_seconds:.0f}/s "
+              f"published_rate={len(minted) / span if span else float('nan'):.0f}/s "
+              f"added_latency_p50_ms={percentile(added, 50):.2f} p99_ms={percentile(added, 99):.2f} "
+              f"max_ms={max(added):.2f}", flush=True)
+
+        # burst: the listener's capacity, with the emulator's minting out of the way
+        await control("ws/pause", {"mode": "hold"})
+        burst = (await control("mint", {"count": args.burst}))["signatures"]
+        released = time.monotonic()
+        await control("ws/resume")
+        await at_node.wait_for(burst, 120)
+        took = max(at_node.arrived[s] for s in burst) - released
+        print(f"RESULT burst transactions={len(burst)} seconds={took:.2f} published_rate={len(burst) / took:.0f}/s",
+              flush=True)
+
+        # backfill
+        await control("ws/pause", {"mode": "drop"})
+        gap = (await control("mint", {"count": args.gap}))["signatures"]
+        dropped = time.monotonic()
+        await control("ws/drop")
+        await control("ws/resume")
+        await at_node.wait_for(gap, 300)
+        took = max(at_node.arrived[s] for s in gap) - dropped
+        status = node.status()
+        print(f"RESULT backfill transactions={len(gap)} seconds={took:.2f} rate={len(gap) / took:.0f}/s "
+              f"reconnects={status['pubsub']['reconnects']} "
+              f"backfilled={status['programs'][program]['backfilled']} duplicates_dropped={status['duplicates']}",
+              flush=True)
+        goal_live = percentile(added, 99) <= 5
+        print(f"goal: added latency p99 <= 5 ms: {'met' if goal_live else 'NOT met'}; "
+              f">= 5000 tx/s live (burst): {'met' if len(burst) / (max(at_node.arrived[s] for s in burst) - released) >= 5000 else 'NOT met'}; "
+              f">= 2000 tx/s backfill: {'met' if len(gap) / took >= 2000 else 'NOT met'}")
+        for task in tasks:
+            task.cancel()
+        await node_ws.close()
+        await direct_ws.close()
+        return 0
+    finally:
+        if node is not None:
+            node.stop()
+            node.cleanup()
+        sim.stop()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--live", type=int, default=2000, help="mints at the emulator's pace")
+    parser.add_argument("--burst", type=int, default=5000, help="mints released to the listener at once")
+    parser.add_argument("--gap", type=int, default=10000, help="mints in the gap to backfill")
+    parser.add_argument("--reconcile", type=int, default=60, help="reconcile_interval_seconds (out of the way)")
+    sys.exit(asyncio.run(bench(parser.parse_args())))
+
+
+if __name__ == "__main__":
+    main()
