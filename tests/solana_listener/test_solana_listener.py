@@ -84,6 +84,16 @@ class ListenerTest(unittest.TestCase):
         self.assert_once_in_slot_order(events, landed)
         self.assertEqual(node.status()["pubsub"]["reconnects"], 0)
 
+    def test_a_socket_that_stops_answering_pings_is_replaced_and_the_gap_backfilled(self):
+        node = self.start_node(ping_interval_seconds=1, pong_timeout_seconds=1)
+        self.sim.control("ws/freeze")  # the emulator stops reading: no pong, no notification
+        landed = self.sim.mint(10)["signatures"]
+        wait_until(lambda: node.status()["pubsub"]["reconnects"] >= 1, 10, interval=0.1,
+                   what="a reconnect after the missing pong")
+        self.sim.control("ws/thaw")
+        events = node.events(self.topic, 10)
+        self.assert_once_in_slot_order(events, landed)
+
     def test_a_restart_backfills_from_the_stored_cursor(self):
         node = self.start_node()
         first = self.sim.mint(3)["signatures"]
