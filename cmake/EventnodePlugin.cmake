@@ -1,4 +1,5 @@
-# eventnode_add_plugin(<name> SOURCES <files...> [LIBRARIES <targets...>] [NO_INSTALL])
+# eventnode_add_plugin(<name> SOURCES <files...> [LIBRARIES <targets...>] [NO_INSTALL]), and the
+# in-tree helpers eventnode_add_plugin_core and eventnode_add_plugin_tests below.
 #
 # Builds lib<name>.so, a MODULE library with hidden visibility that the node
 # loads at run time, installed to <prefix>/lib/eventnode/plugins. Used in tree
@@ -24,4 +25,35 @@ function(eventnode_add_plugin name)
     eventnode_set_warnings(${target})
     eventnode_set_sanitizers(${target})
   endif()
+endfunction()
+
+# eventnode_add_plugin_core(<target> SOURCES <files...> [LIBRARIES <targets...>] [PRIVATE_LIBRARIES <targets...>])
+#
+# A plugin's logic as a static library (position-independent, hidden
+# visibility) that both its MODULE and its unit tests link, so the tests run
+# the code the node loads. The plugin's src/ folder is on its include path.
+function(eventnode_add_plugin_core target)
+  cmake_parse_arguments(ARG "" "" "SOURCES;LIBRARIES;PRIVATE_LIBRARIES" ${ARGN})
+  add_library(${target} STATIC ${ARG_SOURCES})
+  set_target_properties(${target} PROPERTIES POSITION_INDEPENDENT_CODE ON CXX_VISIBILITY_PRESET hidden)
+  target_include_directories(${target} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/src)
+  target_link_libraries(${target} PUBLIC eventnode::plugin_api ${ARG_LIBRARIES} PRIVATE ${ARG_PRIVATE_LIBRARIES})
+  if(COMMAND eventnode_set_warnings)
+    eventnode_set_warnings(${target})
+    eventnode_set_sanitizers(${target})
+  endif()
+endfunction()
+
+# eventnode_add_plugin_tests(<target> SOURCES <files...> LIBRARIES <targets...>)
+#
+# A GoogleTest binary for a plugin's unit tests, registered with ctest.
+function(eventnode_add_plugin_tests target)
+  cmake_parse_arguments(ARG "" "" "SOURCES;LIBRARIES" ${ARGN})
+  add_executable(${target} ${ARG_SOURCES})
+  target_link_libraries(${target} PRIVATE ${ARG_LIBRARIES} GTest::gtest_main)
+  if(COMMAND eventnode_set_warnings)
+    eventnode_set_warnings(${target})
+    eventnode_set_sanitizers(${target})
+  endif()
+  gtest_discover_tests(${target} DISCOVERY_TIMEOUT 60)
 endfunction()

@@ -340,6 +340,20 @@ struct P2pNetwork::Impl {
     }
   }
 
+  /// The peer's handshake, checked for shape and network (both ends check the same way).
+  auto readHandshake(Poco::Net::StreamSocket& socket, P2pFrameDecoder& decoder, std::vector<char>& buffer,
+                     const char* silence) {
+    const Json body = readFrame(socket, decoder, buffer, silence);
+    std::string error;
+    auto handshake = parseP2pHandshake(body, error);
+    if (!handshake) throw ProtocolError(error);
+    if (handshake->network != config.network) {
+      throw ProtocolError("handshake network " + std::string(networkName(handshake->network)) + ", expected " +
+                          std::string(networkName(config.network)));
+    }
+    return handshake;
+  }
+
   void runInbound(const std::shared_ptr<InboundConnection>& connection) {
     std::shared_ptr<Peer> peer;
     std::string peer_id = "unknown";
@@ -351,14 +365,7 @@ struct P2pNetwork::Impl {
       std::vector<char> buffer(kReadChunk);
       P2pFrameDecoder decoder(config.max_frame_bytes, p2pMagic(config.network));
 
-      const Json body = readFrame(socket, decoder, buffer, "no handshake within the dial timeout");
-      std::string error;
-      const auto handshake = parseP2pHandshake(body, error);
-      if (!handshake) throw ProtocolError(error);
-      if (handshake->network != config.network) {
-        throw ProtocolError("handshake network " + std::string(networkName(handshake->network)) + ", expected " +
-                            std::string(networkName(config.network)));
-      }
+      const auto handshake = readHandshake(socket, decoder, buffer, "no handshake within the dial timeout");
       if (handshake->node_id == config.self_id) {
         throw ProtocolError("handshake node_id " + handshake->node_id + " is this node's own id");
       }
@@ -397,6 +404,7 @@ struct P2pNetwork::Impl {
       };
       for (;;) {
         const Json message = readFrame(socket, decoder, buffer, "silent for 3 ping intervals");
+        std::string error;
         const auto kind = checkP2pMessage(message, error);
         if (!kind) throw ProtocolError(error);
         if (*kind == P2pMessageKind::Ping) {
@@ -529,14 +537,7 @@ struct P2pNetwork::Impl {
 
     std::vector<char> buffer(kReadChunk);
     P2pFrameDecoder decoder(config.max_frame_bytes, p2pMagic(config.network));
-    const Json body = readFrame(socket, decoder, buffer, "no handshake reply within the dial timeout");
-    std::string error;
-    const auto handshake = parseP2pHandshake(body, error);
-    if (!handshake) throw ProtocolError(error);
-    if (handshake->network != config.network) {
-      throw ProtocolError("handshake network " + std::string(networkName(handshake->network)) + ", expected " +
-                          std::string(networkName(config.network)));
-    }
+    const auto handshake = readHandshake(socket, decoder, buffer, "no handshake reply within the dial timeout");
     if (handshake->node_id != peer.address.id) {
       throw ProtocolError("handshake node_id " + handshake->node_id + ", expected " + peer.address.id);
     }
