@@ -1,8 +1,10 @@
 #include "cursor_store.hpp"
 
 #include <Poco/Data/SQLite/Connector.h>
+#include <Poco/Data/Transaction.h>
 #include <Poco/Exception.h>
 
+#include <algorithm>
 #include <limits>
 #include <stdexcept>
 
@@ -37,6 +39,9 @@ CursorStore::CursorStore(const std::filesystem::path& file) : file_(file) {
     *session_ << "CREATE TABLE IF NOT EXISTS cursors ("
                  "program TEXT PRIMARY KEY, signature TEXT NOT NULL, slot INTEGER NOT NULL, "
                  "updated_at INTEGER NOT NULL DEFAULT (strftime('%s','now')))",
+        now;
+    *session_ << "CREATE TABLE IF NOT EXISTS published ("
+                 "signature TEXT PRIMARY KEY, program TEXT NOT NULL, slot INTEGER NOT NULL)",
         now;
   } catch (const Poco::Exception& error) {
     throw storageError(file, "cannot open", error);
@@ -96,6 +101,50 @@ bool CursorStore::advance(const std::string& program, const Cursor& cursor) {
     return upsert.execute() > 0;
   } catch (const Poco::Exception& error) {
     throw storageError(file_, "cannot store the cursor of " + program, error);
+  }
+}
+
+void CursorStore::remember(const std::vector<PublishedSignature>& published) {
+  if (published.empty()) return;
+  std::vector<std::string> signatures, programs;
+  std::vector<Poco::Int64> slots;
+  for (const auto& entry : published) {
+    signatures.push_back(entry.signature);
+    programs.push_back(entry.program);
+    slots.push_back(static_cast<Poco::Int64>(std::min<std::uint64_t>(
+        entry.slot, static_cast<std::uint64_t>(std::numeric_limits<Poco::Int64>::max()))));
+  }
+  std::lock_guard lock(mutex_);
+  try {
+    Poco::Data::Transaction transaction(*session_);
+    *session_ << "INSERT OR IGNORE INTO published (signature, program, slot) VALUES (?, ?, ?)", use(signatures),
+        use(programs), use(slots), now;
+    transaction.commit();
+  } catch (const Poco::Exception& error) {
+    throw storageError(file_, "cannot remember published signatures", error);
+  }
+}
+
+void CursorStore::forgetBefore(const std::string& program, std::uint64_t slot) {
+  std::lock_guard lock(mutex_);
+  try {
+    std::string key = program;
+    auto before = static_cast<Poco::Int64>(
+        std::min<std::uint64_t>(slot, static_cast<std::uint64_t>(std::numeric_limits<Poco::Int64>::max())));
+    *session_ << "DELETE FROM published WHERE program = ? AND slot < ?", use(key), use(before), now;
+  } catch (const Poco::Exception& error) {
+    throw storageError(file_, "cannot forget published signatures of " + program, error);
+  }
+}
+
+std::vector<std::string> CursorStore::rememberedSignatures() {
+  std::lock_guard lock(mutex_);
+  try {
+    std::vector<std::string> signatures;
+    *session_ << "SELECT signature FROM published ORDER BY slot", into(signatures), now;
+    return signatures;
+  } catch (const Poco::Exception& error) {
+    throw storageError(file_, "cannot load published signatures", error);
   }
 }
 

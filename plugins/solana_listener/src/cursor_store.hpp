@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace eventnode::plugins::solana_listener {
 
@@ -18,6 +19,12 @@ struct Cursor {
   std::uint64_t slot = 0;
 
   bool operator==(const Cursor&) const = default;
+};
+
+struct PublishedSignature {
+  std::string program;
+  std::string signature;
+  std::uint64_t slot = 0;
 };
 
 class CursorStore {
@@ -37,6 +44,14 @@ class CursorStore {
   /// (an equal slot replaces it: within a slot, the caller publishes in order).
   /// Returns whether it was stored. Thread-safe; throws std::runtime_error on a storage error.
   bool advance(const std::string& program, const Cursor& cursor);
+
+  /// Remembers signatures published ahead of their program's cursor (live
+  /// ones), so a restart does not publish them again. One transaction.
+  void remember(const std::vector<PublishedSignature>& published);
+  /// Forgets the remembered signatures of `program` below `slot`: the cursor covers them now.
+  void forgetBefore(const std::string& program, std::uint64_t slot);
+  /// Every remembered signature, oldest slot first.
+  std::vector<std::string> rememberedSignatures();
 
  private:
   std::filesystem::path file_;

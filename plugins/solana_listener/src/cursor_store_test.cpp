@@ -97,6 +97,21 @@ TEST(CursorStore, RefusesSlotsBeyondSigned64Bits) {
   EXPECT_THROW(store.advance(kProgram, {"sig", UINT64_MAX}), std::runtime_error);
 }
 
+TEST(CursorStore, RemembersPublishedSignaturesAcrossAReopenUntilTheCursorCoversThem) {
+  TempDir dir;
+  {
+    CursorStore store(dir.db());
+    store.remember({{kProgram, "a", 5}, {kProgram, "b", 7}, {kToken, "c", 3}});
+    store.remember({{kProgram, "b", 7}});  // published twice is remembered once
+  }
+  CursorStore reopened(dir.db());
+  EXPECT_EQ(reopened.rememberedSignatures(), (std::vector<std::string>{"c", "a", "b"}));
+  reopened.forgetBefore(kProgram, 7);
+  EXPECT_EQ(reopened.rememberedSignatures(), (std::vector<std::string>{"c", "b"}));
+  reopened.forgetBefore(kToken, 100);
+  EXPECT_EQ(reopened.rememberedSignatures(), (std::vector<std::string>{"b"}));
+}
+
 TEST(CursorStore, UnopenableFileIsNamedInTheError) {
   TempDir dir;
   const auto file = dir.path() / "missing-dir" / "cursors.sqlite";

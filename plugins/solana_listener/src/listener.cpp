@@ -41,6 +41,8 @@ Listener::Listener(ListenerConfig config, const AnchorEventRegistry& events, Cur
       published_(config_.dedup_capacity),
       cursor_of_(cursors.loadAll()) {
   builder_.events = &events;
+  // What was published ahead of a cursor before a restart is not published again.
+  for (const auto& signature : cursors.rememberedSignatures()) published_.insert(signature);
   // Every new socket is followed by a walk: what was sent while it was down is gone.
   pubsub_ = std::make_unique<PubSubClient>(config_.pubsub, logger_, [this] {
     reconcile();
@@ -209,6 +211,18 @@ void Listener::publishLive(std::vector<LiveEvent>& batch) {
     }
   }
   for (const auto& live : batch) publishTransaction(live.program, live.event, true);
+  flushRemembered();
+}
+
+void Listener::flushRemembered() {
+  if (remember_.empty()) return;
+  try {
+    cursors_.remember(remember_);
+  } catch (const std::exception& e) {
+    // Only a restart's dedup depends on it: the events are out already.
+    logger_->error("cannot remember published signatures: {}", e.what());
+  }
+  remember_.clear();
 }
 
 void Listener::publishTransaction(const std::string& program, const Json& event, bool live) {
@@ -220,6 +234,7 @@ void Listener::publishTransaction(const std::string& program, const Json& event,
   }
   publish_("solana:program:" + program, event);
   publish_("solana:tx:" + signature, event);
+  remember_.push_back({program, signature, event.value("slot", std::uint64_t{0})});
   std::lock_guard lock(mutex_);
   auto& stats = stats_[program];
   ++(live ? stats.live : stats.backfilled);
@@ -284,8 +299,10 @@ bool Listener::walk(const std::string& program) {
   std::size_t since_saved = 0;
   std::optional<Cursor> reached;
   const auto save = [&] {
+    flushRemembered();
     if (!reached) return;
     cursors_.advance(program, *reached);
+    cursors_.forgetBefore(program, reached->slot);
     cursor_of_[program] = *reached;
     since_saved = 0;
   };

@@ -102,6 +102,8 @@ class Listener {
   /// was not published yet, oldest first; false when the RPC failed.
   bool walk(const std::string& program);
   void walkAll();
+  /// Stores the signatures published since the last flush (one transaction).
+  void flushRemembered();
   void checkWatches();
   void settleWatch(const std::string& signature, std::uint64_t slot, const plugin::Json& err, const std::string& status);
   void subscribeWatch(const std::string& signature);
@@ -115,6 +117,7 @@ class Listener {
   std::unique_ptr<RpcClient> rpc_;  ///< worker thread only
   RecentSignatures published_;      ///< worker thread only
   std::map<std::string, Cursor> cursor_of_;  ///< worker thread only
+  std::vector<PublishedSignature> remember_;  ///< published, not yet in the store; worker thread only
 
   mutable std::mutex mutex_;
   std::condition_variable ready_;
