@@ -76,16 +76,21 @@ async def bench(args):
     node = None
     try:
         program = sim.info["token_program"]
-        node = ListenerNode(sim, [program], reconcile_interval_seconds=args.reconcile)
+        anchor = sim.info["anchor_program"]
+        node = ListenerNode(sim, [program, {"id": anchor, "events": ["EnergyMinted"]}],
+                            reconcile_interval_seconds=args.reconcile)
         node.start()
         node.wait_cursor(program)
         loop = asyncio.get_running_loop()
 
         node_ws, _ = await node.connect(max_size=64 * 1024 * 1024)
         await node_ws.send(json.dumps({"type": "subscribe", "data": {"topic": f"solana:program:{program}"}}))
+        await node_ws.send(json.dumps({"type": "subscribe", "data": {"topic": f"solana:program:{anchor}"}}))
         direct_ws = await websockets.connect(sim.info["ws_url"], max_size=64 * 1024 * 1024, ping_interval=None)
         await direct_ws.send(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "logsSubscribe",
                                          "params": [{"mentions": [program]}, {"commitment": "confirmed"}]}))
+        await direct_ws.send(json.dumps({"jsonrpc": "2.0", "id": 2, "method": "logsSubscribe",
+                                         "params": [{"mentions": [anchor]}, {"commitment": "confirmed"}]}))
         at_node, at_direct = Receiver(), Receiver()
         tasks = [asyncio.create_task(at_node.run(node_ws, node_signature)),
                  asyncio.create_task(at_direct.run(direct_ws, direct_signature))]
@@ -112,6 +117,20 @@ async def bench(args):
               f"published_rate={len(minted) / span if span else float('nan'):.0f}/s "
               f"added_latency_p50_ms={percentile(added, 50):.2f} p99_ms={percentile(added, 99):.2f} "
               f"max_ms={max(added):.2f}", flush=True)
+
+        # anchor: logs that name their instruction and event, so no getTransaction is needed:
+        # what the listener and the gateway add by themselves
+        before = set(at_direct.arrived)
+        for _ in range(args.anchor):
+            await control("anchor_event")
+        deadline = time.monotonic() + 60
+        while len(at_direct.arrived) - len(before) < args.anchor and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        anchored = [s for s in at_direct.arrived if s not in before]
+        await at_node.wait_for(anchored, 60)
+        added_anchor = [(at_node.arrived[s] - at_direct.arrived[s]) * 1000 for s in anchored]
+        print(f"RESULT anchor transactions={len(anchored)} added_latency_p50_ms={percentile(added_anchor, 50):.2f} "
+              f"p99_ms={percentile(added_anchor, 99):.2f} max_ms={max(added_anchor):.2f}", flush=True)
 
         # burst: the listener's capacity, with the emulator's minting out of the way
         await control("ws/pause", {"mode": "hold"})
@@ -156,6 +175,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--live", type=int, default=2000, help="mints at the emulator's pace")
     parser.add_argument("--burst", type=int, default=5000, help="mints released to the listener at once")
+    parser.add_argument("--anchor", type=int, default=300, help="Anchor-shaped transactions, one at a time")
     parser.add_argument("--gap", type=int, default=10000, help="mints in the gap to backfill")
     parser.add_argument("--reconcile", type=int, default=60, help="reconcile_interval_seconds (out of the way)")
     sys.exit(asyncio.run(bench(parser.parse_args())))
