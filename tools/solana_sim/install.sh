@@ -18,6 +18,10 @@ if ! command -v npm >/dev/null 2>&1; then
   echo "solana_sim: npm is not installed (apt-get install npm)" >&2
   exit 1
 fi
+# Test suites running side by side call this at the same moment: one installs,
+# the others wait for it (npm ci empties node_modules first).
+exec 9>"$here/.install.lock"
+flock 9
 stamp=node_modules/.eventnode-lock-sha256
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ -d node_modules ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then

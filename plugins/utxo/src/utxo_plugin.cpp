@@ -53,8 +53,9 @@ class UtxoPlugin final : public plugin::Plugin {
          .default_value = YAML::Node("")},
         {.name = "masternodes",
          .type = FieldType::List,
-         .description = "every masternode of the network, this one included; n for the quorum",
-         .required = true,
+         .description = "every masternode of the network, this one included; n for the quorum. Empty: this node "
+                        "alone, a network of one that finalizes on its own vote",
+         .default_value = YAML::Node(YAML::NodeType::Sequence),
          .item_type = FieldType::Map,
          .fields = {{.name = "id", .description = "the masternode's id", .required = true},
                     {.name = "address", .description = "its P2P host:port", .required = true}}},
@@ -107,7 +108,6 @@ class UtxoPlugin final : public plugin::Plugin {
       if (!ids.insert(peer.id).second) throw std::invalid_argument("masternodes: id '" + peer.id + "' is listed twice");
       masternodes_.push_back(std::move(peer));
     }
-    if (masternodes_.empty()) throw std::invalid_argument("masternodes: list at least this node");
     const auto p2p = config["p2p"];
     listen_ = parseHostPort(p2p["listen"].as<std::string>(), "p2p.listen");
     ping_interval_ = std::chrono::seconds(p2p["ping_interval_seconds"].as<long long>());
@@ -122,6 +122,7 @@ class UtxoPlugin final : public plugin::Plugin {
     logger_ = host.logger();
     if (masternode_id_.empty()) masternode_id_ = host.nodeId();
     const std::string prefix(mainnet_ ? kMainnetPrefix : kTestnetPrefix);
+    if (masternodes_.empty()) masternodes_.push_back({masternode_id_, listen_.host, listen_.port});
 
     LedgerConfig ledger_config;
     ledger_config.self_id = masternode_id_;
@@ -153,12 +154,15 @@ class UtxoPlugin final : public plugin::Plugin {
                                        std::make_unique<LedgerStore>(host.dataDir() / "utxo.sqlite", full_sync_),
                                        logger_, [this](const Effects& effects) { deliver(effects); });
     peers_ = std::make_unique<PeerProtocol>(*engine_, prefix, logger_);
-    network_ = std::make_unique<P2pNetwork>(
-        p2p, logger_, [this](const std::string& peer, const plugin::Json& message, const P2pReply& reply) {
-          peers_->onMessage(peer, message, reply);
-        });
+    // A network of one has nobody to talk to: no P2P listener.
+    if (!p2p.peers.empty()) {
+      network_ = std::make_unique<P2pNetwork>(
+          p2p, logger_, [this](const std::string& peer, const plugin::Json& message, const P2pReply& reply) {
+            peers_->onMessage(peer, message, reply);
+          });
+    }
     engine_->start();
-    network_->start();
+    if (network_) network_->start();
 
     host.addWebSocketEndpoint({.path = "/ws/utxo-protocol",
                                .access = wallet_authenticated_ ? plugin::RouteAccess::Authenticated
@@ -167,7 +171,8 @@ class UtxoPlugin final : public plugin::Plugin {
                                .on_message = [this](plugin::ConnectionId id,
                                                     std::string_view text) { hub_->onMessage(id, text); },
                                .on_close = [this](plugin::ConnectionId id) { hub_->onClose(id); }});
-    addHttpRoutes(host, *engine_, prefix, [this] { return network_->status(); });
+    addHttpRoutes(host, *engine_, prefix,
+                  [this] { return network_ ? network_->status() : plugin::Json::array(); });
     expiry_timer_ = host.scheduleEvery(std::chrono::seconds(1), [this] {
       engine_->post<bool>([](Ledger& ledger, Effects& effects, std::int64_t now) {
         ledger.expireLocks(now, effects);
@@ -178,9 +183,10 @@ class UtxoPlugin final : public plugin::Plugin {
     const auto [utxos, transactions] = engine_->read([](const Ledger& ledger) {
       return std::pair{ledger.utxosCount(), ledger.transactionCount()};
     });
-    logger_->info("ready masternode={} network={} masternodes={} quorum={} p2p={}:{} utxos={} transactions={}",
+    logger_->info("ready masternode={} network={} masternodes={} quorum={} p2p={} utxos={} transactions={}",
                   masternode_id_, mainnet_ ? "mainnet" : "testnet", masternodes_.size(),
-                  quorum(static_cast<std::uint32_t>(masternodes_.size())), listen_.host, network_->listenPort(), utxos,
+                  quorum(static_cast<std::uint32_t>(masternodes_.size())),
+                  network_ ? listen_.host + ":" + std::to_string(network_->listenPort()) : std::string("none"), utxos,
                   transactions);
   }
 
@@ -195,7 +201,9 @@ class UtxoPlugin final : public plugin::Plugin {
   // Runs on the engine's thread once a batch is durable.
   void deliver(const Effects& effects) {
     hub_->deliver(effects.wallet);
-    for (const auto& message : effects.to_peers) network_->broadcast(message);
+    if (network_) {
+      for (const auto& message : effects.to_peers) network_->broadcast(message);
+    }
     if (!effects.state_changes.empty()) peers_->notify(effects.state_changes);
   }
 
