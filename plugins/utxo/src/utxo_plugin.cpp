@@ -62,7 +62,6 @@ class UtxoPlugin final : public plugin::Plugin {
         {.name = "p2p",
          .type = FieldType::Map,
          .description = "the masternode P2P listener and links",
-         .default_value = YAML::Node(YAML::NodeType::Map),
          .fields = {{.name = "listen",
                      .description = "host:port to accept peers on",
                      .default_value = YAML::Node("0.0.0.0:24100")},
