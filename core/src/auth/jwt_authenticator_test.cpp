@@ -1,5 +1,7 @@
 #include "auth/jwt_authenticator.hpp"
 
+#include "temp_dir.hpp"
+
 #include "errors.hpp"
 
 #include <Poco/Base64Encoder.h>
@@ -81,23 +83,9 @@ std::string verifyError(const JwtAuthenticator& auth, const std::string& token) 
   return {};
 }
 
-class TempDir {
+class TempDir : public test_support::TempDir {
  public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "eventnode-jwt-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
+  TempDir() : test_support::TempDir("jwt") {}
 };
 
 struct RsaKeyFiles {

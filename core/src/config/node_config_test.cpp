@@ -1,5 +1,7 @@
 #include "config/node_config.hpp"
 
+#include "temp_dir.hpp"
+
 #include <Poco/Environment.h>
 
 #include <gtest/gtest.h>
@@ -17,23 +19,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
+class TempDir : public test_support::TempDir {
  public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "eventnode-config-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = fs::path(pattern).lexically_normal();
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
+  TempDir() : test_support::TempDir("config") {}
 };
 
 /// Sets an environment variable for the test's lifetime.

@@ -1,4 +1,6 @@
 #include "batch_store.hpp"
+
+#include "temp_dir.hpp"
 #include "batch_writer.hpp"
 
 #include <gtest/gtest.h>
@@ -28,24 +30,11 @@ namespace {
 namespace fs = std::filesystem;
 using plugin::Json;
 
-class TempDir {
+// A test's own folder, and the database file the store under test keeps there.
+class TempDir : public test_support::TempDir {
  public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "eventnode-pow-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = fs::path(pattern).lexically_normal();
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-  fs::path db() const { return path_ / "pow_batches.sqlite"; }
-
- private:
-  fs::path path_;
+  TempDir() : test_support::TempDir("pow") {}
+  std::filesystem::path db() const { return path() / "pow_batches.sqlite"; }
 };
 
 const std::vector<std::string> kRecorders = {"chain", "bus"};

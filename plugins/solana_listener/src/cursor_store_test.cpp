@@ -1,5 +1,7 @@
 #include "cursor_store.hpp"
 
+#include "temp_dir.hpp"
+
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -14,24 +16,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
+// A test's own folder, and the database file the store under test keeps there.
+class TempDir : public test_support::TempDir {
  public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "eventnode-solana-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  fs::path db() const { return path_ / "cursors.sqlite"; }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
+  TempDir() : test_support::TempDir("solana") {}
+  std::filesystem::path db() const { return path() / "cursors.sqlite"; }
 };
 
 constexpr const char* kProgram = "6EF8rrecthR5Dkzon8Nwu78hRvfCKubJ14M5uBEwF6P";

@@ -1,5 +1,7 @@
 #include "ledger_store.hpp"
 
+#include "temp_dir.hpp"
+
 #include "txid.hpp"
 
 #include <gtest/gtest.h>
@@ -20,16 +22,8 @@ LedgerConfig fourMasternodes() { return {.self_id = "mn1", .masternodes = {"mn1"
 
 class LedgerStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("utxo-store-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::filesystem::path file() const { return dir_ / "utxo.sqlite"; }
-  std::filesystem::path dir_;
+  std::filesystem::path file() const { return dir_.path() / "utxo.sqlite"; }
+  test_support::TempDir dir_{"utxo"};
 };
 
 TEST_F(LedgerStoreTest, EveryStateVoteAndTransactionSurvivesAReopen) {
@@ -78,7 +72,7 @@ TEST_F(LedgerStoreTest, EveryStateVoteAndTransactionSurvivesAReopen) {
 
 TEST_F(LedgerStoreTest, AnUnwritablePathFailsNamingTheFile) {
   try {
-    LedgerStore store(dir_ / "missing" / "utxo.sqlite", false);
+    LedgerStore store(dir_.path() / "missing" / "utxo.sqlite", false);
     FAIL() << "opened";
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("missing"), std::string::npos) << e.what();
