@@ -17,6 +17,7 @@ import signal
 import socket
 import struct
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -211,6 +212,14 @@ class Node:
         if getattr(self, "_log", None) is not None and not self._log.closed:
             self._log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+    def finish(self, keep=False, label="node"):
+        """Ends the node: its folder removed, or, with `keep`, left for a post-mortem and named on stderr."""
+        if keep:
+            self.kill()
+            sys.stderr.write(f"\n  kept {self.dir} ({label} logs, config, data)\n")
+        else:
+            self.cleanup()
 
     def log(self):
         """What every start of this node wrote, oldest first."""

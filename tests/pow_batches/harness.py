@@ -351,11 +351,7 @@ class PowTestCase:
         # POW_TESTS_KEEP=1 keeps each node's folder (config, data dir, one log per start) for a post-mortem.
         keep = os.environ.get("POW_TESTS_KEEP") == "1"
         for node in self._nodes:
-            if keep:
-                node.kill()
-                sys.stderr.write(f"\n  kept {node.dir} (node logs, config, data)\n")
-            else:
-                node.cleanup()
+            node.finish(keep)
         for proc in self._procs:
             proc.stop()
 

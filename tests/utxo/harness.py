@@ -291,11 +291,7 @@ class Cluster:
             wallet.close()
         keep = os.environ.get("UTXO_TESTS_KEEP") == "1"
         for node in self.nodes:
-            if keep:
-                node.kill()
-                sys.stderr.write(f"\n  kept {node.dir} ({node.id}: node logs, config, data)\n")
-            else:
-                node.cleanup()
+            node.finish(keep, f"{node.id}: node")
 
     def stop(self):
         """SIGTERM by PID to every running node; returns {id: exit code}."""
