@@ -53,11 +53,13 @@ test('hang mode holds requests until the client times out; history still grows a
   await waitFor(() => ws.notifications('logsNotification', sub).length === 3, { what: 'notifications during the hang' });
   const stats = await control(port, 'stats');
   assert.equal(stats.fault, 'hang');
-  // A request still hanging when the fault clears is cut off, not answered late.
-  const pending = post(port, { jsonrpc: '2.0', id: 2, method: 'getSlot' }, { timeoutMs: 5000 });
+  // A request still hanging when the fault clears is cut off, not answered late. The
+  // rejection is expected at once, so its handler is attached before anything else is
+  // awaited: the cut can land while rpc/clear is still answering.
+  const cutOff = assert.rejects(post(port, { jsonrpc: '2.0', id: 2, method: 'getSlot' }, { timeoutMs: 5000 }));
   await waitFor(async () => (await control(port, 'stats')).hanging_requests >= 1, { what: 'a hanging request' });
   await control(port, 'rpc/clear');
-  await assert.rejects(pending);
+  await cutOff;
   const history = (await rpc(port, 'getSignaturesForAddress', [sim.info.mint, { limit: 3 }])).result;
   assert.deepEqual(history.map((e) => e.signature), [...minted.signatures].reverse());
   ws.close();
