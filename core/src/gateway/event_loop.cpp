@@ -180,7 +180,7 @@ void EventLoop::handle(DeliverTask& task) {
       // have been queued before the subscriber's snapshot was taken.
       if (task.offset <= subscription->last_offset) continue;
       subscription->last_offset = task.offset;
-      if (subscription->filter && !subscription->filter->matches(*task.data)) continue;
+      if (subscription->filter && !subscription->filter->matches(task.frame->data())) continue;
     }
     if (enqueue(*connection, task.frame)) ++delivered;
   }
@@ -337,7 +337,7 @@ void EventLoop::subscribe(Connection& c, const std::string& topic, const std::ui
   if (confirm) sendText(c, subscribedMessage(topic, snapshot.offset, snapshot.epoch, snapshot.recovered));
   const auto& filter_ref = c.subscriptions.back().filter;
   for (const auto& entry : snapshot.missed) {
-    if (filter_ref && !filter_ref->matches(*entry.data)) continue;
+    if (filter_ref && !filter_ref->matches(entry.frame->data())) continue;
     if (!enqueue(c, entry.frame)) return;
   }
 }

@@ -47,7 +47,6 @@ struct DeliverTask {
   std::shared_ptr<TopicState> topic;
   std::uint64_t offset = 0;  ///< 0: a notice outside the topic's sequence (delivered to all, not recorded)
   FramePtr frame;
-  std::shared_ptr<const plugin::Json> data;
 };
 
 /// A frame for one connection (a plugin's direct send).

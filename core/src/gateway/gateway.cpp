@@ -95,7 +95,6 @@ std::uint64_t Gateway::publish(const std::string& topic, const plugin::Json& dat
   }
   // Serialized once, outside the topic's lock; invalid UTF-8 in strings is replaced rather than refused.
   const auto data_text = data.dump(-1, ' ', false, plugin::Json::error_handler_t::replace);
-  auto shared_data = std::make_shared<const plugin::Json>(data);
   const auto state = topics_.get(topic);
   const auto user_limit = config_.server.limits.user_events_per_minute;
   const bool limited = user_limit > 0 && topic.rfind("user:", 0) == 0;
@@ -119,7 +118,7 @@ std::uint64_t Gateway::publish(const std::string& topic, const plugin::Json& dat
               errorMessage("user_rate_limited",
                            "more than " + std::to_string(user_limit) +
                                " events a minute for this user; the rest of this minute's are dropped"));
-          for (auto& loop : loops_) loop->post(DeliverTask{state, 0, notice, shared_data});
+          for (auto& loop : loops_) loop->post(DeliverTask{state, 0, notice});
         }
         return 0;
       }
@@ -127,15 +126,18 @@ std::uint64_t Gateway::publish(const std::string& topic, const plugin::Json& dat
     offset = ++state->offset;
     auto frame = std::make_shared<OutboundFrame>();
     frame->bytes = ws::encodeFrame(ws::Opcode::Text, eventMessage(topic, offset, data_text));
+    // The message ends with the data and its closing brace.
+    frame->data_at = frame->bytes.size() - 1 - data_text.size();
+    frame->data_size = data_text.size();
     frame->published = now;
     state->last_publish = now;
     if (state->policy.size > 0) {
-      state->history.push_back({offset, now, frame, shared_data});
+      state->history.push_back({offset, now, frame});
       state->trim(now);
     }
     // Handed to the loops under the topic's lock, so every loop sees this
     // topic's events in offset order.
-    for (auto& loop : loops_) loop->post(DeliverTask{state, offset, frame, shared_data});
+    for (auto& loop : loops_) loop->post(DeliverTask{state, offset, frame});
   }
   metrics_.events_published.fetch_add(1, std::memory_order_relaxed);
   bus_.publish(topic, data);

@@ -23,8 +23,7 @@ namespace eventnode::core {
 struct HistoryEntry {
   std::uint64_t offset = 0;
   std::chrono::steady_clock::time_point at;
-  FramePtr frame;
-  std::shared_ptr<const plugin::Json> data;  ///< for filters during replay
+  FramePtr frame;  ///< its data() is what filters see during replay
 };
 
 struct TopicState {

@@ -20,8 +20,11 @@ void publish(TopicState& state, Clock::time_point at = Clock::now()) {
   std::lock_guard lock(state.mutex);
   ++state.offset;
   auto frame = std::make_shared<OutboundFrame>();
-  frame->bytes = "event " + std::to_string(state.offset);
-  state.history.push_back({state.offset, at, frame, std::make_shared<const Json>(Json{{"n", state.offset}})});
+  const auto data = Json{{"n", state.offset}}.dump();
+  frame->bytes = "event " + data;
+  frame->data_at = frame->bytes.size() - data.size();
+  frame->data_size = data.size();
+  state.history.push_back({state.offset, at, frame});
   state.last_publish = at;
   state.trim(at);
 }
@@ -74,9 +77,8 @@ TEST(TopicRegistry, RecoversWhenHistoryCoversSince) {
     EXPECT_EQ(offsets(snapshot), c.missed);
     for (const auto& entry : snapshot.missed) {
       ASSERT_NE(entry.frame, nullptr);
-      EXPECT_EQ(entry.frame->bytes, "event " + std::to_string(entry.offset));
-      ASSERT_NE(entry.data, nullptr);
-      EXPECT_EQ((*entry.data)["n"], entry.offset);
+      EXPECT_EQ(entry.frame->bytes, "event " + (Json{{"n", entry.offset}}).dump());
+      EXPECT_EQ(entry.frame->data()["n"], entry.offset);
     }
   }
 }
@@ -134,7 +136,7 @@ TEST(TopicRegistry, DoesNotRecoverWhenTtlExpiredEntriesPastSince) {
   const auto now = Clock::now();
   // Built directly, as if published two minutes ago, then just now.
   for (std::uint64_t offset = 1; offset <= 5; ++offset) {
-    state.history.push_back({offset, offset <= 3 ? now - 120s : now, std::make_shared<OutboundFrame>(), nullptr});
+    state.history.push_back({offset, offset <= 3 ? now - 120s : now, std::make_shared<OutboundFrame>()});
   }
   state.offset = 5;
   state.last_publish = now;
@@ -155,7 +157,7 @@ TEST(TopicRegistry, DoesNotRecoverWhenEveryEntryExpired) {
   TopicState state("prices", {100, 60s});
   const auto old = Clock::now() - 300s;
   for (std::uint64_t offset = 1; offset <= 3; ++offset) {
-    state.history.push_back({offset, old, std::make_shared<OutboundFrame>(), nullptr});
+    state.history.push_back({offset, old, std::make_shared<OutboundFrame>()});
   }
   state.offset = 3;
   const std::uint64_t since = 1;

@@ -74,11 +74,12 @@ std::vector<std::string> logLines(const Json& value, const std::string& path, co
   lines.reserve(value.size());
   for (std::size_t i = 0; i < value.size(); ++i) {
     const auto& line = value[i];
-    const auto at = path + "[" + std::to_string(i) + "]";
-    if (!line.is_string()) fail(at + ": expected a string, got " + line.type_name());
+    // The path is spelled out only for a refusal: this loop runs for every log line.
+    const auto at = [&] { return path + "[" + std::to_string(i) + "]"; };
+    if (!line.is_string()) fail(at() + ": expected a string, got " + line.type_name());
     const auto& text = line.get_ref<const std::string&>();
     if (text.size() > config.max_log_line_length) {
-      fail(at + ": " + std::to_string(text.size()) + " bytes exceed the line limit of " +
+      fail(at() + ": " + std::to_string(text.size()) + " bytes exceed the line limit of " +
            std::to_string(config.max_log_line_length));
     }
     lines.push_back(text);
