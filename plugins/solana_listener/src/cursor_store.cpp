@@ -40,9 +40,12 @@ CursorStore::CursorStore(const std::filesystem::path& file) : file_(file) {
                  "program TEXT PRIMARY KEY, signature TEXT NOT NULL, slot INTEGER NOT NULL, "
                  "updated_at INTEGER NOT NULL DEFAULT (strftime('%s','now')))",
         now;
+    // Keyed by signature alone (no rowid table beside it), and indexed for
+    // forgetBefore, which runs after every walk while live events keep adding rows.
     *session_ << "CREATE TABLE IF NOT EXISTS published ("
-                 "signature TEXT PRIMARY KEY, program TEXT NOT NULL, slot INTEGER NOT NULL)",
+                 "signature TEXT PRIMARY KEY, program TEXT NOT NULL, slot INTEGER NOT NULL) WITHOUT ROWID",
         now;
+    *session_ << "CREATE INDEX IF NOT EXISTS published_by_program_slot ON published (program, slot)", now;
   } catch (const Poco::Exception& error) {
     throw storageError(file, "cannot open", error);
   }
