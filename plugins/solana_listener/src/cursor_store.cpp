@@ -14,6 +14,7 @@ namespace eventnode::plugins::solana_listener {
 namespace {
 
 constexpr std::size_t kOpenTimeoutSeconds = 2;
+constexpr auto kCheckpointEvery = std::chrono::seconds(1);
 
 std::runtime_error storageError(const std::filesystem::path& file, const std::string& what,
                                 const Poco::Exception& error) {
@@ -36,6 +37,10 @@ CursorStore::CursorStore(const std::filesystem::path& file) : file_(file) {
     std::string mode;
     *session_ << "PRAGMA journal_mode=WAL", into(mode), now;
     *session_ << "PRAGMA synchronous=NORMAL", now;
+    // SQLite's own checkpoints run inside the commit that crosses 1,000 log
+    // pages, on the listener's worker: a ~10 ms fsync that delayed the live
+    // events queued behind it. checkpointLoop runs them on its own connection.
+    *session_ << "PRAGMA wal_autocheckpoint=0", now;
     *session_ << "CREATE TABLE IF NOT EXISTS cursors ("
                  "program TEXT PRIMARY KEY, signature TEXT NOT NULL, slot INTEGER NOT NULL, "
                  "updated_at INTEGER NOT NULL DEFAULT (strftime('%s','now')))",
@@ -49,9 +54,35 @@ CursorStore::CursorStore(const std::filesystem::path& file) : file_(file) {
   } catch (const Poco::Exception& error) {
     throw storageError(file, "cannot open", error);
   }
+  checkpointer_ = std::thread([this] { checkpointLoop(); });
 }
 
-CursorStore::~CursorStore() = default;
+CursorStore::~CursorStore() {
+  {
+    std::lock_guard lock(checkpoint_mutex_);
+    stopping_ = true;
+  }
+  checkpoint_wake_.notify_one();
+  if (checkpointer_.joinable()) checkpointer_.join();
+}
+
+void CursorStore::checkpointLoop() {
+  std::unique_ptr<Poco::Data::Session> session;
+  std::unique_lock lock(checkpoint_mutex_);
+  while (!checkpoint_wake_.wait_for(lock, kCheckpointEvery, [&] { return stopping_; })) {
+    lock.unlock();
+    // A failed checkpoint is tried again a second later; meanwhile the log only
+    // grows, and SQLite checkpoints it when the last connection closes.
+    try {
+      if (!session) session = std::make_unique<Poco::Data::Session>("SQLite", file_.string(), kOpenTimeoutSeconds);
+      int busy = 0, log_pages = 0, checkpointed = 0;
+      *session << "PRAGMA wal_checkpoint(PASSIVE)", into(busy), into(log_pages), into(checkpointed), now;
+    } catch (const Poco::Exception&) {
+      session.reset();
+    }
+    lock.lock();
+  }
+}
 
 std::optional<Cursor> CursorStore::load(const std::string& program) {
   std::lock_guard lock(mutex_);

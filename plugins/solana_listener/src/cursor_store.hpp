@@ -7,7 +7,9 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <condition_variable>
 #include <mutex>
+#include <thread>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,8 +32,9 @@ struct PublishedSignature {
 class CursorStore {
  public:
   /// Opens (creating) the database file and its table. Throws std::runtime_error naming the file.
+  /// A thread of its own checkpoints the write-ahead log every second.
   explicit CursorStore(const std::filesystem::path& file);
-  ~CursorStore();
+  ~CursorStore();  ///< stops the checkpoint thread
   CursorStore(const CursorStore&) = delete;
   CursorStore& operator=(const CursorStore&) = delete;
 
@@ -57,6 +60,12 @@ class CursorStore {
   std::filesystem::path file_;
   std::mutex mutex_;
   std::unique_ptr<Poco::Data::Session> session_;
+
+  void checkpointLoop();
+  std::mutex checkpoint_mutex_;
+  std::condition_variable checkpoint_wake_;
+  bool stopping_ = false;
+  std::thread checkpointer_;
 };
 
 }  // namespace eventnode::plugins::solana_listener
