@@ -38,7 +38,6 @@ Listener::Listener(ListenerConfig config, const AnchorEventRegistry& events, Cur
       logger_(std::move(logger)),
       publish_(std::move(publish)),
       rpc_(std::make_unique<RpcClient>(config_.rpc_url, config_.rpc_timeout)),
-      naming_rpc_(std::make_unique<RpcClient>(config_.rpc_url, config_.rpc_timeout)),
       published_(config_.dedup_capacity),
       cursor_of_(cursors.loadAll()) {
   builder_.events = &events;
@@ -79,7 +78,6 @@ void Listener::start() {
     running_ = true;
   }
   worker_ = std::thread([this] { runWorker(); });
-  namer_ = std::thread([this] { runNamer(); });
   pubsub_->start();
 }
 
@@ -90,8 +88,6 @@ void Listener::stop() {
     running_ = false;
   }
   ready_.notify_all();
-  live_ready_.notify_all();
-  if (namer_.joinable()) namer_.join();
   if (worker_.joinable()) worker_.join();
 }
 
@@ -99,32 +95,16 @@ void Listener::post(std::function<void()> job) {
   {
     std::lock_guard lock(mutex_);
     if (!running_) return;
-    jobs_.push_back(std::move(job));
+    jobs_.push_back({std::move(job), std::nullopt});
   }
   ready_.notify_one();
 }
 
-void Listener::runNamer() {
-  for (;;) {
-    std::vector<LiveEvent> batch;
-    {
-      std::unique_lock lock(mutex_);
-      live_ready_.wait(lock, [&] { return !running_ || !live_.empty(); });
-      if (!running_) return;
-      while (!live_.empty() && batch.size() < kMaxLiveBatch) {
-        batch.push_back(std::move(live_.front()));
-        live_.pop_front();
-      }
-    }
-    nameTokenInstructions(batch);
-    // Shared, because a std::function must be copyable; only the worker touches it.
-    post([this, named = std::make_shared<std::vector<LiveEvent>>(std::move(batch))] { publishLive(*named); });
-  }
-}
-
 void Listener::runWorker() {
+  std::vector<LiveEvent> live;
   for (;;) {
     std::function<void()> job;
+    live.clear();
     {
       std::unique_lock lock(mutex_);
       const auto due = [&] { return retry_at_ && std::chrono::steady_clock::now() >= *retry_at_; };
@@ -139,8 +119,14 @@ void Listener::runWorker() {
       if (jobs_.empty()) {
         retry_at_.reset();
         job = [this] { walkAll(); };
+      } else if (jobs_.front().live) {
+        while (!jobs_.empty() && jobs_.front().live && live.size() < kMaxLiveBatch) {
+          live.push_back(std::move(*jobs_.front().live));
+          jobs_.pop_front();
+        }
+        job = [this, &live] { publishLive(live); };
       } else {
-        job = std::move(jobs_.front());
+        job = std::move(jobs_.front().run);
         jobs_.pop_front();
       }
     }
@@ -179,9 +165,9 @@ void Listener::onLogs(const std::string& program, const Json& result) {
   {
     std::lock_guard lock(mutex_);
     if (!running_) return;
-    live_.push_back({program, std::move(built.event)});
+    jobs_.push_back({nullptr, LiveEvent{program, std::move(built.event)}});
   }
-  live_ready_.notify_one();
+  ready_.notify_one();
 }
 
 bool Listener::lacksTokenInstructionNames(const Json& event) {
@@ -195,37 +181,35 @@ bool Listener::lacksTokenInstructionNames(const Json& event) {
   return false;
 }
 
-void Listener::nameTokenInstructions(std::vector<LiveEvent>& batch) {
+void Listener::publishLive(std::vector<LiveEvent>& batch) {
   std::vector<std::size_t> unnamed;
   std::vector<std::pair<std::string, Json>> calls;
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const auto& event = batch[i].event;
-    if (!lacksTokenInstructionNames(event)) continue;
+    if (!lacksTokenInstructionNames(event) || published_.contains(event["signature"].get<std::string>())) continue;
     unnamed.push_back(i);
     calls.emplace_back("getTransaction", Json::array({event["signature"], Json{{"encoding", "json"},
                                                                               {"maxSupportedTransactionVersion", 0},
                                                                               {"commitment", config_.commitment}}}));
   }
-  if (calls.empty()) return;
-  try {
-    const auto answers = naming_rpc_->callBatch(calls);
-    for (std::size_t k = 0; k < unnamed.size(); ++k) {
-      if (!answers[k] || answers[k]->is_null()) continue;
-      auto& live = batch[unnamed[k]];
-      auto built = buildFromTransaction(*answers[k], live.program, builder_);
-      if (!built.ok()) continue;
-      built.event["source"] = "live";
-      live.event = std::move(built.event);
+  if (!calls.empty()) {
+    try {
+      const auto answers = rpc_->callBatch(calls);
+      for (std::size_t k = 0; k < unnamed.size(); ++k) {
+        if (!answers[k] || answers[k]->is_null()) continue;
+        auto& live = batch[unnamed[k]];
+        auto built = buildFromTransaction(*answers[k], live.program, builder_);
+        if (!built.ok()) continue;
+        built.event["source"] = "live";
+        live.event = std::move(built.event);
+      }
+    } catch (const std::exception& e) {
+      // The live events still go out, without the instruction names.
+      std::lock_guard lock(mutex_);
+      ++rpc_errors_;
+      logger_->warn("getTransaction for instruction names failed count={} reason=\"{}\"", calls.size(), e.what());
     }
-  } catch (const std::exception& e) {
-    // The live events still go out, without the instruction names.
-    std::lock_guard lock(mutex_);
-    ++rpc_errors_;
-    logger_->warn("getTransaction for instruction names failed count={} reason=\"{}\"", calls.size(), e.what());
   }
-}
-
-void Listener::publishLive(std::vector<LiveEvent>& batch) {
   for (const auto& live : batch) publishTransaction(live.program, live.event, true);
   flushRemembered();
 }

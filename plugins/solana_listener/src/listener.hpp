@@ -7,11 +7,9 @@
 /// once on solana:tx:<signature>.
 ///
 /// Threads: the PubSub client's thread builds live events and queues them;
-/// the naming thread fetches, in one batched getTransaction, what p-token
-/// logs do not say and hands the batch on in arrival order; one worker
-/// thread publishes, dedups, walks the RPC and moves the cursors. Events
-/// leave in the order they were decided, the RPC never blocks the socket,
-/// and naming the next batch overlaps publishing the last one.
+/// one worker thread publishes, dedups, walks the RPC and moves the cursors,
+/// so events leave in the order they were decided and the RPC never blocks
+/// the socket.
 #include "anchor_events.hpp"
 #include "cursor_store.hpp"
 #include "dedup.hpp"
@@ -82,17 +80,19 @@ class Listener {
     std::uint64_t backfilled = 0;
   };
 
-  /// A live event on its way to the worker; consecutive ones are named together.
+  /// A live event waiting for the worker; consecutive ones are handled together.
   struct LiveEvent {
     std::string program;
     plugin::Json event;
   };
+  struct Job {
+    std::function<void()> run;
+    std::optional<LiveEvent> live;
+  };
   void post(std::function<void()> job);
-  /// Names the p-token instructions of a batch of live events with one
-  /// batched getTransaction; on an RPC failure they keep their unnamed form.
-  void nameTokenInstructions(std::vector<LiveEvent>& batch);
+  /// Publishes live events in order, naming p-token instructions of all of
+  /// them with one batched getTransaction.
   void publishLive(std::vector<LiveEvent>& batch);
-  void runNamer();
   void runWorker();
   void onLogs(const std::string& program, const plugin::Json& result);
   void publishTransaction(const std::string& program, const plugin::Json& event, bool live);
@@ -114,22 +114,18 @@ class Listener {
   std::shared_ptr<spdlog::logger> logger_;
   Publish publish_;
   std::unique_ptr<PubSubClient> pubsub_;
-  std::unique_ptr<RpcClient> rpc_;       ///< worker thread only
-  std::unique_ptr<RpcClient> naming_rpc_;  ///< naming thread only
+  std::unique_ptr<RpcClient> rpc_;  ///< worker thread only
   RecentSignatures published_;      ///< worker thread only
   std::map<std::string, Cursor> cursor_of_;  ///< worker thread only
   std::vector<PublishedSignature> remember_;  ///< published, not yet in the store; worker thread only
 
   mutable std::mutex mutex_;
   std::condition_variable ready_;
-  std::deque<std::function<void()>> jobs_;
-  std::condition_variable live_ready_;
-  std::deque<LiveEvent> live_;  ///< built from notifications, not named yet
+  std::deque<Job> jobs_;
   bool running_ = false;
   bool walk_queued_ = false;
   std::optional<std::chrono::steady_clock::time_point> retry_at_;  ///< a failed walk is tried again then
   std::thread worker_;
-  std::thread namer_;
   std::map<std::string, Watch> watches_;
   std::map<std::string, ProgramStats> stats_;
   std::uint64_t duplicates_ = 0;
