@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -61,11 +62,24 @@ def binary_path():
     return path
 
 
+# Ports for nodes under test are picked below Linux's ephemeral range
+# (32768-60999): a port the kernel hands out with bind(0) can be taken again, as
+# the source port of any client connection, before the node binds it, which
+# made a start fail now and then with "Address already in use".
+_NODE_PORTS = range(20000, 32768)
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port on 127.0.0.1 outside the ephemeral range that was free a moment ago."""
+    for _ in range(1000):
+        port = random.choice(_NODE_PORTS)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {_NODE_PORTS.start}-{_NODE_PORTS.stop - 1} after 1000 tries")
 
 
 def wait_until(condition, timeout, interval=0.02, what="condition"):
