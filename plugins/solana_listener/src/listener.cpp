@@ -194,7 +194,13 @@ void Listener::publishLive(std::vector<LiveEvent>& batch) {
   }
   if (!calls.empty()) {
     try {
+      const auto started = std::chrono::steady_clock::now();
       const auto answers = rpc_->callBatch(calls);
+      {
+        std::lock_guard lock(mutex_);
+        naming_rpc_.add(
+            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started));
+      }
       for (std::size_t k = 0; k < unnamed.size(); ++k) {
         if (!answers[k] || answers[k]->is_null()) continue;
         auto& live = batch[unnamed[k]];
@@ -484,7 +490,8 @@ Json Listener::status() const {
               {"duplicates", duplicates_},
               {"malformed", malformed},
               {"rpc_errors", rpc_errors_},
-              {"watching", watches_.size()}};
+              {"watching", watches_.size()},
+              {"naming_rpc", naming_rpc_.summary()}};
 }
 
 }  // namespace eventnode::plugins::solana_listener

@@ -14,6 +14,7 @@
 #include "cursor_store.hpp"
 #include "dedup.hpp"
 #include "event_builder.hpp"
+#include "latency_window.hpp"
 #include "pubsub_client.hpp"
 #include "rpc_client.hpp"
 
@@ -66,7 +67,9 @@ class Listener {
   void watchSignature(const std::string& signature, const std::string& commitment);
 
   /// {"pubsub":{…},"programs":{id:{"cursor","live","backfilled"}},"duplicates","malformed" (notifications
-  /// and RPC answers refused, the PubSub client's included),"rpc_errors","watching"}
+  /// and RPC answers refused, the PubSub client's included),"rpc_errors","watching",
+  /// "naming_rpc":{"samples","p50_ms","p99_ms","max_ms"} (the getTransaction round trips that named
+  /// the last 1,024 live batches: what a p-token event waits for before it is published)}
   plugin::Json status() const;
 
  private:
@@ -131,6 +134,7 @@ class Listener {
   std::uint64_t duplicates_ = 0;
   std::uint64_t malformed_ = 0;
   std::uint64_t rpc_errors_ = 0;
+  LatencyWindow naming_rpc_;
 };
 
 }  // namespace eventnode::plugins::solana_listener
