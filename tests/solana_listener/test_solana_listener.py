@@ -51,6 +51,12 @@ class ListenerTest(unittest.TestCase):
         # The same event on the transaction's own topic.
         single = node.events(f"solana:tx:{minted[0]}", 1)
         self.assertEqual(single[0]["signature"], minted[0])
+        # The status tells how long the RPC node took to answer those getTransaction calls.
+        naming = node.status()["naming_rpc"]
+        self.assertGreaterEqual(naming["samples"], 1, naming)
+        self.assertGreater(naming["p50_ms"], 0, naming)
+        self.assertLessEqual(naming["p50_ms"], naming["p99_ms"], naming)
+        self.assertLessEqual(naming["p99_ms"], naming["max_ms"], naming)
 
     def test_a_failed_transaction_is_published_with_its_error(self):
         node = self.start_node()
