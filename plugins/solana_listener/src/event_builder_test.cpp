@@ -1,5 +1,7 @@
 #include "event_builder.hpp"
 
+#include "log_lines_for_tests.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -12,20 +14,13 @@ using plugin::Json;
 
 constexpr const char* kSignature =
     "2Ana1pUpv2ZbMVkwF5FXapYeBEjdxDatLn7nvJkhgTSXbs59SyZSx866bXirPgj8QQVB57uxHJBG1YFvkRbFj4T";
-constexpr const char* kToken = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA";
+using namespace test_logs;
+
 constexpr const char* kToken2022 = "TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb";
-constexpr const char* kAnchor = "6EF8rrecthR5Dkzon8Nwu78hRvfCKubJ14M5uBEwF6P";
-constexpr const char* kCompute = "ComputeBudget111111111111111111111111111111";
 constexpr const char* kPayer = "Payer111111111111111111111111111111111111111";
 constexpr const char* kMint = "Mint1111111111111111111111111111111111111111";
 constexpr const char* kDest = "Dest1111111111111111111111111111111111111111";
 
-std::string invoke(const std::string& program, int depth) {
-  return "Program " + program + " invoke [" + std::to_string(depth) + "]";
-}
-std::string success(const std::string& program) {
-  return "Program " + program + " success";
-}
 
 Json notification(Json logs, Json err = nullptr) {
   return Json{{"context", {{"slot", 5208469}}},

@@ -1,5 +1,7 @@
 #include "log_parser.hpp"
 
+#include "log_lines_for_tests.hpp"
+
 #include <gtest/gtest.h>
 
 #include <random>
@@ -9,21 +11,11 @@
 namespace eventnode::plugins::solana_listener {
 namespace {
 
-constexpr const char* kToken = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA";
-constexpr const char* kAnchor = "6EF8rrecthR5Dkzon8Nwu78hRvfCKubJ14M5uBEwF6P";
-constexpr const char* kCompute = "ComputeBudget111111111111111111111111111111";
+using namespace test_logs;
+
 constexpr const char* kSystem = "11111111111111111111111111111111";
 constexpr const char* kAta = "ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL";
 
-std::string invoke(const std::string& program, int depth) {
-  return "Program " + program + " invoke [" + std::to_string(depth) + "]";
-}
-std::string success(const std::string& program) {
-  return "Program " + program + " success";
-}
-std::string consumed(const std::string& program, int used, int limit) {
-  return "Program " + program + " consumed " + std::to_string(used) + " of " + std::to_string(limit) + " compute units";
-}
 
 TEST(LogParser, PTokenMintToHasNoInstructionName) {
   // p-token, as litesvm 1.5.0 runs it: invoke, consumed, success, nothing else.
