@@ -24,13 +24,7 @@ sys.path.insert(0, str(REPO / "tests" / "solana_listener"))
 
 import websockets  # noqa: E402
 from harness import ListenerNode, SolanaSim, install_simulator  # noqa: E402
-
-
-def percentile(values, p):
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+from bench_stats import percentile  # noqa: E402  (bench/ is the script's folder)
 
 
 class Receiver:
