@@ -265,22 +265,23 @@ bool Listener::walk(const std::string& program) {
       Json options{{"limit", kPageSize}, {"commitment", config_.commitment}};
       if (known != cursor_of_.end()) options["until"] = known->second.signature;
       if (before) options["before"] = *before;
-      const auto page = rpc_->call("getSignaturesForAddress", Json::array({program, options}));
+      auto page = rpc_->call("getSignaturesForAddress", Json::array({program, options}));
       if (!page.is_array()) throw RpcUnavailable("getSignaturesForAddress did not answer an array");
-      for (const auto& entry : page) {
+      const auto page_size = page.size();
+      for (auto& entry : page) {
         if (!entry.is_object() || !entry.contains("signature") || !entry["signature"].is_string() ||
             !entry.contains("slot") || !entry["slot"].is_number_unsigned()) {
           throw RpcUnavailable("getSignaturesForAddress answered an entry without signature and slot");
         }
-        entries.push_back(entry);
+        entries.push_back(std::move(entry));
       }
-      if (page.size() < kPageSize || known == cursor_of_.end()) break;  // the gap is closed
+      if (page_size < kPageSize || known == cursor_of_.end()) break;  // the gap is closed
       if (entries.size() >= config_.max_backfill) {
         logger_->warn("gap deeper than max_backfill program={} max_backfill={}: the oldest are skipped", program,
                       config_.max_backfill);
         break;
       }
-      before = page.back()["signature"].get<std::string>();
+      before = entries.back()["signature"].get<std::string>();
     }
   } catch (const std::exception& e) {
     std::lock_guard lock(mutex_);

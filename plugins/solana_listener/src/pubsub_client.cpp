@@ -80,7 +80,7 @@ std::uint64_t PubSubClient::subscribe(std::string method, Json params, std::stri
     std::lock_guard lock(mutex_);
     handle = next_handle_++;
     subscriptions_[handle] = {std::move(method), std::move(params), std::move(unsubscribe_method),
-                              std::move(handler), one_shot, std::nullopt};
+                              std::make_shared<const Handler>(std::move(handler)), one_shot, std::nullopt};
     to_subscribe_.push_back(handle);
   }
   wake();
@@ -332,7 +332,7 @@ void PubSubClient::handleText(const std::string& text) {
       !(*params)["subscription"].is_number_integer() || !params->contains("result")) {
     return malformed("a notification without params.subscription and params.result");
   }
-  Handler handler;
+  std::shared_ptr<const Handler> handler;
   {
     std::lock_guard lock(mutex_);
     ++notifications_;
@@ -347,7 +347,7 @@ void PubSubClient::handleText(const std::string& text) {
     }
   }
   try {
-    handler((*params)["result"]);
+    (*handler)((*params)["result"]);
   } catch (const std::exception& e) {
     logger_->error("pubsub notification handler failed: {}", e.what());
   }

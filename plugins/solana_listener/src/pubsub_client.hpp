@@ -75,7 +75,8 @@ class PubSubClient {
     std::string method;
     plugin::Json params;
     std::string unsubscribe_method;
-    Handler handler;
+    /// Shared, so a notification takes a reference rather than a copy of the closure.
+    std::shared_ptr<const Handler> handler;
     bool one_shot = false;
     std::optional<std::int64_t> server_id;  ///< on the current socket
   };
