@@ -36,7 +36,7 @@ struct ListenerConfig {
   std::vector<std::string> programs;
   std::vector<std::string> accounts;
   std::chrono::milliseconds rpc_timeout{10000};
-  std::chrono::milliseconds reconcile_interval{15000};
+  std::chrono::milliseconds reconcile_interval{15000};  ///< the plugin calls reconcile() this often
   std::size_t max_backfill = 10000;       ///< most transactions one walk publishes per program
   std::size_t dedup_capacity = 200000;    ///< signatures remembered
   std::chrono::seconds watch_timeout{90}; ///< a watched signature not landed by then is "expired"

@@ -97,8 +97,7 @@ class SolanaListenerPlugin final : public plugin::Plugin {
       requirePublicKey(account.as<std::string>(), "accounts:");
       config_.accounts.push_back(account.as<std::string>());
     }
-    reconcile_interval_ = std::chrono::seconds(config["reconcile_interval_seconds"].as<long long>());
-    config_.reconcile_interval = reconcile_interval_;
+    config_.reconcile_interval = std::chrono::seconds(config["reconcile_interval_seconds"].as<long long>());
     config_.max_backfill = config["max_backfill"].as<std::size_t>();
     config_.rpc_timeout = std::chrono::milliseconds(config["rpc_timeout_ms"].as<long long>());
     config_.pubsub.ping_interval = std::chrono::seconds(config["ping_interval_seconds"].as<long long>());
@@ -139,7 +138,7 @@ class SolanaListenerPlugin final : public plugin::Plugin {
                          return plugin::HttpResponse::json(200, listener_->status());
                        }});
     listener_->start();
-    timer_ = host.scheduleEvery(reconcile_interval_, [this] {
+    timer_ = host.scheduleEvery(config_.reconcile_interval, [this] {
       listener_->reconcile();
       listener_->expireWatches();
     });
@@ -159,7 +158,6 @@ class SolanaListenerPlugin final : public plugin::Plugin {
  private:
   ListenerConfig config_;
   AnchorEventRegistry events_;
-  std::chrono::milliseconds reconcile_interval_{15000};
   plugin::Host* host_ = nullptr;
   std::shared_ptr<spdlog::logger> logger_;
   std::unique_ptr<CursorStore> cursors_;
