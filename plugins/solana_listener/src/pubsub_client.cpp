@@ -319,7 +319,10 @@ void PubSubClient::handleText(const std::string& text) {
       return;
     }
     if (subscription == subscriptions_.end()) {
-      // Unsubscribed while the request was in flight: let the node forget it too.
+      // Unsubscribed while the request was in flight. Its notifications are
+      // dropped (no handle maps to the id); the node keeps the subscription
+      // until this socket ends. Only signature watches settle this early, and
+      // the node ends those by itself after their one notification.
       return;
     }
     subscription->second.server_id = result->get<std::int64_t>();
