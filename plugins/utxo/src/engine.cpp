@@ -48,6 +48,17 @@ void Engine::stop() {
   for (auto& command : left) command.done(nullptr);
 }
 
+bool Engine::waitCommitted() {
+  // Commands are applied and saved in queue order, so an empty command's batch
+  // commits after everything queued before it.
+  auto done = post<bool>([](Ledger&, Effects&, std::int64_t) { return true; });
+  try {
+    return done.get();
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
 Engine::Stats Engine::stats() const {
   std::lock_guard lock(queue_mutex_);
   return {batches_, commands_, queue_.size(), commit_ms_total_, commit_ms_max_};

@@ -39,6 +39,11 @@ class Engine {
   template <typename Result>
   std::future<Result> post(std::function<Result(Ledger&, Effects&, std::int64_t now)> apply);
 
+  /// Blocks until every command queued before this call is applied and
+  /// saved: true when their batches were committed, false when a save failed
+  /// or the engine stopped first.
+  bool waitCommitted();
+
   struct Stats {
     std::uint64_t batches = 0;   ///< committed
     std::uint64_t commands = 0;  ///< applied

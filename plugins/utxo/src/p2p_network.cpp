@@ -46,6 +46,11 @@ constexpr std::size_t kMaxInboundConnections = 256;
 // Dropping the oldest queued messages is logged at the first drop and then
 // once per this many, so a long outage does not flood the log.
 constexpr std::uint64_t kDropLogEvery = 1000;
+// Written frames are confirmed by a Pong (see Peer): at most one confirming
+// Ping per this interval while frames wait, so the peer answers a handful of
+// Pings a second however busy the link, and a crash resends only the last
+// interval's worth of frames.
+constexpr auto kConfirmInterval = std::chrono::milliseconds(20);
 
 // The peer's stream broke the protocol: closes that connection only, logged as a warning.
 class ProtocolError : public std::runtime_error {
@@ -198,6 +203,14 @@ struct InboundConnection {
 // One configured masternode: its outbound queue and link state, and the
 // inbound connection it dialled us on. Shared with reply closures, which may
 // outlive the network.
+//
+// A frame written to the socket is not yet delivered: if the peer dies, what
+// sat in its receive buffer or in flight is gone. So written frames stay in
+// `unconfirmed` until the peer answers a Ping written after them (TCP keeps
+// order, and a peer reads, and hands on, every frame before it answers the
+// Ping behind it). When the link fails, the unconfirmed frames go back to the
+// front of the queue and the next connection sends them again; receivers
+// ignore what they already have (a transaction or vote counts once).
 struct Peer {
   PeerAddress address;
   std::string address_text;
@@ -207,6 +220,8 @@ struct Peer {
   mutable std::mutex mutex;
   std::condition_variable wake;  // new frames queued, link failed, or stopping
   std::deque<QueuedFrame> queue;
+  std::deque<QueuedFrame> unconfirmed;  // written on the current link, not yet confirmed by a Pong
+  std::deque<std::uint64_t> ping_marks;  // per Ping in flight: the seq after the last frame written before it
   std::uint64_t next_seq = 0;
   std::uint64_t dropped = 0;
 
@@ -226,12 +241,57 @@ struct Peer {
     {
       std::lock_guard lock(mutex);
       queue.push_back({next_seq++, std::move(frame)});
-      while (max_queued > 0 && queue.size() > max_queued) {
-        queue.pop_front();
-        dropped_now = ++dropped;
-      }
+      dropped_now = trimToLimit();
     }
     wake.notify_all();
+    logDrops(dropped_now);
+  }
+
+  // Frames written on the link up to `seq_end` (exclusive) reached the peer. Caller holds `mutex`.
+  void confirmBefore(std::uint64_t seq_end) {
+    while (!unconfirmed.empty() && unconfirmed.front().seq < seq_end) unconfirmed.pop_front();
+  }
+
+  // A Pong: the oldest Ping in flight was answered.
+  void confirmOldestPing() {
+    std::lock_guard lock(mutex);
+    if (ping_marks.empty()) return;  // an unasked-for Pong confirms nothing
+    confirmBefore(ping_marks.front());
+    ping_marks.pop_front();
+  }
+
+  // The link failed: what it did not confirm is sent again, first, on the next one.
+  void requeueUnconfirmed() {
+    std::uint64_t dropped_now = 0;
+    {
+      std::lock_guard lock(mutex);
+      queue.insert(queue.begin(), std::make_move_iterator(unconfirmed.begin()),
+                   std::make_move_iterator(unconfirmed.end()));
+      unconfirmed.clear();
+      ping_marks.clear();
+      dropped_now = trimToLimit();
+    }
+    logDrops(dropped_now);
+  }
+
+ private:
+  // Keeps queued plus unconfirmed frames within max_queued, dropping the
+  // oldest first. Returns the running drop count if this call dropped any,
+  // else 0. Caller holds `mutex`.
+  std::uint64_t trimToLimit() {
+    std::uint64_t dropped_now = 0;
+    while (max_queued > 0 && queue.size() + unconfirmed.size() > max_queued) {
+      if (!unconfirmed.empty()) {
+        unconfirmed.pop_front();
+      } else {
+        queue.pop_front();
+      }
+      dropped_now = ++dropped;
+    }
+    return dropped_now;
+  }
+
+  void logDrops(std::uint64_t dropped_now) const {
     if (dropped_now == 1 || (dropped_now > 0 && dropped_now % kDropLogEvery == 0)) {
       logger->warn("p2p queue full, dropping oldest peer={} max_queued={} dropped_total={}", address.id, max_queued,
                    dropped_now);
@@ -242,8 +302,8 @@ struct Peer {
 }  // namespace
 
 struct P2pNetwork::Impl {
-  Impl(P2pConfig cfg, std::shared_ptr<spdlog::logger> log, P2pMessageHandler h)
-      : config(std::move(cfg)), logger(std::move(log)), handler(std::move(h)) {
+  Impl(P2pConfig cfg, std::shared_ptr<spdlog::logger> log, P2pMessageHandler h, P2pPingBarrier b)
+      : config(std::move(cfg)), logger(std::move(log)), handler(std::move(h)), barrier(std::move(b)) {
     for (const auto& address : config.peers) {
       if (address.id == config.self_id) {
         logger->warn("p2p peer list names this node, ignored peer={}", address.id);
@@ -273,6 +333,18 @@ struct P2pNetwork::Impl {
     handshake.listen_addr = listen_addr;
     handshake.timestamp = unixNow();
     return encodeP2pMagic(config.network) + encodeP2pFrame(buildP2pHandshake(handshake), config.max_frame_bytes);
+  }
+
+  // Whether a Ping from `peer_id` may be answered now (see P2pPingBarrier).
+  bool mayAnswerPing(const std::string& peer_id) {
+    if (!barrier) return true;
+    try {
+      if (barrier()) return true;
+    } catch (const std::exception& e) {
+      logger->warn("p2p ping barrier failed peer={} reason={}", peer_id, e.what());
+    }
+    logger->debug("p2p ping not answered peer={}: earlier messages are not durable", peer_id);
+    return false;
   }
 
   void deliver(const std::string& peer_id, const Json& message, const P2pReply& reply) {
@@ -408,7 +480,7 @@ struct P2pNetwork::Impl {
         const auto kind = checkP2pMessage(message, error);
         if (!kind) throw ProtocolError(error);
         if (*kind == P2pMessageKind::Ping) {
-          connection->send(pong_frame);
+          if (mayAnswerPing(peer_id)) connection->send(pong_frame);
         } else if (*kind != P2pMessageKind::Pong) {
           deliver(peer_id, message, reply);
         }
@@ -474,6 +546,7 @@ struct P2pNetwork::Impl {
         peer.out_socket.reset();
         if (!stopping) peer.last_error = error;
       }
+      peer.requeueUnconfirmed();
       if (stopping) break;
 
       if (handshaken) {
@@ -577,8 +650,10 @@ struct P2pNetwork::Impl {
           const auto kind = checkP2pMessage(message, check_error);
           if (!kind) throw ProtocolError(check_error);
           if (*kind == P2pMessageKind::Ping) {
-            peer.enqueue(pong_frame);
-          } else if (*kind != P2pMessageKind::Pong) {
+            if (mayAnswerPing(peer_id)) peer.enqueue(pong_frame);
+          } else if (*kind == P2pMessageKind::Pong) {
+            peer.confirmOldestPing();
+          } else {
             deliver(peer_id, message, reply);
           }
         }
@@ -596,15 +671,20 @@ struct P2pNetwork::Impl {
 
     std::string writer_error;
     try {
-      auto next_ping = Clock::now() + config.ping_interval;
+      auto last_ping = Clock::now();
+      auto next_ping = last_ping + config.ping_interval;
       std::string batch;
       for (;;) {
         std::uint64_t last_seq = 0;
         bool have_frames = false;
+        bool ping_due = false;
         batch.clear();
         {
           std::unique_lock lock(peer.mutex);
-          peer.wake.wait_until(lock, next_ping,
+          // Frames waiting for confirmation with no Ping in flight want one soon.
+          const bool wants_confirm = !peer.unconfirmed.empty() && peer.ping_marks.empty();
+          const auto deadline = wants_confirm ? std::min(next_ping, last_ping + kConfirmInterval) : next_ping;
+          peer.wake.wait_until(lock, deadline,
                                [&] { return stopping.load() || reader_done.load() || !peer.queue.empty(); });
           if (stopping || reader_done) break;
           for (const auto& item : peer.queue) {
@@ -613,17 +693,26 @@ struct P2pNetwork::Impl {
             last_seq = item.seq;
             have_frames = true;
           }
+          const auto now = Clock::now();
+          ping_due = now >= next_ping || ((have_frames || !peer.unconfirmed.empty()) && peer.ping_marks.empty() &&
+                                          now >= last_ping + kConfirmInterval);
+          // From here the frames count as written: held until a Pong confirms
+          // them (see Peer), and sent again on the next link if this write
+          // fails. Our own Pongs are not worth sending twice.
+          while (have_frames && !peer.queue.empty() && peer.queue.front().seq <= last_seq) {
+            if (peer.queue.front().bytes != pong_frame) peer.unconfirmed.push_back(std::move(peer.queue.front()));
+            peer.queue.pop_front();
+          }
+          if (ping_due) {
+            peer.ping_marks.push_back(peer.unconfirmed.empty() ? 0 : peer.unconfirmed.back().seq + 1);
+          }
         }
-        const bool ping_due = Clock::now() >= next_ping;
         if (ping_due) batch += *ping_frame;
         if (batch.empty()) continue;
         sendAll(socket, batch);
-        if (ping_due) next_ping = Clock::now() + config.ping_interval;
-        if (have_frames) {
-          // Removed only once written: a write that fails leaves them queued
-          // for the next connection (the peer may then see one twice).
-          std::lock_guard lock(peer.mutex);
-          while (!peer.queue.empty() && peer.queue.front().seq <= last_seq) peer.queue.pop_front();
+        if (ping_due) {
+          last_ping = Clock::now();
+          next_ping = last_ping + config.ping_interval;
         }
       }
     } catch (const std::exception& e) {
@@ -642,6 +731,7 @@ struct P2pNetwork::Impl {
   P2pConfig config;
   std::shared_ptr<spdlog::logger> logger;
   P2pMessageHandler handler;
+  P2pPingBarrier barrier;
   std::map<std::string, std::shared_ptr<Peer>> peers;  // fixed after construction
   Frame ping_frame;
   Frame pong_frame;
@@ -659,8 +749,9 @@ struct P2pNetwork::Impl {
   std::list<std::shared_ptr<InboundConnection>> inbound_connections;
 };
 
-P2pNetwork::P2pNetwork(P2pConfig config, std::shared_ptr<spdlog::logger> logger, P2pMessageHandler handler)
-    : impl_(std::make_unique<Impl>(std::move(config), std::move(logger), std::move(handler))) {}
+P2pNetwork::P2pNetwork(P2pConfig config, std::shared_ptr<spdlog::logger> logger, P2pMessageHandler handler,
+                       P2pPingBarrier barrier)
+    : impl_(std::make_unique<Impl>(std::move(config), std::move(logger), std::move(handler), std::move(barrier))) {}
 
 P2pNetwork::~P2pNetwork() {
   stop();
@@ -766,7 +857,8 @@ plugin::Json P2pNetwork::status() const {
           {"since", sinceJson(peer->out_connected, peer->out_since)},
           {"reconnects", peer->reconnects},
           {"last_error", peer->last_error.empty() ? Json(nullptr) : Json(peer->last_error)},
-          {"queued", peer->queue.size()}}},
+          {"queued", peer->queue.size()},
+          {"unconfirmed", peer->unconfirmed.size()}}},
         {"inbound", {{"connected", in_connected}, {"since", sinceJson(in_connected, peer->in_since)}}},
     });
   }

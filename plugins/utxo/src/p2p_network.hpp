@@ -54,10 +54,20 @@ using P2pReply = std::function<void(const plugin::Json& message)>;
 using P2pMessageHandler =
     std::function<void(const std::string& peer_id, const plugin::Json& message, const P2pReply& reply)>;
 
+/// Called on a peer's reading thread when that peer sends a Ping, before it
+/// is answered. Returns once every message the handler got from that
+/// connection before the Ping is durable: true to send the Pong, false to
+/// withhold it (they could not be made durable). The sender keeps every frame
+/// until a Pong confirms it and sends what is unconfirmed again after a
+/// reconnect, so a Pong must mean "kept", not just "read". Without a barrier
+/// Pings are answered at once.
+using P2pPingBarrier = std::function<bool()>;
+
 class P2pNetwork {
  public:
   /// Throws std::runtime_error naming the address when the listener cannot bind (in start()).
-  P2pNetwork(P2pConfig config, std::shared_ptr<spdlog::logger> logger, P2pMessageHandler handler);
+  P2pNetwork(P2pConfig config, std::shared_ptr<spdlog::logger> logger, P2pMessageHandler handler,
+             P2pPingBarrier barrier = {});
   ~P2pNetwork();  ///< stops
   P2pNetwork(const P2pNetwork&) = delete;
   P2pNetwork& operator=(const P2pNetwork&) = delete;

@@ -11,6 +11,7 @@
 #include <spdlog/logger.h>
 #include <spdlog/sinks/base_sink.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -132,7 +133,8 @@ class Mesh {
     return config;
   }
 
-  std::unique_ptr<Node> start(const std::string& self, const std::function<void(P2pConfig&)>& adjust = {}) {
+  std::unique_ptr<Node> start(const std::string& self, const std::function<void(P2pConfig&)>& adjust = {},
+                              P2pPingBarrier barrier = {}) {
     auto node = std::make_unique<Node>();
     node->id = self;
     auto config = this->config(self);
@@ -144,7 +146,8 @@ class Mesh {
         config, logger, [raw](const std::string& peer, const Json& message, const P2pReply& reply) {
           raw->inbox.add(peer, message);
           if (raw->on_message) raw->on_message(peer, message, reply);
-        });
+        },
+        std::move(barrier));
     node->network->start();
     return node;
   }
@@ -330,6 +333,28 @@ TEST(P2pNetwork, AnInboundPingIsAnsweredWithPong) {
   EXPECT_TRUE(mn1->inbox.items().empty());  // Ping/Pong never reach the handler
 }
 
+TEST(P2pNetwork, APingIsAnsweredOnlyWhenTheBarrierSaysWhatCameBeforeIsKept) {
+  Mesh mesh({"mn1", "mn2"});
+  std::atomic<bool> durable{false};
+  std::atomic<std::size_t> handled_at_barrier{0};
+  Node* mn1_raw = nullptr;
+  auto mn1 = mesh.start("mn1", {}, [&] {
+    handled_at_barrier = mn1_raw->inbox.items().size();
+    return durable.load();
+  });
+  mn1_raw = mn1.get();
+  RawPeer raw(mesh.port("mn1"));
+  raw.sendHandshake("mn2");
+  ASSERT_TRUE(raw.readFrame());
+  raw.send(encodeP2pFrame(tx("mn2", 0)) + encodeP2pFrame(tx("mn2", 1)) + encodeP2pFrame(Json("Ping")));
+  EXPECT_EQ(raw.readFrame(300ms), std::nullopt);  // not kept: no Pong, so mn2 would send them again
+  EXPECT_EQ(handled_at_barrier, 2u);              // the barrier ran after both went to the handler
+
+  durable = true;
+  raw.send(encodeP2pFrame(Json("Ping")));
+  EXPECT_EQ(raw.readFrame(), Json("Pong"));
+}
+
 struct BadPeer {
   const char* name;
   // Sends the bad bytes; gets the raw peer and whether it should first read our handshake.
@@ -456,6 +481,8 @@ TEST(P2pNetwork, ARestartedPeerIsRedialled) {
   ASSERT_TRUE(eventually([&] { return fullyConnected({mn1.get(), mn2.get()}); }));
   mn1->network->sendTo("mn2", tx("mn1", 0));
   ASSERT_TRUE(mn2->inbox.waitForCount(1));
+  // Confirmed by mn2's Pong, so the restarted mn2 does not get it again.
+  ASSERT_TRUE(eventually([&] { return peerStatus(*mn1->network, "mn2")["outbound"]["unconfirmed"] == 0; }));
 
   mn2.reset();
   ASSERT_TRUE(eventually([&] { return !outboundUp(*mn1->network, "mn2"); }));
@@ -472,17 +499,17 @@ TEST(P2pNetwork, ARestartedPeerIsRedialled) {
   ASSERT_TRUE(mn1->inbox.waitForCount(1));
 }
 
-TEST(P2pNetwork, ASilentPeerIsDroppedAndRedialled) {
-  // A fake mn2 that handshakes and then never answers a Ping.
-  Mesh mesh({"mn1", "mn2"});
-  Poco::Net::ServerSocket server;
-  server.bind(Poco::Net::SocketAddress("127.0.0.1", mesh.port("mn2")), true, false);
-  server.listen();
-  auto mn1 = mesh.start("mn1", [](P2pConfig& config) { config.ping_interval = 100ms; });
+// A fake mn2 on its own listener: accepts mn1's link and handshakes.
+class FakePeerListener {
+ public:
+  explicit FakePeerListener(std::uint16_t port) {
+    server_.bind(Poco::Net::SocketAddress("127.0.0.1", port), true, false);
+    server_.listen();
+  }
 
-  auto accept = [&] {
-    EXPECT_TRUE(server.poll(Poco::Timespan(10, 0), Poco::Net::Socket::SELECT_READ));
-    RawPeer raw(server.acceptConnection());
+  RawPeer accept() {
+    EXPECT_TRUE(server_.poll(Poco::Timespan(10, 0), Poco::Net::Socket::SELECT_READ));
+    RawPeer raw(server_.acceptConnection());
     const auto handshake = raw.readFrame();
     EXPECT_TRUE(handshake);
     if (handshake) {
@@ -490,15 +517,87 @@ TEST(P2pNetwork, ASilentPeerIsDroppedAndRedialled) {
     }
     raw.sendHandshake("mn2");
     return raw;
-  };
+  }
+
+ private:
+  Poco::Net::ServerSocket server_;
+};
+
+TEST(P2pNetwork, ASilentPeerIsDroppedAndRedialled) {
+  // A fake mn2 that handshakes and then never answers a Ping.
+  Mesh mesh({"mn1", "mn2"});
+  FakePeerListener mn2(mesh.port("mn2"));
+  auto mn1 = mesh.start("mn1", [](P2pConfig& config) { config.ping_interval = 100ms; });
+
   const auto started = Clock::now();
-  RawPeer first = accept();
+  RawPeer first = mn2.accept();
   EXPECT_EQ(first.readFrame(), Json("Ping"));
   EXPECT_TRUE(first.waitClosed());
   EXPECT_GE(Clock::now() - started, 300ms);
   EXPECT_TRUE(eventually([&] { return mn1->sink->contains("reason=silent for 3 ping intervals"); }));
-  RawPeer second = accept();
+  RawPeer second = mn2.accept();
   EXPECT_EQ(second.readFrame(), Json("Ping"));
+}
+
+// Reads until `count` TransactionBroadcast frames came (their seqs, in order),
+// answering Pings with Pongs when `answer_pings`.
+std::vector<int> readBroadcasts(RawPeer& raw, std::size_t count, bool answer_pings) {
+  std::vector<int> seqs;
+  while (seqs.size() < count) {
+    const auto frame = raw.readFrame();
+    if (!frame) break;
+    if (*frame == Json("Ping")) {
+      if (answer_pings) raw.send(encodeP2pFrame(Json("Pong")));
+      continue;
+    }
+    seqs.push_back((*frame)["TransactionBroadcast"]["seq"].get<int>());
+  }
+  return seqs;
+}
+
+// Answers mn1's Pings until its link to mn2 holds no unconfirmed frame.
+bool confirmAll(RawPeer& raw, const P2pNetwork& mn1) {
+  return eventually([&] {
+    if (const auto frame = raw.readFrame(20ms); frame && *frame == Json("Ping")) raw.send(encodeP2pFrame(Json("Pong")));
+    const auto outbound = peerStatus(mn1, "mn2")["outbound"];
+    return outbound["connected"] == true && outbound["unconfirmed"] == 0;
+  });
+}
+
+TEST(P2pNetwork, FramesAPeerDiedWithoutConfirmingAreSentAgainOnTheNextLink) {
+  // What mn2 read but never confirmed with a Pong may have died with it
+  // (unread in its socket buffer, or read but not yet acted on).
+  Mesh mesh({"mn1", "mn2"});
+  FakePeerListener mn2(mesh.port("mn2"));
+  auto mn1 = mesh.start("mn1");
+  for (int seq = 0; seq < 5; ++seq) mn1->network->sendTo("mn2", tx("mn1", seq));
+  {
+    RawPeer first = mn2.accept();
+    EXPECT_EQ(readBroadcasts(first, 5, false), (std::vector<int>{0, 1, 2, 3, 4}));
+    EXPECT_TRUE(eventually([&] { return peerStatus(*mn1->network, "mn2")["outbound"]["unconfirmed"] == 5; }));
+  }  // closed without a Pong: mn2 "crashed"
+  mn1->network->sendTo("mn2", tx("mn1", 5));
+
+  RawPeer second = mn2.accept();
+  EXPECT_EQ(readBroadcasts(second, 6, true), (std::vector<int>{0, 1, 2, 3, 4, 5}));
+  EXPECT_TRUE(confirmAll(second, *mn1->network));
+}
+
+TEST(P2pNetwork, FramesConfirmedByAPongAreNotSentAgain) {
+  Mesh mesh({"mn1", "mn2"});
+  FakePeerListener mn2(mesh.port("mn2"));
+  auto mn1 = mesh.start("mn1");
+  for (int seq = 0; seq < 5; ++seq) mn1->network->sendTo("mn2", tx("mn1", seq));
+  {
+    RawPeer first = mn2.accept();
+    EXPECT_EQ(readBroadcasts(first, 5, true), (std::vector<int>{0, 1, 2, 3, 4}));
+    // The Ping that confirms the last frames may come after them.
+    EXPECT_TRUE(confirmAll(first, *mn1->network));
+  }
+  mn1->network->sendTo("mn2", tx("mn1", 5));
+
+  RawPeer second = mn2.accept();
+  EXPECT_EQ(readBroadcasts(second, 1, true), (std::vector<int>{5}));
 }
 
 TEST(P2pNetwork, StopIsPromptWithLinksUpAndHandshakesPending) {

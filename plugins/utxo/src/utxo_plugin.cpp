@@ -155,10 +155,14 @@ class UtxoPlugin final : public plugin::Plugin {
     peers_ = std::make_unique<PeerProtocol>(*engine_, prefix, logger_);
     // A network of one has nobody to talk to: no P2P listener.
     if (!p2p.peers.empty()) {
+      // A peer's Ping is answered once what it sent before is committed: the
+      // Pong is what lets the peer forget those messages (p2p_network.hpp).
       network_ = std::make_unique<P2pNetwork>(
-          p2p, logger_, [this](const std::string& peer, const plugin::Json& message, const P2pReply& reply) {
+          p2p, logger_,
+          [this](const std::string& peer, const plugin::Json& message, const P2pReply& reply) {
             peers_->onMessage(peer, message, reply);
-          });
+          },
+          [this] { return engine_->waitCommitted(); });
     }
     engine_->start();
     if (network_) network_->start();
