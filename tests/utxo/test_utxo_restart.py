@@ -103,6 +103,35 @@ class Restart(ClusterTestCase, unittest.TestCase):
                 self.assertEqual(mn1.state_of(tx["txid"], 0), "Unspent")
         self.stop_cluster(cluster)
 
+    def test_a_masternode_killed_mid_stream_gets_every_message_it_was_sent(self):
+        """kill -9 mn4 while payments stream through the mesh, restart it: what its peers had written
+        to it (some of it unread in its socket, or read but not yet committed, when it died) comes
+        again, because a peer keeps every message until a Pong says it was committed. mn4 ends with
+        every payment finalized, like the others."""
+        cluster = self.make_cluster(4)
+        mn1, mn2, mn3, mn4 = cluster.nodes
+        payer = fresh("payer")
+        coins = cluster.fund(payer, [10] * 120)
+        txs = [payment([coin], [(fresh("payee"), 10)]) for coin in coins]
+        for index, tx in enumerate(txs):
+            if index == 40:
+                mn4.kill9()  # mid-stream: earlier payments are still crossing the mesh
+            status, body = mn1.submit(tx)
+            self.assertEqual(status, 202, body)
+        for tx in txs:
+            cluster.wait_finalized(tx["txid"], nodes=[mn1, mn2, mn3])
+        cluster.restart(mn4)
+        for tx in txs:
+            cluster.wait_finalized(tx["txid"], nodes=[mn4])
+            self.assertEqual(mn4.state_of(tx["txid"], 0), "Unspent", tx["txid"])
+        try:
+            wait_until(lambda: all(p["outbound"]["queued"] == 0 and p["outbound"]["unconfirmed"] == 0
+                                   for node in cluster for p in node.peers().values()),
+                       10, 0.05, "every peer's queue confirmed")
+        except AssertionError as error:
+            raise AssertionError(f"{error}: " + "; ".join(f"{n.id}: {n.peers()}" for n in cluster))
+        self.stop_cluster(cluster)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -254,10 +254,16 @@ struct Peer {
 
   // A Pong: the oldest Ping in flight was answered.
   void confirmOldestPing() {
-    std::lock_guard lock(mutex);
-    if (ping_marks.empty()) return;  // an unasked-for Pong confirms nothing
-    confirmBefore(ping_marks.front());
-    ping_marks.pop_front();
+    {
+      std::lock_guard lock(mutex);
+      if (ping_marks.empty()) return;  // an unasked-for Pong confirms nothing
+      confirmBefore(ping_marks.front());
+      ping_marks.pop_front();
+      if (unconfirmed.empty() || !ping_marks.empty()) return;
+    }
+    // Frames written after that Ping still wait, and the writer, which slept
+    // while a Ping was in flight, now owes them one.
+    wake.notify_all();
   }
 
   // The link failed: what it did not confirm is sent again, first, on the next one.
@@ -684,8 +690,11 @@ struct P2pNetwork::Impl {
           // Frames waiting for confirmation with no Ping in flight want one soon.
           const bool wants_confirm = !peer.unconfirmed.empty() && peer.ping_marks.empty();
           const auto deadline = wants_confirm ? std::min(next_ping, last_ping + kConfirmInterval) : next_ping;
-          peer.wake.wait_until(lock, deadline,
-                               [&] { return stopping.load() || reader_done.load() || !peer.queue.empty(); });
+          peer.wake.wait_until(lock, deadline, [&] {
+            return stopping.load() || reader_done.load() || !peer.queue.empty() ||
+                   // a Pong came while frames wait: the deadline above is stale
+                   (!wants_confirm && !peer.unconfirmed.empty() && peer.ping_marks.empty());
+          });
           if (stopping || reader_done) break;
           for (const auto& item : peer.queue) {
             if (have_frames && batch.size() + item.bytes->size() > kBatchBytes) break;
