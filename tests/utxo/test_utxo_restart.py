@@ -132,6 +132,27 @@ class Restart(ClusterTestCase, unittest.TestCase):
             raise AssertionError(f"{error}: " + "; ".join(f"{n.id}: {n.peers()}" for n in cluster))
         self.stop_cluster(cluster)
 
+    def test_a_payment_only_its_killed_masternode_knew_of_is_announced_again_after_restart(self):
+        """mn1 accepts a payment while its peers are down, so its broadcast and vote wait in memory,
+        and is killed with -9: they are gone. Restarted, mn1 announces what it still has pending,
+        and the payment finalizes everywhere instead of waiting out lock_timeout_seconds."""
+        cluster = self.make_cluster(4)
+        mn1, mn2, mn3, mn4 = cluster.nodes
+        payer = fresh("payer")
+        coins = cluster.fund(payer, [70])
+        for node in (mn2, mn3, mn4):
+            node.kill9()
+        tx = payment([coins[0]], [(fresh("payee"), 70)])
+        status, body = mn1.submit(tx)
+        self.assertEqual(status, 202, body)
+        mn1.kill9()
+        for node in (mn2, mn3, mn4, mn1):
+            cluster.restart(node, wait_links=False)
+        cluster.wait_connected()
+        bodies = cluster.wait_finalized(tx["txid"])
+        self.assertTrue(all(b["approvals"] >= 3 for b in bodies.values()), bodies)
+        self.stop_cluster(cluster)
+
 
 if __name__ == "__main__":
     unittest.main()

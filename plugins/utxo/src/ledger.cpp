@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <stdexcept>
+#include <tuple>
 
 namespace eventnode::plugins::utxo {
 
@@ -50,6 +51,25 @@ void Ledger::restoreTransaction(TxRecord record) {
   if (record.status == TxStatus::Pending) pending_.insert(record.tx.txid);
   auto txid = record.tx.txid;
   transactions_.emplace(std::move(txid), std::move(record));
+}
+
+std::vector<Json> Ledger::pendingAnnouncements(std::int64_t now) const {
+  std::vector<const TxRecord*> records;
+  for (const auto& txid : pending_) {
+    const auto& record = transactions_.at(txid);
+    if (now - record.tx.timestamp < config_.lock_timeout_seconds) records.push_back(&record);
+  }
+  std::sort(records.begin(), records.end(), [](const TxRecord* a, const TxRecord* b) {
+    return std::tie(a->received_at, a->tx.txid) < std::tie(b->received_at, b->tx.txid);
+  });
+  std::vector<Json> messages;
+  for (const auto* record : records) {
+    messages.push_back(Json{{"TransactionBroadcast", toJson(record->tx)}});
+    if (auto own = record->votes.find(config_.self_id); own != record->votes.end()) {
+      messages.push_back(Json{{"InstantFinalityVote", toJson(own->second)}});
+    }
+  }
+  return messages;
 }
 
 void Ledger::tellWallets(const std::vector<std::string>& addresses, const Json& message, Effects& effects) {

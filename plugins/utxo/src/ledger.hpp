@@ -117,6 +117,13 @@ class Ledger {
   /// every masternode lets go at the same moment.
   void expireLocks(std::int64_t now, Effects& effects);
 
+  /// For a restart: what this masternode may have committed but not yet sent
+  /// when it stopped (its P2P queues live in memory). For every pending
+  /// transaction whose lock has not timed out, oldest first, its
+  /// TransactionBroadcast and this node's own vote on it, if it voted.
+  /// Peers take each transaction and vote once, so repeats are harmless.
+  std::vector<plugin::Json> pendingAnnouncements(std::int64_t now) const;
+
   const Utxo* utxo(const OutPoint& outpoint) const;
   std::vector<const Utxo*> utxosOf(const std::string& address) const;
   const TxRecord* transaction(const std::string& txid) const;

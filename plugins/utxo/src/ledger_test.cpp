@@ -70,6 +70,32 @@ class LedgerTest : public ::testing::Test {
   Ledger ledger_;
 };
 
+TEST_F(LedgerTest, PendingAnnouncementsRepeatWhatARestartedNodeMayNotHaveSent) {
+  const auto first = payment({{kGenesis, 0}}, {{1000, "TIME0bob"}});
+  const auto second = payment({{kGenesis, 2}}, {{700, "TIME0bob"}}, kNow + 1);
+  const auto decided = payment({{kGenesis, 1}}, {{500, "TIME0bob"}});
+  Effects effects;
+  ASSERT_EQ(ledger_.submit(first, false, kNow, effects).verdict, Verdict::Accepted);
+  ASSERT_EQ(ledger_.submit(second, true, kNow + 1, effects).verdict, Verdict::Accepted);  // from a peer
+  ASSERT_EQ(ledger_.submit(decided, false, kNow, effects).verdict, Verdict::Accepted);
+  vote(decided.txid, "mn2", true, effects);
+  vote(decided.txid, "mn3", true, effects);
+  ASSERT_EQ(ledger_.transaction(decided.txid)->status, TxStatus::Finalized);
+
+  const auto messages = ledger_.pendingAnnouncements(kNow + 2);
+  ASSERT_EQ(messages.size(), 4u);  // each pending one and this node's vote on it, oldest first
+  EXPECT_EQ(messages[0]["TransactionBroadcast"], toJson(first));
+  EXPECT_EQ(messages[1]["InstantFinalityVote"]["txid"], first.txid);
+  EXPECT_EQ(messages[1]["InstantFinalityVote"]["voter"], "mn1");
+  EXPECT_EQ(messages[1]["InstantFinalityVote"]["approve"], true);
+  EXPECT_EQ(messages[2]["TransactionBroadcast"], toJson(second));
+  EXPECT_EQ(messages[3]["InstantFinalityVote"]["txid"], second.txid);
+
+  // A lock past lock_timeout is about to be released, not announced.
+  EXPECT_EQ(ledger_.pendingAnnouncements(kNow + 60).size(), 2u);
+  EXPECT_TRUE(ledger_.pendingAnnouncements(kNow + 61).empty());
+}
+
 TEST_F(LedgerTest, APaymentLocksVotesAndFinalizesAtTheQuorum) {
   const auto tx = payment({{kGenesis, 0}}, {{600, "TIME0bob"}, {400, "TIME0alice"}});
   Effects submitted;

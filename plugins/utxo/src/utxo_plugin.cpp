@@ -165,7 +165,10 @@ class UtxoPlugin final : public plugin::Plugin {
           [this] { return engine_->waitCommitted(); });
     }
     engine_->start();
-    if (network_) network_->start();
+    if (network_) {
+      network_->start();
+      announcePending();
+    }
 
     host.addWebSocketEndpoint({.path = "/ws/utxo-protocol",
                                .access = wallet_authenticated_ ? plugin::RouteAccess::Authenticated
@@ -201,6 +204,22 @@ class UtxoPlugin final : public plugin::Plugin {
   }
 
  private:
+  // A masternode killed after committing a transaction but before its P2P
+  // queues drained would otherwise leave it pending everywhere until the lock
+  // timeout: its peers may never have heard of it, nor of this node's vote.
+  void announcePending() {
+    // Through the queue for the engine's clock; it changes nothing.
+    const auto messages = engine_
+                              ->post<std::vector<plugin::Json>>([](Ledger& ledger, Effects&, std::int64_t now) {
+                                return ledger.pendingAnnouncements(now);
+                              })
+                              .get();
+    for (const auto& message : messages) network_->broadcast(message);
+    if (!messages.empty()) {
+      logger_->info("announced pending transactions to peers again messages={}", messages.size());
+    }
+  }
+
   // Runs on the engine's thread once a batch is durable.
   void deliver(const Effects& effects) {
     hub_->deliver(effects.wallet);
