@@ -23,6 +23,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <span>
 #include <stdexcept>
 #include <thread>
 #include <utility>
@@ -236,11 +237,16 @@ struct Peer {
 
   std::thread link_thread;
 
-  void enqueue(Frame frame) {
+  void enqueue(Frame frame) { enqueue(std::span<const Frame>(&frame, 1)); }
+
+  // All under one lock and one wake-up: an engine batch's messages reach the
+  // writer together instead of waking it once per message.
+  void enqueue(std::span<const Frame> frames) {
+    if (frames.empty()) return;
     std::uint64_t dropped_now = 0;
     {
       std::lock_guard lock(mutex);
-      queue.push_back({next_seq++, std::move(frame)});
+      for (const auto& frame : frames) queue.push_back({next_seq++, frame});
       dropped_now = trimToLimit();
     }
     wake.notify_all();
@@ -656,7 +662,11 @@ struct P2pNetwork::Impl {
           const auto kind = checkP2pMessage(message, check_error);
           if (!kind) throw ProtocolError(check_error);
           if (*kind == P2pMessageKind::Ping) {
-            if (mayAnswerPing(peer_id)) peer.enqueue(pong_frame);
+            // Answered at once: what comes back on our own link are replies,
+            // which the peer does not hold for resending, so there is nothing
+            // to confirm; and a reader that waited on the engine here could
+            // deadlock with an engine writing to this peer.
+            peer.enqueue(pong_frame);
           } else if (*kind == P2pMessageKind::Pong) {
             peer.confirmOldestPing();
           } else {
@@ -829,17 +839,19 @@ void P2pNetwork::stop() {
   impl.logger->info("p2p stopped node={}", impl.config.self_id);
 }
 
-void P2pNetwork::broadcast(const plugin::Json& message) {
+void P2pNetwork::broadcast(const std::vector<plugin::Json>& messages) {
   auto& impl = *impl_;
-  Frame frame;
-  try {
-    frame = std::make_shared<const std::string>(encodeP2pFrame(message, impl.config.max_frame_bytes));
-  } catch (const std::length_error& e) {
-    impl.logger->warn("p2p broadcast not sent reason={}", e.what());
-    return;
+  std::vector<Frame> frames;
+  frames.reserve(messages.size());
+  for (const auto& message : messages) {
+    try {
+      frames.push_back(std::make_shared<const std::string>(encodeP2pFrame(message, impl.config.max_frame_bytes)));
+    } catch (const std::length_error& e) {
+      impl.logger->warn("p2p broadcast not sent reason={}", e.what());
+    }
   }
-  // One encoded buffer shared by every peer's queue.
-  for (auto& [id, peer] : impl.peers) peer->enqueue(frame);
+  // One encoded buffer per message, shared by every peer's queue.
+  for (auto& [id, peer] : impl.peers) peer->enqueue(frames);
 }
 
 void P2pNetwork::sendTo(const std::string& peer_id, const plugin::Json& message) {

@@ -54,7 +54,8 @@ using P2pReply = std::function<void(const plugin::Json& message)>;
 using P2pMessageHandler =
     std::function<void(const std::string& peer_id, const plugin::Json& message, const P2pReply& reply)>;
 
-/// Called on a peer's reading thread when that peer sends a Ping, before it
+/// Called on the thread reading a connection a peer dialled (the one it
+/// sends its broadcasts and votes on) when that peer sends a Ping, before it
 /// is answered. Returns once every message the handler got from that
 /// connection before the Ping is durable: true to send the Pong, false to
 /// withhold it (they could not be made durable). The sender keeps every frame
@@ -77,8 +78,9 @@ class P2pNetwork {
   /// Closes every connection and joins every thread; idempotent.
   void stop();
 
-  /// Queues `message` on every peer's outbound link; never blocks on the network.
-  void broadcast(const plugin::Json& message);
+  /// Queues `messages`, in order, on every peer's outbound link; never blocks
+  /// on the network. A message over max_frame_bytes is logged and skipped.
+  void broadcast(const std::vector<plugin::Json>& messages);
   /// Queues `message` on one peer's outbound link; unknown ids are ignored.
   void sendTo(const std::string& peer_id, const plugin::Json& message);
 

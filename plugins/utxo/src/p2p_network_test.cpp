@@ -270,8 +270,8 @@ TEST(P2pNetwork, ThreeNodesExchangeMessagesInOrderBothWays) {
 
   constexpr int kCount = 300;
   for (int seq = 0; seq < kCount; ++seq) {
-    mn1->network->broadcast(tx("mn1", seq));
-    mn2->network->broadcast(tx("mn2", seq));
+    mn1->network->broadcast({tx("mn1", seq)});
+    mn2->network->broadcast({tx("mn2", seq)});
     mn3->network->sendTo("mn1", tx("mn3", seq));
     mn3->network->sendTo("mn2", tx("mn3", seq));
   }

@@ -214,7 +214,7 @@ class UtxoPlugin final : public plugin::Plugin {
                                 return ledger.pendingAnnouncements(now);
                               })
                               .get();
-    for (const auto& message : messages) network_->broadcast(message);
+    network_->broadcast(messages);
     if (!messages.empty()) {
       logger_->info("announced pending transactions to peers again messages={}", messages.size());
     }
@@ -224,7 +224,7 @@ class UtxoPlugin final : public plugin::Plugin {
   void deliver(const Effects& effects) {
     hub_->deliver(effects.wallet);
     if (network_) {
-      for (const auto& message : effects.to_peers) network_->broadcast(message);
+      network_->broadcast(effects.to_peers);
     }
     if (!effects.state_changes.empty()) peers_->notify(effects.state_changes);
   }
