@@ -52,6 +52,10 @@ constexpr std::uint64_t kDropLogEvery = 1000;
 // Pings a second however busy the link, and a crash resends only the last
 // interval's worth of frames.
 constexpr auto kConfirmInterval = std::chrono::milliseconds(20);
+// A message written on this many links, each of which failed before a Pong
+// confirmed it, is dropped: a peer that closes the connection on it (say, a
+// frame over its size limit) would otherwise get it, and lose the link, forever.
+constexpr std::uint32_t kMaxUnconfirmedWrites = 5;
 
 // The peer's stream broke the protocol: closes that connection only, logged as a warning.
 class ProtocolError : public std::runtime_error {
@@ -142,6 +146,7 @@ Json readFrame(Poco::Net::StreamSocket& socket, P2pFrameDecoder& decoder, std::v
 struct QueuedFrame {
   std::uint64_t seq;
   Frame bytes;
+  std::uint32_t writes = 0;  // links it was written on without a Pong confirming it
 };
 
 // A connection this node accepted. Writes come from its reading thread (Pong,
@@ -272,16 +277,24 @@ struct Peer {
     wake.notify_all();
   }
 
-  // The link failed: what it did not confirm is sent again, first, on the next one.
+  // The link failed: what it did not confirm is sent again, first, on the next
+  // one, unless it already went out kMaxUnconfirmedWrites times.
   void requeueUnconfirmed() {
     std::uint64_t dropped_now = 0;
+    std::size_t given_up = 0;
     {
       std::lock_guard lock(mutex);
+      given_up = std::erase_if(unconfirmed, [](const QueuedFrame& item) { return item.writes >= kMaxUnconfirmedWrites; });
+      dropped += given_up;
       queue.insert(queue.begin(), std::make_move_iterator(unconfirmed.begin()),
                    std::make_move_iterator(unconfirmed.end()));
       unconfirmed.clear();
       ping_marks.clear();
       dropped_now = trimToLimit();
+    }
+    if (given_up > 0) {
+      logger->warn("p2p messages dropped after {} links failed before confirming them peer={} count={}",
+                   kMaxUnconfirmedWrites, address.id, given_up);
     }
     logDrops(dropped_now);
   }
@@ -719,7 +732,10 @@ struct P2pNetwork::Impl {
           // them (see Peer), and sent again on the next link if this write
           // fails. Our own Pongs are not worth sending twice.
           while (have_frames && !peer.queue.empty() && peer.queue.front().seq <= last_seq) {
-            if (peer.queue.front().bytes != pong_frame) peer.unconfirmed.push_back(std::move(peer.queue.front()));
+            if (peer.queue.front().bytes != pong_frame) {
+              peer.unconfirmed.push_back(std::move(peer.queue.front()));
+              ++peer.unconfirmed.back().writes;
+            }
             peer.queue.pop_front();
           }
           if (ping_due) {

@@ -600,6 +600,24 @@ TEST(P2pNetwork, FramesConfirmedByAPongAreNotSentAgain) {
   EXPECT_EQ(readBroadcasts(second, 1, true), (std::vector<int>{5}));
 }
 
+TEST(P2pNetwork, AMessageThePeerKeepsClosingTheLinkOnIsDroppedAfterFiveTries) {
+  // A peer that refuses one message by closing the connection (it might be
+  // over its frame limit) must not lose the link to it forever.
+  Mesh mesh({"mn1", "mn2"});
+  FakePeerListener mn2(mesh.port("mn2"));
+  auto mn1 = mesh.start("mn1");
+  mn1->network->sendTo("mn2", tx("mn1", 0));
+  for (int link = 1; link <= 5; ++link) {
+    RawPeer raw = mn2.accept();
+    EXPECT_EQ(readBroadcasts(raw, 1, false), std::vector<int>{0}) << "link " << link;
+  }  // each closed on reading it
+  EXPECT_TRUE(eventually([&] { return mn1->sink->contains("p2p messages dropped after 5 links failed"); }));
+  mn1->network->sendTo("mn2", tx("mn1", 1));
+  RawPeer healthy = mn2.accept();
+  EXPECT_EQ(readBroadcasts(healthy, 1, true), std::vector<int>{1});
+  EXPECT_TRUE(confirmAll(healthy, *mn1->network));
+}
+
 TEST(P2pNetwork, StopIsPromptWithLinksUpAndHandshakesPending) {
   Mesh mesh({"mn1", "mn2", "mn3"});
   // mn3 answers nothing: a listener that never accepts keeps mn1's link in its handshake read.
