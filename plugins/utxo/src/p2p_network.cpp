@@ -895,7 +895,8 @@ plugin::Json P2pNetwork::status() const {
           {"reconnects", peer->reconnects},
           {"last_error", peer->last_error.empty() ? Json(nullptr) : Json(peer->last_error)},
           {"queued", peer->queue.size()},
-          {"unconfirmed", peer->unconfirmed.size()}}},
+          {"unconfirmed", peer->unconfirmed.size()},
+          {"dropped", peer->dropped}}},
         {"inbound", {{"connected", in_connected}, {"since", sinceJson(in_connected, peer->in_since)}}},
     });
   }

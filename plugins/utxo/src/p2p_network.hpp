@@ -84,7 +84,8 @@ class P2pNetwork {
   /// Queues `message` on one peer's outbound link; unknown ids are ignored.
   void sendTo(const std::string& peer_id, const plugin::Json& message);
 
-  /// Per peer: {"id","address","outbound":{"connected","since","reconnects","last_error","queued"},"inbound":{"connected","since"}}
+  /// Per peer: {"id","address","outbound":{"connected","since","reconnects","last_error","queued","unconfirmed",
+  /// "dropped"},"inbound":{"connected","since"}}
   plugin::Json status() const;
   /// The port actually bound (useful when listen_port is 0).
   std::uint16_t listenPort() const;

@@ -465,6 +465,7 @@ TEST(P2pNetwork, AFullQueueDropsTheOldestMessages) {
   auto mn1 = mesh.start("mn1", [](P2pConfig& config) { config.max_queued_per_peer = 3; });
   for (int seq = 0; seq < 5; ++seq) mn1->network->sendTo("mn2", tx("mn1", seq));
   EXPECT_EQ(peerStatus(*mn1->network, "mn2")["outbound"]["queued"], 3);
+  EXPECT_EQ(peerStatus(*mn1->network, "mn2")["outbound"]["dropped"], 2);
   EXPECT_TRUE(mn1->sink->contains("p2p queue full, dropping oldest peer=mn2"));
 
   auto mn2 = mesh.start("mn2");
@@ -612,6 +613,7 @@ TEST(P2pNetwork, AMessageThePeerKeepsClosingTheLinkOnIsDroppedAfterFiveTries) {
     EXPECT_EQ(readBroadcasts(raw, 1, false), std::vector<int>{0}) << "link " << link;
   }  // each closed on reading it
   EXPECT_TRUE(eventually([&] { return mn1->sink->contains("p2p messages dropped after 5 links failed"); }));
+  EXPECT_EQ(peerStatus(*mn1->network, "mn2")["outbound"]["dropped"], 1);
   mn1->network->sendTo("mn2", tx("mn1", 1));
   RawPeer healthy = mn2.accept();
   EXPECT_EQ(readBroadcasts(healthy, 1, true), std::vector<int>{1});
