@@ -226,7 +226,7 @@ struct Peer {
   mutable std::mutex mutex;
   std::condition_variable wake;  // new frames queued, link failed, or stopping
   std::deque<QueuedFrame> queue;
-  std::deque<QueuedFrame> unconfirmed;  // written on the current link, not yet confirmed by a Pong
+  std::deque<QueuedFrame> unconfirmed;   // written on the current link, not yet confirmed by a Pong
   std::deque<std::uint64_t> ping_marks;  // per Ping in flight: the seq after the last frame written before it
   std::uint64_t next_seq = 0;
   std::uint64_t dropped = 0;
@@ -258,6 +258,9 @@ struct Peer {
     logDrops(dropped_now);
   }
 
+  // Written frames wait and no Ping is in flight to confirm them. Caller holds `mutex`.
+  bool owesConfirmingPing() const { return !unconfirmed.empty() && ping_marks.empty(); }
+
   // Frames written on the link up to `seq_end` (exclusive) reached the peer. Caller holds `mutex`.
   void confirmBefore(std::uint64_t seq_end) {
     while (!unconfirmed.empty() && unconfirmed.front().seq < seq_end) unconfirmed.pop_front();
@@ -270,7 +273,7 @@ struct Peer {
       if (ping_marks.empty()) return;  // an unasked-for Pong confirms nothing
       confirmBefore(ping_marks.front());
       ping_marks.pop_front();
-      if (unconfirmed.empty() || !ping_marks.empty()) return;
+      if (!owesConfirmingPing()) return;
     }
     // Frames written after that Ping still wait, and the writer, which slept
     // while a Ping was in flight, now owes them one.
@@ -284,7 +287,8 @@ struct Peer {
     std::size_t given_up = 0;
     {
       std::lock_guard lock(mutex);
-      given_up = std::erase_if(unconfirmed, [](const QueuedFrame& item) { return item.writes >= kMaxUnconfirmedWrites; });
+      given_up =
+          std::erase_if(unconfirmed, [](const QueuedFrame& item) { return item.writes >= kMaxUnconfirmedWrites; });
       dropped += given_up;
       queue.insert(queue.begin(), std::make_move_iterator(unconfirmed.begin()),
                    std::make_move_iterator(unconfirmed.end()));
@@ -710,13 +714,12 @@ struct P2pNetwork::Impl {
         batch.clear();
         {
           std::unique_lock lock(peer.mutex);
-          // Frames waiting for confirmation with no Ping in flight want one soon.
-          const bool wants_confirm = !peer.unconfirmed.empty() && peer.ping_marks.empty();
-          const auto deadline = wants_confirm ? std::min(next_ping, last_ping + kConfirmInterval) : next_ping;
+          const bool owed = peer.owesConfirmingPing();
+          const auto deadline = owed ? std::min(next_ping, last_ping + kConfirmInterval) : next_ping;
           peer.wake.wait_until(lock, deadline, [&] {
             return stopping.load() || reader_done.load() || !peer.queue.empty() ||
                    // a Pong came while frames wait: the deadline above is stale
-                   (!wants_confirm && !peer.unconfirmed.empty() && peer.ping_marks.empty());
+                   (!owed && peer.owesConfirmingPing());
           });
           if (stopping || reader_done) break;
           for (const auto& item : peer.queue) {
@@ -725,9 +728,6 @@ struct P2pNetwork::Impl {
             last_seq = item.seq;
             have_frames = true;
           }
-          const auto now = Clock::now();
-          ping_due = now >= next_ping || ((have_frames || !peer.unconfirmed.empty()) && peer.ping_marks.empty() &&
-                                          now >= last_ping + kConfirmInterval);
           // From here the frames count as written: held until a Pong confirms
           // them (see Peer), and sent again on the next link if this write
           // fails. Our own Pongs are not worth sending twice.
@@ -738,6 +738,8 @@ struct P2pNetwork::Impl {
             }
             peer.queue.pop_front();
           }
+          const auto now = Clock::now();
+          ping_due = now >= next_ping || (peer.owesConfirmingPing() && now >= last_ping + kConfirmInterval);
           if (ping_due) {
             peer.ping_marks.push_back(peer.unconfirmed.empty() ? 0 : peer.unconfirmed.back().seq + 1);
           }
