@@ -524,22 +524,6 @@ class FakePeerListener {
   Poco::Net::ServerSocket server_;
 };
 
-TEST(P2pNetwork, ASilentPeerIsDroppedAndRedialled) {
-  // A fake mn2 that handshakes and then never answers a Ping.
-  Mesh mesh({"mn1", "mn2"});
-  FakePeerListener mn2(mesh.port("mn2"));
-  auto mn1 = mesh.start("mn1", [](P2pConfig& config) { config.ping_interval = 100ms; });
-
-  const auto started = Clock::now();
-  RawPeer first = mn2.accept();
-  EXPECT_EQ(first.readFrame(), Json("Ping"));
-  EXPECT_TRUE(first.waitClosed());
-  EXPECT_GE(Clock::now() - started, 300ms);
-  EXPECT_TRUE(eventually([&] { return mn1->sink->contains("reason=silent for 3 ping intervals"); }));
-  RawPeer second = mn2.accept();
-  EXPECT_EQ(second.readFrame(), Json("Ping"));
-}
-
 // Reads until `count` TransactionBroadcast frames came (their seqs, in order),
 // answering Pings with Pongs when `answer_pings`.
 std::vector<int> readBroadcasts(RawPeer& raw, std::size_t count, bool answer_pings) {
@@ -556,68 +540,94 @@ std::vector<int> readBroadcasts(RawPeer& raw, std::size_t count, bool answer_pin
   return seqs;
 }
 
-// Answers mn1's Pings until its link to mn2 holds no unconfirmed frame.
-bool confirmAll(RawPeer& raw, const P2pNetwork& mn1) {
-  return eventually([&] {
-    if (const auto frame = raw.readFrame(20ms); frame && *frame == Json("Ping")) raw.send(encodeP2pFrame(Json("Pong")));
-    const auto outbound = peerStatus(mn1, "mn2")["outbound"];
-    return outbound["connected"] == true && outbound["unconfirmed"] == 0;
-  });
+// A real mn1 whose link dials a fake mn2 that the test drives by hand.
+struct LinkToFakeMn2 {
+  explicit LinkToFakeMn2(const std::function<void(P2pConfig&)>& adjust = {})
+      : mn2(mesh.port("mn2")), mn1(mesh.start("mn1", adjust)) {}
+
+  // Queues TransactionBroadcast seq `first`..`last` from mn1 to mn2.
+  void send(int first, int last) {
+    for (int seq = first; seq <= last; ++seq) mn1->network->sendTo("mn2", tx("mn1", seq));
+  }
+
+  Json outbound() const { return peerStatus(*mn1->network, "mn2")["outbound"]; }
+
+  // Answers mn1's Pings on `raw` until its link to mn2 holds no unconfirmed frame.
+  bool confirmAll(RawPeer& raw) const {
+    return eventually([&] {
+      if (const auto frame = raw.readFrame(20ms); frame && *frame == Json("Ping")) {
+        raw.send(encodeP2pFrame(Json("Pong")));
+      }
+      return outbound()["connected"] == true && outbound()["unconfirmed"] == 0;
+    });
+  }
+
+  Mesh mesh{{"mn1", "mn2"}};
+  FakePeerListener mn2;
+  std::unique_ptr<Node> mn1;
+};
+
+TEST(P2pNetwork, ASilentPeerIsDroppedAndRedialled) {
+  // A fake mn2 that handshakes and then never answers a Ping.
+  LinkToFakeMn2 link([](P2pConfig& config) { config.ping_interval = 100ms; });
+
+  const auto started = Clock::now();
+  RawPeer first = link.mn2.accept();
+  EXPECT_EQ(first.readFrame(), Json("Ping"));
+  EXPECT_TRUE(first.waitClosed());
+  EXPECT_GE(Clock::now() - started, 300ms);
+  EXPECT_TRUE(eventually([&] { return link.mn1->sink->contains("reason=silent for 3 ping intervals"); }));
+  RawPeer second = link.mn2.accept();
+  EXPECT_EQ(second.readFrame(), Json("Ping"));
 }
 
 TEST(P2pNetwork, FramesAPeerDiedWithoutConfirmingAreSentAgainOnTheNextLink) {
   // What mn2 read but never confirmed with a Pong may have died with it
   // (unread in its socket buffer, or read but not yet acted on).
-  Mesh mesh({"mn1", "mn2"});
-  FakePeerListener mn2(mesh.port("mn2"));
-  auto mn1 = mesh.start("mn1");
-  for (int seq = 0; seq < 5; ++seq) mn1->network->sendTo("mn2", tx("mn1", seq));
+  LinkToFakeMn2 link;
+  link.send(0, 4);
   {
-    RawPeer first = mn2.accept();
+    RawPeer first = link.mn2.accept();
     EXPECT_EQ(readBroadcasts(first, 5, false), (std::vector<int>{0, 1, 2, 3, 4}));
-    EXPECT_TRUE(eventually([&] { return peerStatus(*mn1->network, "mn2")["outbound"]["unconfirmed"] == 5; }));
+    EXPECT_TRUE(eventually([&] { return link.outbound()["unconfirmed"] == 5; }));
   }  // closed without a Pong: mn2 "crashed"
-  mn1->network->sendTo("mn2", tx("mn1", 5));
+  link.send(5, 5);
 
-  RawPeer second = mn2.accept();
+  RawPeer second = link.mn2.accept();
   EXPECT_EQ(readBroadcasts(second, 6, true), (std::vector<int>{0, 1, 2, 3, 4, 5}));
-  EXPECT_TRUE(confirmAll(second, *mn1->network));
+  EXPECT_TRUE(link.confirmAll(second));
 }
 
 TEST(P2pNetwork, FramesConfirmedByAPongAreNotSentAgain) {
-  Mesh mesh({"mn1", "mn2"});
-  FakePeerListener mn2(mesh.port("mn2"));
-  auto mn1 = mesh.start("mn1");
-  for (int seq = 0; seq < 5; ++seq) mn1->network->sendTo("mn2", tx("mn1", seq));
+  LinkToFakeMn2 link;
+  link.send(0, 4);
   {
-    RawPeer first = mn2.accept();
+    RawPeer first = link.mn2.accept();
     EXPECT_EQ(readBroadcasts(first, 5, true), (std::vector<int>{0, 1, 2, 3, 4}));
     // The Ping that confirms the last frames may come after them.
-    EXPECT_TRUE(confirmAll(first, *mn1->network));
+    EXPECT_TRUE(link.confirmAll(first));
   }
-  mn1->network->sendTo("mn2", tx("mn1", 5));
+  link.send(5, 5);
 
-  RawPeer second = mn2.accept();
+  RawPeer second = link.mn2.accept();
   EXPECT_EQ(readBroadcasts(second, 1, true), (std::vector<int>{5}));
 }
 
 TEST(P2pNetwork, AMessageThePeerKeepsClosingTheLinkOnIsDroppedAfterFiveTries) {
   // A peer that refuses one message by closing the connection (it might be
   // over its frame limit) must not lose the link to it forever.
-  Mesh mesh({"mn1", "mn2"});
-  FakePeerListener mn2(mesh.port("mn2"));
-  auto mn1 = mesh.start("mn1");
-  mn1->network->sendTo("mn2", tx("mn1", 0));
-  for (int link = 1; link <= 5; ++link) {
-    RawPeer raw = mn2.accept();
-    EXPECT_EQ(readBroadcasts(raw, 1, false), std::vector<int>{0}) << "link " << link;
+  LinkToFakeMn2 link;
+  link.send(0, 0);
+  for (int attempt = 1; attempt <= 5; ++attempt) {
+    RawPeer raw = link.mn2.accept();
+    EXPECT_EQ(readBroadcasts(raw, 1, false), std::vector<int>{0}) << "link " << attempt;
   }  // each closed on reading it
-  EXPECT_TRUE(eventually([&] { return mn1->sink->contains("p2p messages dropped after 5 links failed"); }));
-  EXPECT_EQ(peerStatus(*mn1->network, "mn2")["outbound"]["dropped"], 1);
-  mn1->network->sendTo("mn2", tx("mn1", 1));
-  RawPeer healthy = mn2.accept();
+  EXPECT_TRUE(eventually([&] { return link.mn1->sink->contains("p2p messages dropped after 5 links failed"); }));
+  EXPECT_EQ(link.outbound()["dropped"], 1);
+  link.send(1, 1);
+  RawPeer healthy = link.mn2.accept();
   EXPECT_EQ(readBroadcasts(healthy, 1, true), std::vector<int>{1});
-  EXPECT_TRUE(confirmAll(healthy, *mn1->network));
+  EXPECT_TRUE(link.confirmAll(healthy));
 }
 
 TEST(P2pNetwork, StopIsPromptWithLinksUpAndHandshakesPending) {
