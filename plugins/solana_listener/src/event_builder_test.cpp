@@ -21,7 +21,6 @@ constexpr const char* kPayer = "Payer111111111111111111111111111111111111111";
 constexpr const char* kMint = "Mint1111111111111111111111111111111111111111";
 constexpr const char* kDest = "Dest1111111111111111111111111111111111111111";
 
-
 Json notification(Json logs, Json err = nullptr) {
   return Json{{"context", {{"slot", 5208469}}},
               {"value", {{"signature", kSignature}, {"err", std::move(err)}, {"logs", std::move(logs)}}}};

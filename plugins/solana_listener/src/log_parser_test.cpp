@@ -16,7 +16,6 @@ using namespace test_logs;
 constexpr const char* kSystem = "11111111111111111111111111111111";
 constexpr const char* kAta = "ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL";
 
-
 TEST(LogParser, PTokenMintToHasNoInstructionName) {
   // p-token, as litesvm 1.5.0 runs it: invoke, consumed, success, nothing else.
   const std::vector<std::string> lines = {invoke(kToken, 1), consumed(kToken, 120, 200000), success(kToken)};
