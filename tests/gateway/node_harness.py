@@ -509,6 +509,32 @@ class RawWebSocket:
             raise AssertionError("the node sent a masked frame")
         return first & 0x0F, self._read_exactly(length)
 
+    def take_frames(self):
+        """[(opcode, payload)] of the whole frames already in the buffer, without reading: for a
+        caller that feeds `self.buffer` from its own non-blocking loop."""
+        frames = []
+        buf = self.buffer
+        at = 0
+        while len(buf) - at >= 2:
+            second = buf[at + 1]
+            length, head = second & 0x7F, 2
+            if length == 126:
+                if len(buf) - at < 4:
+                    break
+                length, head = struct.unpack_from("!H", buf, at + 2)[0], 4
+            elif length == 127:
+                if len(buf) - at < 10:
+                    break
+                length, head = struct.unpack_from("!Q", buf, at + 2)[0], 10
+            if len(buf) - at < head + length:
+                break
+            if second & 0x80:
+                raise AssertionError("the node sent a masked frame")
+            frames.append((buf[at] & 0x0F, buf[at + head:at + head + length]))
+            at += head + length
+        self.buffer = buf[at:]
+        return frames
+
     def recv_json(self):
         while True:
             opcode, payload = self.recv_frame()
