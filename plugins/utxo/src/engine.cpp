@@ -45,7 +45,13 @@ void Engine::stop() {
     std::lock_guard lock(queue_mutex_);
     left.swap(queue_);
   }
-  for (auto& command : left) command.done(nullptr);
+  for (auto& command : left) {
+    if (command.done) command.done(nullptr);
+  }
+}
+
+void Engine::postDetached(std::function<void(Ledger&, Effects&, std::int64_t)> apply) {
+  enqueue({std::move(apply), {}});
 }
 
 bool Engine::waitCommitted() {
@@ -73,7 +79,7 @@ void Engine::enqueue(Command command) {
       return;
     }
   }
-  command.done(nullptr);
+  if (command.done) command.done(nullptr);
 }
 
 void Engine::run() {
@@ -124,7 +130,17 @@ void Engine::run() {
         logger_->error("delivering a batch failed: {}", e.what());
       }
     }
-    for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(commit_error ? commit_error : errors[i]);
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (batch[i].done) {
+        batch[i].done(commit_error ? commit_error : errors[i]);
+      } else if (errors[i]) {
+        try {
+          std::rethrow_exception(errors[i]);
+        } catch (const std::exception& e) {
+          logger_->warn("a command nobody waits for failed: {}", e.what());
+        }
+      }
+    }
     {
       std::lock_guard lock(queue_mutex_);
       ++batches_;

@@ -39,6 +39,13 @@ class Engine {
   template <typename Result>
   std::future<Result> post(std::function<Result(Ledger&, Effects&, std::int64_t now)> apply);
 
+  /// Queues `apply` with nobody waiting for it: a peer's broadcast or vote
+  /// (the peer gets no answer), the lock-timeout sweep. Without a future there
+  /// is no promise to fulfil, whose std::call_once costs a futex system call
+  /// per command. An exception from `apply` is logged; a stopped engine drops
+  /// the command.
+  void postDetached(std::function<void(Ledger&, Effects&, std::int64_t now)> apply);
+
   /// Blocks until every command queued before this call is applied and
   /// saved: true when their batches were committed, false when a save failed
   /// or the engine stopped first.
@@ -64,7 +71,7 @@ class Engine {
  private:
   struct Command {
     std::function<void(Ledger&, Effects&, std::int64_t)> apply;
-    std::function<void(std::exception_ptr)> done;
+    std::function<void(std::exception_ptr)> done;  ///< empty for a detached command
   };
   void enqueue(Command command);
   void run();

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <spdlog/sinks/null_sink.h>
 
+#include <stdexcept>
 #include <string>
 
 namespace eventnode::plugins::utxo {
@@ -29,8 +30,8 @@ TEST_F(EngineTest, WaitCommittedReturnsOnceEverythingQueuedBeforeIsSaved) {
   engine->start();
   // Queued, not waited for: what a P2P reader does with a peer's messages.
   for (std::uint32_t vout = 0; vout < 50; ++vout) {
-    engine->post<Outcome>([vout](Ledger& ledger, Effects& effects, std::int64_t) {
-      return ledger.seed({{{kGenesis, vout}, "TIME0alice", 10, {}}}, effects);
+    engine->postDetached([vout](Ledger& ledger, Effects& effects, std::int64_t) {
+      ledger.seed({{{kGenesis, vout}, "TIME0alice", 10, {}}}, effects);
     });
   }
   EXPECT_TRUE(engine->waitCommitted());
@@ -40,6 +41,30 @@ TEST_F(EngineTest, WaitCommittedReturnsOnceEverythingQueuedBeforeIsSaved) {
   // Saved, not just applied: a new engine on the same file sees all of them.
   auto reopened = makeEngine();
   EXPECT_EQ(reopened->read([](const Ledger& ledger) { return ledger.utxosCount(); }), 50u);
+}
+
+TEST_F(EngineTest, ADetachedCommandThatThrowsLeavesTheOthersSaved) {
+  auto engine = makeEngine();
+  engine->start();
+  engine->postDetached([](Ledger& ledger, Effects& effects, std::int64_t) {
+    ledger.seed({{{kGenesis, 0}, "TIME0alice", 10, {}}}, effects);
+  });
+  engine->postDetached([](Ledger&, Effects&, std::int64_t) { throw std::runtime_error("bad command"); });
+  engine->postDetached([](Ledger& ledger, Effects& effects, std::int64_t) {
+    ledger.seed({{{kGenesis, 1}, "TIME0alice", 10, {}}}, effects);
+  });
+  EXPECT_TRUE(engine->waitCommitted());
+  engine.reset();
+  EXPECT_EQ(makeEngine()->read([](const Ledger& ledger) { return ledger.utxosCount(); }), 2u);
+}
+
+TEST_F(EngineTest, ADetachedCommandAfterTheStopIsDropped) {
+  auto engine = makeEngine();
+  engine->start();
+  engine->stop();
+  bool applied = false;
+  engine->postDetached([&applied](Ledger&, Effects&, std::int64_t) { applied = true; });
+  EXPECT_FALSE(applied);
 }
 
 TEST_F(EngineTest, WaitCommittedIsFalseOnceTheEngineStopped) {

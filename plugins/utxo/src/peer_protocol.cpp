@@ -28,21 +28,20 @@ void PeerProtocol::handle(const std::string& peer_id, const std::string& kind, c
                           const P2pReply& reply) {
   if (kind == "TransactionBroadcast") {
     auto tx = parseTransaction(body, prefix_);
-    engine_.post<Outcome>([tx = std::move(tx)](Ledger& ledger, Effects& effects, std::int64_t now) {
-      return ledger.submit(tx, true, now, effects);
+    engine_.postDetached([tx = std::move(tx)](Ledger& ledger, Effects& effects, std::int64_t now) {
+      ledger.submit(tx, true, now, effects);
     });
     return;
   }
   if (kind == "InstantFinalityVote") {
     auto vote = parseVote(body);
     if (vote.voter != peer_id) throw InputError("vote.voter " + vote.voter + " is not the sending peer");
-    engine_.post<Outcome>([vote = std::move(vote), peer_id, logger = logger_](Ledger& ledger, Effects& effects,
-                                                                                std::int64_t now) {
-      auto outcome = ledger.vote(vote, now, effects);
+    engine_.postDetached([vote = std::move(vote), peer_id, logger = logger_](Ledger& ledger, Effects& effects,
+                                                                               std::int64_t now) {
+      const auto outcome = ledger.vote(vote, now, effects);
       if (outcome.verdict == Verdict::Invalid || outcome.verdict == Verdict::Conflict) {
         logger->warn("refused vote peer={} txid={} reason=\"{}\"", peer_id, vote.txid, outcome.message);
       }
-      return outcome;
     });
     return;
   }

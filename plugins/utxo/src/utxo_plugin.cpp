@@ -180,10 +180,8 @@ class UtxoPlugin final : public plugin::Plugin {
     addHttpRoutes(host, *engine_, prefix,
                   [this] { return network_ ? network_->status() : plugin::Json::array(); });
     expiry_timer_ = host.scheduleEvery(std::chrono::seconds(1), [this] {
-      engine_->post<bool>([](Ledger& ledger, Effects& effects, std::int64_t now) {
-        ledger.expireLocks(now, effects);
-        return true;
-      });
+      engine_->postDetached(
+          [](Ledger& ledger, Effects& effects, std::int64_t now) { ledger.expireLocks(now, effects); });
     });
     host_ = &host;
     const auto [utxos, transactions] = engine_->read([](const Ledger& ledger) {
