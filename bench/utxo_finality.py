@@ -214,7 +214,7 @@ def main():
         cluster.seed(utxos)
         bodies = []
         for u in utxos:
-            tx = time_tx.make_tx([(u["txid"], u["vout"])], [(sink, 1000)], key_seed=u["address"])
+            tx = time_tx.make_tx([(u["txid"], u["vout"])], [(sink, 1000)], key_seed=time_tx.seed_of(u["address"]))
             bodies.append((tx["txid"], json.dumps(tx).encode()))
         print(f"setup: {args.nodes} masternodes, {args.utxos} UTXOs seeded on each, {len(payers)} payers "
               f"({time.monotonic() - t:.1f} s)", flush=True)

@@ -8,7 +8,7 @@ packages=(
   libpoco-dev libsqlite3-dev libssl-dev libboost-dev libboost-filesystem-dev
   libyaml-cpp-dev libspdlog-dev nlohmann-json3-dev libjemalloc-dev
   googletest libgtest-dev libgmock-dev
-  python3 python3-websockets openssl curl
+  python3 python3-websockets python3-cryptography openssl curl
 )
 
 missing=()

@@ -7,7 +7,12 @@
            ‖ output count u32 LE ‖ per output (amount u64 LE ‖ address UTF-8)
            ‖ lock_time u32 LE ‖ timestamp i64 LE
 
-The signature is not part of the txid (the plugin does not verify signatures).
+Signatures are not part of the txid. Each input carries a 32-byte Ed25519 public key and a
+64-byte Ed25519 signature, by that key, of `data` above; the key owns the address made of the
+network prefix and the first 40 hex characters of the key, and only that address's outputs can
+be spent with it. Keys here come from seeds: the private key is SHA3-256 of the seed's UTF-8
+bytes, so `address("alice")` and the key that signs for it are the same everywhere (tests, the
+benchmark, the C++ tests' TestSigner).
 
 Vectors, derivable by hand (the bytes) and checked by `time_tx.py check`:
 
@@ -21,11 +26,20 @@ Vectors, derivable by hand (the bytes) and checked by `time_tx.py check`:
             00000000 00f1536500000000
      txid = 2b5ae5300b165be6cdeb028778510db40ae19e2e64d96a78ad3e16c12a84867a
 
-Both txids were also computed outside Python: `xxd -r -p | openssl dgst -sha3-256 -binary | openssl dgst -sha3-256`.
+3. vector 2 with the key of seed "alice" (private bytes SHA3-256("alice")) as its public key:
+     public_key = 5c4a5832d8e73a6b6c314ae6770b6657f42397f732eb19f60f5a9bbc2a492015
+     address    = TIME05c4a5832d8e73a6b6c314ae6770b6657f42397f7
+     txid       = cd85bf1c816d13af320f1621bb9d1fbdc6d3294f5fea35a6c12001febaf64748
+     signature  = eadbf98b9bb9ed9e6e48ccdabec4d716bed1b45f37b4e81416d6b47ca379f5ad
+                  9a589591c139602ad48967b70e568c002d5b01d7b9ed37bc66ce85431da38407
+
+The txids were also computed outside Python: `xxd -r -p | openssl dgst -sha3-256 -binary | openssl dgst -sha3-256`;
+the signature with `openssl pkeyutl -sign -rawin` (Ed25519 signatures are deterministic).
 
 CLI:
-    time_tx.py address SEED [--mainnet]          an address derived from SEED
-    time_tx.py build --input TXID:VOUT ... --output ADDRESS:AMOUNT ... [--timestamp T] [--lock-time N]
+    time_tx.py address SEED [--mainnet]          the address SEED's key owns
+    time_tx.py build --input TXID:VOUT ... --output ADDRESS:AMOUNT ... [--key SEED ...] [--timestamp T] [--lock-time N]
+                                                 signed by SEED's key (one --key for all inputs, or one per input)
     time_tx.py txid FILE|-                       recompute a transaction's txid
     time_tx.py check                             verify the vectors above
 """
@@ -36,18 +50,40 @@ import struct
 import sys
 import time
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
 SEQUENCE_FINAL = 0xFFFFFFFF
 PREFIX = {"testnet": "TIME0", "mainnet": "TIME1"}
 
 
-def address(seed, network="testnet"):
-    """A well-formed address: the network prefix and 40 lowercase hex characters derived from `seed`."""
-    return PREFIX[network] + hashlib.sha3_256(str(seed).encode()).hexdigest()[:40]
+_KEYS = {}   # seed -> (private key, public key bytes)
+_SEEDS = {}  # address -> the seed whose key owns it
+
+
+def _key(seed):
+    seed = str(seed)
+    if seed not in _KEYS:
+        private = Ed25519PrivateKey.from_private_bytes(hashlib.sha3_256(seed.encode()).digest())
+        _KEYS[seed] = (private, private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+    return _KEYS[seed]
 
 
 def public_key(seed):
-    """32 stand-in public key bytes derived from `seed` (no key pair behind them)."""
-    return list(hashlib.sha256(f"pk:{seed}".encode()).digest())
+    """The 32 bytes of `seed`'s Ed25519 public key, as a list (the JSON form)."""
+    return list(_key(seed)[1])
+
+
+def address(seed, network="testnet"):
+    """The address `seed`'s key owns: the network prefix and the key's first 40 hex characters."""
+    owned = PREFIX[network] + _key(seed)[1].hex()[:40]
+    _SEEDS[owned] = str(seed)
+    return owned
+
+
+def seed_of(owned_address):
+    """The seed whose key owns `owned_address`, if address() made it in this process; else None."""
+    return _SEEDS.get(owned_address)
 
 
 def tx_data(tx):
@@ -68,15 +104,22 @@ def compute_txid(tx):
 
 
 def make_tx(inputs, outputs, timestamp=None, lock_time=0, version=1, key_seed="wallet"):
-    """A transaction with its txid. `inputs`: (txid, vout) pairs; `outputs`: (address, amount) pairs."""
+    """A signed transaction with its txid. `inputs`: (txid, vout) pairs; `outputs`: (address, amount)
+    pairs; `key_seed`: the seed whose key signs every input, or a list with one seed per input."""
+    seeds = key_seed if isinstance(key_seed, (list, tuple)) else [key_seed] * len(inputs)
+    if len(seeds) != len(inputs):
+        raise ValueError(f"{len(seeds)} key seeds for {len(inputs)} inputs")
     tx = {
         "version": version,
-        "inputs": [{"previous_output": {"txid": txid, "vout": vout}, "public_key": public_key(key_seed),
-                    "signature": [0] * 64, "sequence": SEQUENCE_FINAL} for txid, vout in inputs],
+        "inputs": [{"previous_output": {"txid": txid, "vout": vout}, "public_key": public_key(seed),
+                    "signature": [], "sequence": SEQUENCE_FINAL} for (txid, vout), seed in zip(inputs, seeds)],
         "outputs": [{"amount": amount, "address": addr} for addr, amount in outputs],
         "lock_time": lock_time,
         "timestamp": int(time.time()) if timestamp is None else timestamp,
     }
+    data = tx_data(tx)
+    for tx_input, seed in zip(tx["inputs"], seeds):
+        tx_input["signature"] = list(_key(seed)[0].sign(data))
     return dict({"txid": compute_txid(tx)}, **tx)
 
 
@@ -99,8 +142,17 @@ VECTORS = [
 ]
 
 
+SIGNED_VECTOR = {
+    "public_key": "5c4a5832d8e73a6b6c314ae6770b6657f42397f732eb19f60f5a9bbc2a492015",
+    "address": "TIME05c4a5832d8e73a6b6c314ae6770b6657f42397f7",
+    "txid": "cd85bf1c816d13af320f1621bb9d1fbdc6d3294f5fea35a6c12001febaf64748",
+    "signature": "eadbf98b9bb9ed9e6e48ccdabec4d716bed1b45f37b4e81416d6b47ca379f5ad"
+                 "9a589591c139602ad48967b70e568c002d5b01d7b9ed37bc66ce85431da38407",
+}
+
+
 def check():
-    """Verifies the documented bytes and txid of each vector; returns the txids."""
+    """Verifies the documented bytes, txids and signature of the vectors; returns the txids."""
     txids = []
     for n, (tx, data_hex, expected) in enumerate(VECTORS, 1):
         data = tx_data(tx)
@@ -112,6 +164,12 @@ def check():
         if tx["txid"] != txid:
             raise AssertionError(f"vector {n}: make_tx txid {tx['txid']} != {txid}")
         txids.append(txid)
+    signed = make_tx([("ab", 1)], [("TIME0" + "0" * 40, 1000)], timestamp=1700000000, key_seed="alice")
+    got = {"public_key": bytes(signed["inputs"][0]["public_key"]).hex(), "address": address("alice"),
+           "txid": signed["txid"], "signature": bytes(signed["inputs"][0]["signature"]).hex()}
+    if got != SIGNED_VECTOR:
+        raise AssertionError(f"vector 3: {got} != documented {SIGNED_VECTOR}")
+    txids.append(signed["txid"])
     return txids
 
 
@@ -126,6 +184,8 @@ def main(argv=None):
     p.add_argument("--output", action="append", default=[], metavar="ADDRESS:AMOUNT")
     p.add_argument("--timestamp", type=int)
     p.add_argument("--lock-time", type=int, default=0)
+    p.add_argument("--key", action="append", default=[], metavar="SEED",
+                   help="the seed whose key signs: once for every input, or once per input")
     p = sub.add_parser("txid")
     p.add_argument("file")
     sub.add_parser("check")
@@ -136,7 +196,8 @@ def main(argv=None):
     elif args.command == "build":
         inputs = [(t, int(v)) for t, v in (s.rsplit(":", 1) for s in args.input)]
         outputs = [(a, int(v)) for a, v in (s.rsplit(":", 1) for s in args.output)]
-        print(json.dumps(make_tx(inputs, outputs, timestamp=args.timestamp, lock_time=args.lock_time)))
+        keys = args.key if len(args.key) > 1 else (args.key[0] if args.key else "wallet")
+        print(json.dumps(make_tx(inputs, outputs, timestamp=args.timestamp, lock_time=args.lock_time, key_seed=keys)))
     elif args.command == "txid":
         tx = json.load(sys.stdin if args.file == "-" else open(args.file))
         txid = compute_txid(tx)

@@ -164,6 +164,7 @@ class Masternode(Node):
 
     def seed(self, utxos):
         """POST /api/utxo/utxos (admin), in chunks; asserts every one was added."""
+        OWNERS.update({(u["txid"], u["vout"]): u["address"] for u in utxos})
         for start in range(0, len(utxos), 1000):
             chunk = utxos[start:start + 1000]
             status, body = self.admin("POST", "/api/utxo/utxos", {"utxos": chunk}, timeout=60)
@@ -301,9 +302,19 @@ class Cluster:
         return "\n".join(f"--- {n.id} ---\n{n.log()[-tail:]}" for n in self.nodes)
 
 
-def payment(inputs, outputs, key_seed="wallet"):
-    """A transaction spending `inputs` [(txid, vout, …)] to `outputs` [(address, amount)]."""
-    return time_tx.make_tx([(i[0], i[1]) for i in inputs], outputs, key_seed=key_seed)
+OWNERS = {}  # (txid, vout) -> address, for every output seeded or paid by this process
+
+
+def payment(inputs, outputs, key_seed=None):
+    """A transaction spending `inputs` [(txid, vout, …)] to `outputs` [(address, amount)]. Each input
+    is signed by the key that owns it (the seed time_tx.address() made its address from), or, with
+    `key_seed`, every input by that seed's key (to try a key that does not own them)."""
+    outpoints = [(i[0], i[1]) for i in inputs]
+    seeds = [key_seed if key_seed is not None else time_tx.seed_of(OWNERS.get(o)) or "wallet" for o in outpoints]
+    tx = time_tx.make_tx(outpoints, outputs, key_seed=seeds)
+    for vout, (address, _) in enumerate(outputs):
+        OWNERS[(tx["txid"], vout)] = address
+    return tx
 
 
 # --- a wallet on /ws/utxo-protocol ----------------------------------------------------

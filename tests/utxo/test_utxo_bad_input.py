@@ -6,7 +6,8 @@ import struct
 import unittest
 import uuid
 
-from harness import (API_KEY, MAGIC, Cluster, RawPeer, frame, handshake, payment, time_tx, variant)
+from harness import (API_KEY, MAGIC, Cluster, RawPeer, frame, handshake, payment, time_tx, variant,
+                     wait_until)
 
 MAX_ADDRESSES = 10
 
@@ -127,6 +128,68 @@ class BadInput(unittest.TestCase):
         status, body = mn1.submit(good)
         self.assertEqual(status, 202, body)
         self.cluster.wait_finalized(good["txid"])
+
+    def test_spending_without_a_valid_signature_of_the_owners_key_is_refused_naming_the_input(self):
+        mn1 = self.mn1
+        payer = fresh("owner")
+        [coin] = self.cluster.fund(payer, [1000])
+        good = payment([coin], [(fresh("payee"), 1000)])
+
+        def spoiled(change):
+            tx = json.loads(json.dumps(good))
+            change(tx)
+            tx["txid"] = time_tx.compute_txid(tx)
+            return tx
+
+        cases = [
+            ("signed by a key that does not own the output",
+             payment([coin], [(fresh("thief"), 1000)], key_seed="mallory"),
+             f"input 0 spends an output paid to {payer}, but its public_key owns {time_tx.address('mallory')}"),
+            ("changed after signing", spoiled(lambda tx: tx["outputs"][0].update(amount=999)),
+             "inputs[0].signature does not verify"),
+            ("a stand-in signature of zeros", spoiled(lambda tx: tx["inputs"][0].update(signature=[0] * 64)),
+             "inputs[0].signature does not verify"),
+            ("no signature", spoiled(lambda tx: tx["inputs"][0].update(signature=[])),
+             "inputs[0].signature must be a 64-byte Ed25519 signature, not 0 bytes"),
+            ("a 3-byte public key", spoiled(lambda tx: tx["inputs"][0].update(public_key=[1, 2, 3])),
+             "inputs[0].public_key must be a 32-byte Ed25519 public key, not 3 bytes"),
+        ]
+        for what, body, expected in cases:
+            with self.subTest(what):
+                status, answer = mn1.call("POST", "/api/utxo/transactions", body)
+                error = self.assert_error_body(status, answer, 400, what)
+                self.assertEqual(error["code"], "invalid_transaction", answer)
+                self.assertIn(expected, error["message"])
+        self.assertEqual(mn1.state_of(*coin[:2]), "Unspent")
+        status, body = mn1.submit(good)
+        self.assertEqual(status, 202, body)
+        self.cluster.wait_finalized(good["txid"])
+
+    def test_a_peers_broadcast_without_a_valid_signature_is_refused_and_the_link_stays(self):
+        mn1 = self.mn1
+        payer = fresh("peer-owner")
+        [coin] = self.cluster.fund(payer, [500])
+        stolen = payment([coin], [(fresh("thief"), 500)], key_seed="mallory")
+        forged = json.loads(json.dumps(payment([coin], [(fresh("forger"), 500)])))
+        forged["inputs"][0]["signature"] = [7] * 64
+        peer = RawPeer(mn1.p2p_port)
+        try:
+            peer.send(MAGIC["testnet"] + frame(handshake("mn5")))
+            peer.read_handshake()
+            peer.send(frame({"TransactionBroadcast": forged}) + frame({"TransactionBroadcast": stolen}))
+            peer.send(frame("Ping"))
+            self.assertFalse(peer.closed_by_peer(1.0), "mn1 closed the link over a refused transaction")
+        finally:
+            peer.close()
+        wait_until(lambda: "inputs[0].signature does not verify" in mn1.log(), 10, 0.05,
+                   "mn1 to log the forged signature")
+        wait_until(lambda: f"refused peer transaction peer=mn5 txid={stolen['txid']}" in mn1.log(), 10, 0.05,
+                   "mn1 to log the spend by a key that does not own the coin")
+        self.assertIn("but its public_key owns", mn1.log())
+        self.assertIsNone(mn1.transaction(forged["txid"]))
+        self.assertIsNone(mn1.transaction(stolen["txid"]))
+        self.assertEqual(mn1.state_of(*coin[:2]), "Unspent")
+        self.assert_finalizes()
 
     def test_a_double_spend_is_refused_with_409(self):
         [coin] = self.cluster.fund(fresh("payer"), [1000])

@@ -1,5 +1,7 @@
 #include "http_api.hpp"
 
+#include "signature.hpp"
+
 #include <chrono>
 #include <limits>
 
@@ -83,12 +85,15 @@ plugin::HttpHandler guarded(Handler handler) {
 
 }  // namespace
 
-void addHttpRoutes(plugin::Host& host, Engine& engine, std::string prefix, std::function<Json()> peer_status) {
+void addHttpRoutes(plugin::Host& host, Engine& engine, std::string prefix, bool verify_signatures,
+                   std::function<Json()> peer_status) {
   host.addHttpRoute(
-      {"POST", "/api/utxo/transactions", RouteAccess::Public, guarded([&engine, prefix](const HttpRequest& request) {
+      {"POST", "/api/utxo/transactions", RouteAccess::Public,
+       guarded([&engine, prefix, verify_signatures](const HttpRequest& request) {
          Transaction tx;
          try {
            tx = parseTransaction(parseBody(request), prefix);
+           if (verify_signatures) requireValidSignatures(tx);
          } catch (const InputError& e) {
            return HttpResponse::error(400, "invalid_transaction", e.what());
          }

@@ -11,8 +11,9 @@
 namespace eventnode::plugins::utxo {
 
 /// Registers the routes on `host` (during start()). `engine` outlives them;
-/// `peer_status` answers GET /api/utxo/peers.
-void addHttpRoutes(plugin::Host& host, Engine& engine, std::string address_prefix,
+/// `verify_signatures` checks submitted transactions' input signatures on the
+/// HTTP thread; `peer_status` answers GET /api/utxo/peers.
+void addHttpRoutes(plugin::Host& host, Engine& engine, std::string address_prefix, bool verify_signatures,
                    std::function<plugin::Json()> peer_status);
 
 }  // namespace eventnode::plugins::utxo

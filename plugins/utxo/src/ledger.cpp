@@ -1,5 +1,7 @@
 #include "ledger.hpp"
 
+#include "signature.hpp"
+
 #include <algorithm>
 #include <limits>
 #include <stdexcept>
@@ -110,6 +112,10 @@ Outcome Ledger::submit(const Transaction& tx, bool from_peer, std::int64_t now, 
     auto it = utxos_.find(tx.inputs[i].previous_output);
     if (it == utxos_.end()) {
       problem = "input " + std::to_string(i) + " spends " + tx.inputs[i].previous_output.key() + ", which does not exist";
+    } else if (config_.verify_signatures &&
+               addressOfKey(tx.inputs[i].public_key, config_.address_prefix) != it->second.address) {
+      problem = "input " + std::to_string(i) + " spends an output paid to " + it->second.address +
+                ", but its public_key owns " + addressOfKey(tx.inputs[i].public_key, config_.address_prefix);
     } else {
       inputs.push_back(&it->second);
       const auto sum = input_total + it->second.amount;

@@ -91,6 +91,10 @@ struct LedgerConfig {
   std::string address_prefix = std::string(kTestnetPrefix);
   std::int64_t lock_timeout_seconds = 60;
   std::size_t max_early_votes = 100000;  ///< votes kept for transactions not seen yet
+  /// An input's public_key must own the address of the output it spends
+  /// (signature.hpp). The signatures themselves are verified where
+  /// transactions are parsed, off the engine's thread (requireValidSignatures).
+  bool verify_signatures = true;
 };
 
 class Ledger {

@@ -1,5 +1,6 @@
 #include "ledger.hpp"
 
+#include "test_signer.hpp"
 #include "txid.hpp"
 
 #include <gtest/gtest.h>
@@ -50,7 +51,12 @@ std::vector<std::string> types(const Effects& effects) {
 class LedgerTest : public ::testing::Test {
  protected:
   explicit LedgerTest(std::vector<std::string> masternodes = {"mn1", "mn2", "mn3", "mn4"})
-      : ledger_({.self_id = "mn1", .masternodes = std::move(masternodes), .lock_timeout_seconds = 60}, quietLogger()) {
+      // The rules of finality, with stand-in keys: ownership of inputs has tests of its own (LedgerOwnership).
+      : ledger_({.self_id = "mn1",
+                 .masternodes = std::move(masternodes),
+                 .lock_timeout_seconds = 60,
+                 .verify_signatures = false},
+                quietLogger()) {
     Effects effects;
     EXPECT_EQ(ledger_
                   .seed({{{kGenesis, 0}, "TIME0alice", 1000, {}},
@@ -327,12 +333,55 @@ TEST_F(LedgerTest, SeedingAnExistingOutpointChangesNothing) {
 }
 
 TEST(LedgerAlone, ASingleMasternodeFinalizesOnItsOwnVote) {
-  Ledger ledger({.self_id = "solo", .masternodes = {"solo"}}, quietLogger());
+  Ledger ledger({.self_id = "solo", .masternodes = {"solo"}, .verify_signatures = false}, quietLogger());
   Effects effects;
   ledger.seed({{{kGenesis, 0}, "TIME0alice", 10, {}}}, effects);
   const auto tx = payment({{kGenesis, 0}}, {{10, "TIME0bob"}});
   ledger.submit(tx, false, kNow, effects);
   EXPECT_EQ(ledger.transaction(tx.txid)->status, TxStatus::Finalized);
+}
+
+// Ownership with real keys (signature.hpp): the input's public_key must own the spent output's address.
+class LedgerOwnership : public ::testing::Test {
+ protected:
+  LedgerOwnership() {
+    Effects effects;
+    ledger_.seed({{{kGenesis, 0}, alice_.address(), 1000, {}}}, effects);
+  }
+  Transaction signedPayment(const test_support::TestSigner& signer) const {
+    auto tx = payment({{kGenesis, 0}}, {{1000, "TIME0bob"}});
+    signer.signAll(tx);
+    return tx;
+  }
+  test_support::TestSigner alice_{"alice"};
+  test_support::TestSigner mallory_{"mallory"};
+  Ledger ledger_{{.self_id = "mn1", .masternodes = {"mn1", "mn2", "mn3", "mn4"}}, quietLogger()};
+};
+
+TEST_F(LedgerOwnership, TheOwnersKeySpendsTheOutput) {
+  Effects effects;
+  EXPECT_EQ(ledger_.submit(signedPayment(alice_), false, kNow, effects).verdict, Verdict::Accepted);
+  EXPECT_EQ(ledger_.utxo({kGenesis, 0})->state.kind, StateKind::SpentPending);
+}
+
+TEST_F(LedgerOwnership, AnotherKeyIsRefusedAndLocksNothing) {
+  Effects effects;
+  const auto outcome = ledger_.submit(signedPayment(mallory_), false, kNow, effects);
+  EXPECT_EQ(outcome.verdict, Verdict::Invalid);
+  EXPECT_EQ(outcome.message, "input 0 spends an output paid to " + alice_.address() + ", but its public_key owns " +
+                                 mallory_.address());
+  EXPECT_EQ(ledger_.utxo({kGenesis, 0})->state, UtxoState::unspent());
+  EXPECT_TRUE(effects.to_peers.empty());
+}
+
+TEST_F(LedgerOwnership, APeersBroadcastWithAnotherKeyGetsARejectVote) {
+  Effects effects;
+  const auto tx = signedPayment(mallory_);
+  EXPECT_EQ(ledger_.submit(tx, true, kNow, effects).verdict, Verdict::Invalid);
+  ASSERT_EQ(effects.to_peers.size(), 1u);
+  EXPECT_EQ(effects.to_peers[0]["InstantFinalityVote"]["txid"], tx.txid);
+  EXPECT_EQ(effects.to_peers[0]["InstantFinalityVote"]["approve"], false);
+  EXPECT_EQ(ledger_.transaction(tx.txid), nullptr);
 }
 
 TEST(LedgerAlone, RefusesASelfIdOutsideTheMasternodes) {

@@ -1,5 +1,7 @@
 #include "peer_protocol.hpp"
 
+#include "signature.hpp"
+
 namespace eventnode::plugins::utxo {
 
 using plugin::Json;
@@ -9,8 +11,12 @@ constexpr std::size_t kMaxQueryOutpoints = 10000;
 constexpr std::size_t kMaxRemoteSubscriptions = 10000;
 }  // namespace
 
-PeerProtocol::PeerProtocol(Engine& engine, std::string address_prefix, std::shared_ptr<spdlog::logger> logger)
-    : engine_(engine), prefix_(std::move(address_prefix)), logger_(std::move(logger)) {}
+PeerProtocol::PeerProtocol(Engine& engine, std::string address_prefix, bool verify_signatures,
+                           std::shared_ptr<spdlog::logger> logger)
+    : engine_(engine),
+      prefix_(std::move(address_prefix)),
+      verify_signatures_(verify_signatures),
+      logger_(std::move(logger)) {}
 
 void PeerProtocol::onMessage(const std::string& peer_id, const Json& message, const P2pReply& reply) {
   if (!message.is_object() || message.size() != 1) return;
@@ -28,8 +34,15 @@ void PeerProtocol::handle(const std::string& peer_id, const std::string& kind, c
                           const P2pReply& reply) {
   if (kind == "TransactionBroadcast") {
     auto tx = parseTransaction(body, prefix_);
-    engine_.postDetached([tx = std::move(tx)](Ledger& ledger, Effects& effects, std::int64_t now) {
-      ledger.submit(tx, true, now, effects);
+    if (verify_signatures_) requireValidSignatures(tx);
+    engine_.postDetached([tx = std::move(tx), peer_id, logger = logger_](Ledger& ledger, Effects& effects,
+                                                                       std::int64_t now) {
+      // A conflict is normal between honest masternodes (it gets a reject vote);
+      // an invalid transaction from a peer is worth an operator's look.
+      const auto outcome = ledger.submit(tx, true, now, effects);
+      if (outcome.verdict == Verdict::Invalid) {
+        logger->warn("refused peer transaction peer={} txid={} reason=\"{}\"", peer_id, tx.txid, outcome.message);
+      }
     });
     return;
   }

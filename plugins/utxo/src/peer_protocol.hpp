@@ -15,7 +15,10 @@ namespace eventnode::plugins::utxo {
 
 class PeerProtocol {
  public:
-  PeerProtocol(Engine& engine, std::string address_prefix, std::shared_ptr<spdlog::logger> logger);
+  /// `verify_signatures`: a broadcast transaction's input signatures are
+  /// checked on the peer's reading thread; one that fails is refused and logged.
+  PeerProtocol(Engine& engine, std::string address_prefix, bool verify_signatures,
+               std::shared_ptr<spdlog::logger> logger);
 
   /// The P2pMessageHandler: called on a peer's reading thread; never blocks on the engine.
   void onMessage(const std::string& peer_id, const plugin::Json& message, const P2pReply& reply);
@@ -33,6 +36,7 @@ class PeerProtocol {
 
   Engine& engine_;
   const std::string prefix_;
+  const bool verify_signatures_;
   std::shared_ptr<spdlog::logger> logger_;
   std::mutex mutex_;
   std::unordered_map<std::string, RemoteSubscription> subscriptions_;  ///< by subscriber_id

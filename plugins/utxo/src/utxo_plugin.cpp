@@ -89,6 +89,11 @@ class UtxoPlugin final : public plugin::Plugin {
          .description = "addresses one wallet connection may watch",
          .default_value = YAML::Node(1000),
          .minimum = 1},
+        {.name = "verify_signatures",
+         .type = FieldType::Boolean,
+         .description = "every input must carry a valid Ed25519 signature by the key of the address it spends "
+                        "from (docs/utxo.md); off, anyone can spend any output: for test networks only",
+         .default_value = YAML::Node(true)},
         {.name = "sync",
          .description = "SQLite synchronous mode: normal survives a killed process, full also a power cut",
          .default_value = YAML::Node("normal"),
@@ -115,6 +120,7 @@ class UtxoPlugin final : public plugin::Plugin {
     wallet_authenticated_ = config["wallet_access"].as<std::string>() == "authenticated";
     max_addresses_ = config["max_addresses_per_connection"].as<std::size_t>();
     full_sync_ = config["sync"].as<std::string>() == "full";
+    verify_signatures_ = config["verify_signatures"].as<bool>();
   }
 
   void start(plugin::Host& host) override {
@@ -127,6 +133,7 @@ class UtxoPlugin final : public plugin::Plugin {
     ledger_config.self_id = masternode_id_;
     ledger_config.address_prefix = prefix;
     ledger_config.lock_timeout_seconds = lock_timeout_seconds_;
+    ledger_config.verify_signatures = verify_signatures_;
     P2pConfig p2p;
     p2p.network = mainnet_ ? Network::Mainnet : Network::Testnet;
     p2p.self_id = masternode_id_;
@@ -152,7 +159,7 @@ class UtxoPlugin final : public plugin::Plugin {
     engine_ = std::make_unique<Engine>(std::make_unique<Ledger>(ledger_config, logger_),
                                        std::make_unique<LedgerStore>(host.dataDir() / "utxo.sqlite", full_sync_),
                                        logger_, [this](const Effects& effects) { deliver(effects); });
-    peers_ = std::make_unique<PeerProtocol>(*engine_, prefix, logger_);
+    peers_ = std::make_unique<PeerProtocol>(*engine_, prefix, verify_signatures_, logger_);
     // A network of one has nobody to talk to: no P2P listener.
     if (!p2p.peers.empty()) {
       // A peer's Ping is answered once what it sent before is committed: the
@@ -177,7 +184,7 @@ class UtxoPlugin final : public plugin::Plugin {
                                .on_message = [this](plugin::ConnectionId id,
                                                     std::string_view text) { hub_->onMessage(id, text); },
                                .on_close = [this](plugin::ConnectionId id) { hub_->onClose(id); }});
-    addHttpRoutes(host, *engine_, prefix,
+    addHttpRoutes(host, *engine_, prefix, verify_signatures_,
                   [this] { return network_ ? network_->status() : plugin::Json::array(); });
     expiry_timer_ = host.scheduleEvery(std::chrono::seconds(1), [this] {
       engine_->postDetached(
@@ -237,6 +244,7 @@ class UtxoPlugin final : public plugin::Plugin {
   bool wallet_authenticated_ = false;
   std::size_t max_addresses_ = 1000;
   bool full_sync_ = false;
+  bool verify_signatures_ = true;
 
   std::shared_ptr<spdlog::logger> logger_;
   plugin::Host* host_ = nullptr;

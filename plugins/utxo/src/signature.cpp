@@ -1,0 +1,55 @@
+#include "signature.hpp"
+
+#include "txid.hpp"
+
+#include <openssl/evp.h>
+
+#include <memory>
+#include <string_view>
+
+namespace eventnode::plugins::utxo {
+namespace {
+
+constexpr std::size_t kAddressHexChars = 40;
+
+bool verifies(std::span<const std::uint8_t> public_key, std::string_view message,
+              std::span<const std::uint8_t> signature) {
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+      EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, public_key.data(), public_key.size()), EVP_PKEY_free);
+  if (!key) return false;  // not a point on the curve
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  // Ed25519 hashes the message itself: no digest is named, and it is verified in one call.
+  return context && EVP_DigestVerifyInit(context.get(), nullptr, nullptr, nullptr, key.get()) == 1 &&
+         EVP_DigestVerify(context.get(), signature.data(), signature.size(),
+                          reinterpret_cast<const unsigned char*>(message.data()), message.size()) == 1;
+}
+
+}  // namespace
+
+std::string addressOfKey(std::span<const std::uint8_t> public_key, std::string_view prefix) {
+  const auto hex =
+      toHex(std::string_view(reinterpret_cast<const char*>(public_key.data()), public_key.size()));
+  return std::string(prefix) + hex.substr(0, kAddressHexChars);
+}
+
+void requireValidSignatures(const Transaction& tx) {
+  const auto message = txidData(tx);
+  for (std::size_t i = 0; i < tx.inputs.size(); ++i) {
+    const auto& input = tx.inputs[i];
+    const auto field = "inputs[" + std::to_string(i) + "]";
+    if (input.public_key.size() != kPublicKeySize) {
+      throw InputError(field + ".public_key must be a " + std::to_string(kPublicKeySize) +
+                       "-byte Ed25519 public key, not " + std::to_string(input.public_key.size()) + " bytes");
+    }
+    if (input.signature.size() != kSignatureSize) {
+      throw InputError(field + ".signature must be a " + std::to_string(kSignatureSize) +
+                       "-byte Ed25519 signature, not " + std::to_string(input.signature.size()) + " bytes");
+    }
+    if (!verifies(input.public_key, message, input.signature)) {
+      throw InputError(field + ".signature does not verify: it must be the Ed25519 signature, by " + field +
+                       ".public_key, of the bytes the txid is hashed from");
+    }
+  }
+}
+
+}  // namespace eventnode::plugins::utxo
