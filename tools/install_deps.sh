@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libpoco-dev libsqlite3-dev libssl-dev libboost-dev libboost-filesystem-dev
-  libyaml-cpp-dev libspdlog-dev nlohmann-json3-dev libjemalloc-dev
+  libyaml-cpp-dev libspdlog-dev nlohmann-json3-dev libjemalloc-dev libsodium-dev
   googletest libgtest-dev libgmock-dev
   python3 python3-websockets python3-cryptography openssl curl
 )
