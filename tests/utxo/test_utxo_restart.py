@@ -48,6 +48,9 @@ class Restart(ClusterTestCase, unittest.TestCase):
         wait_until(lambda: variant(mn1.state_of(coins[2][0], 2)) in ("Locked", "SpentPending"), 5, 0.02,
                    "mn1 to lock the pending input")
         self.assertEqual(mn1.status_of(pending["txid"]), "pending")
+        # mn2 must hold it too before mn1 dies (on a busy machine mn1's broadcast can still be queued),
+        # or there is no lock on mn2 whose release this test checks.
+        wait_until(lambda: mn2.status_of(pending["txid"]) == "pending", 5, 0.02, "mn2 to hold the pending payment")
         mn1.kill9()
         time.sleep(LOCK_TIMEOUT + 1.5)  # mn1 stays down for longer than the lock timeout: not a wait for an event
         for node in (mn1, mn3, mn4):
