@@ -11,9 +11,12 @@ import asyncio
 import http.client
 import json
 import os
+import shutil
 import socket
 import struct
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -175,6 +178,16 @@ class Masternode(Node):
         return Wallet(self)
 
 
+def make_p2p_key(folder, name):
+    """(PEM file, public key hex) of a new Ed25519 key, made the way docs/utxo.md tells operators to."""
+    pem = Path(folder) / f"{name}.pem"
+    subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", str(pem)], check=True,
+                   capture_output=True)
+    der = subprocess.run(["openssl", "pkey", "-in", str(pem), "-pubout", "-outform", "DER"], check=True,
+                         capture_output=True).stdout
+    return pem, der[-32:].hex()
+
+
 def peer_connected(status):
     """True when both directions of a peer link are up ({"outbound":{"connected"},"inbound":{"connected"}})."""
     return bool(status.get("outbound", {}).get("connected")) and bool(status.get("inbound", {}).get("connected"))
@@ -184,10 +197,12 @@ def peer_connected(status):
 class Cluster:
     """`n` masternodes mn1…mnN on loopback, each configured with the whole set.
 
-    `ghosts` adds configured masternodes that never run (they count in n and the quorum)."""
+    `ghosts` adds configured masternodes that never run (they count in n and the quorum).
+    `authenticated` gives every masternode an Ed25519 P2P key (made with the openssl CLI, as an
+    operator would) and lists the public keys, so peers prove who they are in the handshake."""
 
     def __init__(self, n=4, lock_timeout_seconds=60, ghosts=0, network="testnet", logging_level="info",
-                 server=None, **plugin_config):
+                 server=None, authenticated=False, **plugin_config):
         total = n + ghosts
         ids = [f"mn{i + 1}" for i in range(total)]
         ports = []
@@ -196,6 +211,11 @@ class Cluster:
             if port not in ports:
                 ports.append(port)
         self.masternodes = [{"id": i, "address": f"127.0.0.1:{p}"} for i, p in zip(ids, ports)]
+        self.key_dir = Path(tempfile.mkdtemp(prefix="utxo-p2p-keys-")) if authenticated else None
+        self.key_files = {}
+        if authenticated:
+            for entry in self.masternodes:
+                self.key_files[entry["id"]], entry["public_key"] = make_p2p_key(self.key_dir, entry["id"])
         self.network = network
         self.total_nodes = total
         self.quorum = quorum(total)
@@ -204,8 +224,11 @@ class Cluster:
         self.wallets = []
         self.ghost_ports = ports[n:]
         for i in range(n):
+            config = dict(plugin_config)
+            if authenticated:
+                config["p2p"] = dict(config.get("p2p", {}), private_key_file=str(self.key_files[ids[i]]))
             node = Masternode(ids[i], ports[i], self.masternodes, network=network, logging_level=logging_level,
-                              server=server, lock_timeout_seconds=lock_timeout_seconds, **plugin_config)
+                              server=server, lock_timeout_seconds=lock_timeout_seconds, **config)
             self.nodes.append(node)
             if node.port in ports:
                 self.cleanup()
@@ -293,6 +316,8 @@ class Cluster:
         keep = os.environ.get("UTXO_TESTS_KEEP") == "1"
         for node in self.nodes:
             node.finish(keep, f"{node.id}: node")
+        if self.key_dir is not None and not keep:
+            shutil.rmtree(self.key_dir, ignore_errors=True)
 
     def stop(self):
         """SIGTERM by PID to every running node; returns {id: exit code}."""

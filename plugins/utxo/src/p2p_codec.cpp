@@ -111,11 +111,14 @@ std::optional<P2pMessageKind> checkP2pMessage(const Json& body, std::string& err
 }
 
 Json buildP2pHandshake(const P2pHandshake& handshake) {
-  return Json{{"node_id", handshake.node_id},
-              {"network", std::string(networkName(handshake.network))},
-              {"protocol_version", handshake.protocol_version},
-              {"listen_addr", handshake.listen_addr},
-              {"timestamp", handshake.timestamp}};
+  Json body{{"node_id", handshake.node_id},
+            {"network", std::string(networkName(handshake.network))},
+            {"protocol_version", handshake.protocol_version},
+            {"listen_addr", handshake.listen_addr},
+            {"timestamp", handshake.timestamp}};
+  if (!handshake.nonce.empty()) body["nonce"] = handshake.nonce;
+  if (!handshake.signature.empty()) body["signature"] = handshake.signature;
+  return body;
 }
 
 std::optional<P2pHandshake> parseP2pHandshake(const Json& body, std::string& error) {
@@ -166,6 +169,12 @@ std::optional<P2pHandshake> parseP2pHandshake(const Json& body, std::string& err
   }
   out.listen_addr = listen_addr->get<std::string>();
   out.timestamp = timestamp->get<std::int64_t>();
+  for (auto [name, target] : {std::pair{"nonce", &out.nonce}, std::pair{"signature", &out.signature}}) {
+    if (!body.contains(name)) continue;
+    const Json* value = field(name, &Json::is_string, "a string");
+    if (!value) return std::nullopt;
+    *target = value->get<std::string>();
+  }
   return out;
 }
 

@@ -56,14 +56,20 @@ struct P2pHandshake {
   std::int64_t protocol_version = kP2pProtocolVersion;
   std::string listen_addr;     ///< host:port the sender accepts connections on
   std::int64_t timestamp = 0;  ///< Unix seconds when it was sent
+  /// Only between authenticated masternodes (p2p_auth.hpp), empty otherwise:
+  /// 64 hex characters of random bytes, and the sender's Ed25519 signature in hex.
+  std::string nonce;
+  std::string signature;
 };
 
-/// {"node_id","network","protocol_version":1,"listen_addr","timestamp"}
+/// {"node_id","network","protocol_version":1,"listen_addr","timestamp"}, with
+/// "nonce" and "signature" when they are set.
 plugin::Json buildP2pHandshake(const P2pHandshake& handshake);
 /// Parses and checks a handshake body: every field present with its type, a
-/// known network, protocol_version 1, a non-empty node_id; other keys are
-/// ignored. Whether the node is welcome is the caller's decision. Returns
-/// nullopt and sets `error` naming the field that was wrong.
+/// known network, protocol_version 1, a non-empty node_id, nonce and
+/// signature strings when present; other keys are ignored. Whether the node
+/// is welcome is the caller's decision. Returns nullopt and sets `error`
+/// naming the field that was wrong.
 std::optional<P2pHandshake> parseP2pHandshake(const plugin::Json& body, std::string& error);
 
 /// The 4 magic bytes as a string, ready to send.

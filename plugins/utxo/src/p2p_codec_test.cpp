@@ -238,6 +238,24 @@ TEST(P2pCodec, HandshakeIsBuiltExactlyAsDocumented) {
   EXPECT_EQ(parsed->timestamp, 1700000000);
 }
 
+TEST(P2pCodec, AnAuthenticatedHandshakeCarriesItsNonceAndSignature) {
+  P2pHandshake handshake;
+  handshake.node_id = "mn1";
+  handshake.listen_addr = "127.0.0.1:24100";
+  handshake.timestamp = 1700000000;
+  handshake.nonce = std::string(64, 'a');
+  handshake.signature = std::string(128, 'b');
+  Json expected = validHandshake();
+  expected["nonce"] = handshake.nonce;
+  expected["signature"] = handshake.signature;
+  EXPECT_EQ(buildP2pHandshake(handshake), expected);
+  std::string error;
+  const auto parsed = parseP2pHandshake(expected, error);
+  ASSERT_TRUE(parsed) << error;
+  EXPECT_EQ(parsed->nonce, handshake.nonce);
+  EXPECT_EQ(parsed->signature, handshake.signature);
+}
+
 TEST(P2pCodec, HandshakeIgnoresUnknownKeys) {
   Json body = validHandshake();
   body["agent"] = "timed/0.1";
@@ -272,6 +290,8 @@ TEST(P2pCodec, BadHandshakesAreRefusedNamingTheField) {
       {with("protocol_version", 1.5), "handshake protocol_version is a JSON number, expected an integer"},
       {with("listen_addr", nullptr), "handshake listen_addr is a JSON null"},
       {with("timestamp", "now"), "handshake timestamp is a JSON string"},
+      {with("nonce", 42), "handshake nonce is a JSON number, expected a string"},
+      {with("signature", Json::array()), "handshake signature is a JSON array, expected a string"},
   };
   for (const auto& [body, expected] : cases) {
     SCOPED_TRACE(body.dump());

@@ -1,5 +1,6 @@
 #include "p2p_network.hpp"
 
+#include "p2p_auth.hpp"
 #include "p2p_codec.hpp"
 
 #include <Poco/Exception.h>
@@ -355,12 +356,16 @@ struct P2pNetwork::Impl {
 
   std::chrono::milliseconds silenceLimit() const { return config.ping_interval * 3; }
 
-  std::string handshakeBytes() const {
+  P2pHandshake ownHandshake() const {
     P2pHandshake handshake;
     handshake.node_id = config.self_id;
     handshake.network = config.network;
     handshake.listen_addr = listen_addr;
     handshake.timestamp = unixNow();
+    return handshake;
+  }
+
+  std::string handshakeBytes(const P2pHandshake& handshake) const {
     return encodeP2pMagic(config.network) + encodeP2pFrame(buildP2pHandshake(handshake), config.max_frame_bytes);
   }
 
@@ -474,10 +479,15 @@ struct P2pNetwork::Impl {
       if (found == peers.end()) {
         throw ProtocolError("handshake node_id " + handshake->node_id + " is not a configured masternode");
       }
+      if (config.authenticator) {
+        if (auto why = config.authenticator->checkDial(*handshake, unixNow()); !why.empty()) throw ProtocolError(why);
+      }
       peer = found->second;
       peer_id = handshake->node_id;
 
-      connection->send(std::make_shared<const std::string>(handshakeBytes()));
+      auto answer = ownHandshake();
+      if (config.authenticator) config.authenticator->signAccept(answer, *handshake);
+      connection->send(std::make_shared<const std::string>(handshakeBytes(answer)));
       std::shared_ptr<InboundConnection> replaced;
       {
         std::lock_guard lock(peer->mutex);
@@ -635,13 +645,18 @@ struct P2pNetwork::Impl {
     socket.setNoDelay(true);
     socket.setReceiveTimeout(toTimespan(config.dial_timeout));
     socket.setSendTimeout(toTimespan(config.dial_timeout));
-    sendAll(socket, handshakeBytes());
+    auto dial = ownHandshake();
+    if (config.authenticator) config.authenticator->signDial(dial, peer.address.id);
+    sendAll(socket, handshakeBytes(dial));
 
     std::vector<char> buffer(kReadChunk);
     P2pFrameDecoder decoder(config.max_frame_bytes, p2pMagic(config.network));
     const auto handshake = readHandshake(socket, decoder, buffer, "no handshake reply within the dial timeout");
     if (handshake->node_id != peer.address.id) {
       throw ProtocolError("handshake node_id " + handshake->node_id + ", expected " + peer.address.id);
+    }
+    if (config.authenticator) {
+      if (auto why = config.authenticator->checkAccept(*handshake, dial); !why.empty()) throw ProtocolError(why);
     }
     handshaken = true;
     {

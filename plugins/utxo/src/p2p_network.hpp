@@ -20,6 +20,8 @@ namespace eventnode::plugins::utxo {
 
 enum class Network { Testnet, Mainnet };
 
+class P2pAuthenticator;
+
 struct PeerAddress {
   std::string id;    ///< masternode id, as in config
   std::string host;  ///< host name or IP
@@ -39,6 +41,9 @@ struct P2pConfig {
   std::chrono::milliseconds dial_timeout{5000};
   std::size_t max_frame_bytes = 10u * 1024 * 1024;
   std::size_t max_queued_per_peer = 100000;  ///< messages kept for a disconnected peer; the oldest are dropped
+  /// Signs and checks handshakes (p2p_auth.hpp); null: peers are known by
+  /// the node_id they claim.
+  std::shared_ptr<P2pAuthenticator> authenticator;
 };
 
 /// Sends a message back on the connection a request came in on; safe to call

@@ -1,6 +1,8 @@
 #include "p2p_network.hpp"
 
+#include "p2p_auth.hpp"
 #include "p2p_codec.hpp"
+#include "txid.hpp"
 
 #include <Poco/Exception.h>
 #include <Poco/Net/ServerSocket.h>
@@ -291,6 +293,53 @@ TEST(P2pNetwork, ThreeNodesExchangeMessagesInOrderBothWays) {
   EXPECT_TRUE(status["inbound"]["since"].is_number_integer());
   EXPECT_TRUE(eventually([&] { return mn1->sink->contains("p2p outbound connected peer=mn2"); }));
   EXPECT_TRUE(eventually([&] { return mn1->sink->contains("p2p inbound connected peer=mn2"); }));
+}
+
+// Every node knows every other's key; `wrong_key_for` gets a key mn1 does not know it by.
+std::function<void(P2pConfig&)> authenticated(const std::vector<std::string>& ids, const std::string& self,
+                                              const std::string& wrong_key_for = "") {
+  auto keyOf = [](const std::string& id) { return NodeKey::fromSecret(sha3_256("p2p-network-test:" + id)); };
+  return [=](P2pConfig& config) {
+    std::map<std::string, std::vector<std::uint8_t>> keys;
+    for (const auto& id : ids) {
+      if (id != self) keys[id] = keyOf(id).publicKey();
+    }
+    const auto own = self == wrong_key_for ? keyOf("impostor") : keyOf(self);
+    config.authenticator = std::make_shared<P2pAuthenticator>(Network::Testnet, self, own, keys);
+  };
+}
+
+TEST(P2pNetwork, AuthenticatedMasternodesLinkAndExchangeMessages) {
+  Mesh mesh({"mn1", "mn2"});
+  auto mn1 = mesh.start("mn1", authenticated({"mn1", "mn2"}, "mn1"));
+  auto mn2 = mesh.start("mn2", authenticated({"mn1", "mn2"}, "mn2"));
+  ASSERT_TRUE(eventually([&] { return fullyConnected({mn1.get(), mn2.get()}); }));
+  mn1->network->broadcast({tx("mn1", 0)});
+  ASSERT_TRUE(mn2->inbox.waitForCount(1));
+}
+
+TEST(P2pNetwork, APeerWithoutTheKeyItIsKnownByCannotLinkEitherWay) {
+  Mesh mesh({"mn1", "mn2"});
+  auto mn1 = mesh.start("mn1", authenticated({"mn1", "mn2"}, "mn1"));
+  auto mn2 = mesh.start("mn2", authenticated({"mn1", "mn2"}, "mn2", "mn2"));
+  // mn2 dials mn1 with a key mn1 does not know; mn1 dials mn2 and gets an answer signed by it.
+  EXPECT_TRUE(eventually(
+      [&] { return mn1->sink->contains("handshake signature does not verify under mn2's configured public key"); }));
+  EXPECT_TRUE(eventually([&] {
+    return peerStatus(*mn1->network, "mn2")["outbound"]["last_error"].get<std::string>().find(
+               "does not verify under mn2's") != std::string::npos;
+  }));
+  EXPECT_FALSE(outboundUp(*mn1->network, "mn2"));
+  EXPECT_FALSE(outboundUp(*mn2->network, "mn1"));
+}
+
+TEST(P2pNetwork, AnAuthenticatingNodeClosesAConnectionWhoseHandshakeIsNotSigned) {
+  Mesh mesh({"mn1", "mn2"});
+  auto mn1 = mesh.start("mn1", authenticated({"mn1", "mn2"}, "mn1"));
+  RawPeer impostor(mesh.port("mn1"));
+  impostor.sendHandshake("mn2");  // what a node without authentication sends
+  EXPECT_TRUE(impostor.waitClosed());
+  EXPECT_TRUE(eventually([&] { return mn1->sink->contains("handshake nonce must be 64 hex characters"); }));
 }
 
 TEST(P2pNetwork, UnknownPeerIdsAreIgnoredBySendTo) {

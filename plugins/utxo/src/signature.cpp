@@ -11,20 +11,19 @@ namespace {
 
 constexpr std::size_t kAddressHexChars = 40;
 
-bool verifies(std::span<const std::uint8_t> public_key, std::string_view message,
-              std::span<const std::uint8_t> signature) {
+}  // namespace
+
+bool verifyEd25519(std::span<const std::uint8_t> public_key, std::string_view message,
+                   std::span<const std::uint8_t> signature) {
+  if (public_key.size() != kPublicKeySize || signature.size() != kSignatureSize) return false;
   // Idempotent and thread-safe; picks the fastest code for this CPU once.
   static const bool ready = sodium_init() >= 0;
   return ready && crypto_sign_verify_detached(signature.data(), reinterpret_cast<const unsigned char*>(message.data()),
                                               message.size(), public_key.data()) == 0;
 }
 
-}  // namespace
-
 std::string addressOfKey(std::span<const std::uint8_t> public_key, std::string_view prefix) {
-  const auto hex =
-      toHex(std::string_view(reinterpret_cast<const char*>(public_key.data()), public_key.size()));
-  return std::string(prefix) + hex.substr(0, kAddressHexChars);
+  return std::string(prefix) + toHex(public_key).substr(0, kAddressHexChars);
 }
 
 void requireValidSignatures(const Transaction& tx) {
@@ -40,7 +39,7 @@ void requireValidSignatures(const Transaction& tx) {
       throw InputError(field + ".signature must be a " + std::to_string(kSignatureSize) +
                        "-byte Ed25519 signature, not " + std::to_string(input.signature.size()) + " bytes");
     }
-    if (!verifies(input.public_key, message, input.signature)) {
+    if (!verifyEd25519(input.public_key, message, input.signature)) {
       throw InputError(field + ".signature does not verify: it must be the Ed25519 signature, by " + field +
                        ".public_key, of the bytes the txid is hashed from");
     }

@@ -17,6 +17,12 @@ namespace eventnode::plugins::utxo {
 inline constexpr std::size_t kPublicKeySize = 32;
 inline constexpr std::size_t kSignatureSize = 64;
 
+/// Whether `signature` is `public_key`'s Ed25519 signature of `message`
+/// (libsodium: canonical signatures only, no small-order keys). False for a
+/// key or signature of the wrong length.
+bool verifyEd25519(std::span<const std::uint8_t> public_key, std::string_view message,
+                   std::span<const std::uint8_t> signature);
+
 /// The address `public_key` owns on the network of `prefix`.
 std::string addressOfKey(std::span<const std::uint8_t> public_key, std::string_view prefix);
 

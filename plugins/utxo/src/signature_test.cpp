@@ -12,12 +12,9 @@ namespace {
 
 using test_support::TestSigner;
 
-std::vector<std::uint8_t> fromHex(std::string_view hex) {
-  std::vector<std::uint8_t> bytes;
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
-    bytes.push_back(static_cast<std::uint8_t>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
-  }
-  return bytes;
+std::vector<std::uint8_t> keyBytes(std::string_view hex) {
+  const auto bytes = fromHex(hex).value();
+  return {bytes.begin(), bytes.end()};
 }
 
 // docs/utxo.md "Signatures", vector 3: txid vector 2 with the key whose 32 private bytes are
@@ -31,7 +28,7 @@ constexpr std::string_view kVectorSignature =
 
 Transaction vectorTransaction() {
   Transaction tx;
-  tx.inputs.push_back({{"ab", 1}, fromHex(kAlicePublicKey), fromHex(kVectorSignature), 0xFFFFFFFF});
+  tx.inputs.push_back({{"ab", 1}, keyBytes(kAlicePublicKey), keyBytes(kVectorSignature), 0xFFFFFFFF});
   tx.outputs.push_back({1000, "TIME0" + std::string(40, '0')});
   tx.timestamp = 1700000000;
   tx.txid = computeTxid(tx);
@@ -42,14 +39,14 @@ TEST(Signatures, TheDocumentedVectorVerifies) {
   const auto tx = vectorTransaction();
   EXPECT_EQ(tx.txid, kVectorTxid);
   EXPECT_NO_THROW(requireValidSignatures(tx));
-  EXPECT_EQ(TestSigner("alice").publicKey(), fromHex(kAlicePublicKey));
+  EXPECT_EQ(TestSigner("alice").publicKey(), keyBytes(kAlicePublicKey));
   // Ed25519 signatures are deterministic: the test signer reproduces the vector.
-  EXPECT_EQ(TestSigner("alice").sign(txidData(tx)), fromHex(kVectorSignature));
+  EXPECT_EQ(TestSigner("alice").sign(txidData(tx)), keyBytes(kVectorSignature));
 }
 
 TEST(Signatures, AKeyOwnsThePrefixAndTheFirstFortyHexCharacters) {
-  EXPECT_EQ(addressOfKey(fromHex(kAlicePublicKey), kTestnetPrefix), "TIME05c4a5832d8e73a6b6c314ae6770b6657f42397f7");
-  EXPECT_EQ(addressOfKey(fromHex(kAlicePublicKey), kMainnetPrefix), "TIME15c4a5832d8e73a6b6c314ae6770b6657f42397f7");
+  EXPECT_EQ(addressOfKey(keyBytes(kAlicePublicKey), kTestnetPrefix), "TIME05c4a5832d8e73a6b6c314ae6770b6657f42397f7");
+  EXPECT_EQ(addressOfKey(keyBytes(kAlicePublicKey), kMainnetPrefix), "TIME15c4a5832d8e73a6b6c314ae6770b6657f42397f7");
 }
 
 void expectRefused(const Transaction& tx, const std::string& expected) {
@@ -76,7 +73,8 @@ TEST(Signatures, EachBadFormIsRefusedNamingTheInput) {
          tx.txid = computeTxid(tx);
        },
        "inputs[0].signature does not verify"},
-      {"signed by another key", [](Transaction& tx) { tx.inputs[0].signature = TestSigner("mallory").sign(txidData(tx)); },
+      {"signed by another key",
+       [](Transaction& tx) { tx.inputs[0].signature = TestSigner("mallory").sign(txidData(tx)); },
        "inputs[0].signature does not verify"},
       {"a stand-in signature of zeros", [](Transaction& tx) { tx.inputs[0].signature.assign(64, 0); },
        "inputs[0].signature does not verify"},

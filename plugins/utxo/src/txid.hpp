@@ -4,6 +4,9 @@
 /// (see computeTxid). Signatures are not part of it.
 #include "transaction.hpp"
 
+#include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -19,5 +22,8 @@ std::string computeTxid(const Transaction& tx);
 std::string sha3_256(std::string_view data);
 /// Lowercase hex of bytes.
 std::string toHex(std::string_view bytes);
+std::string toHex(std::span<const std::uint8_t> bytes);
+/// The bytes of `hex` (either case); nullopt for an odd length or another character.
+std::optional<std::string> fromHex(std::string_view hex);
 
 }  // namespace eventnode::plugins::utxo

@@ -8,12 +8,9 @@
 namespace eventnode::plugins::utxo {
 namespace {
 
-std::string fromHex(std::string_view hex) {
-  std::string bytes;
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
-    bytes.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
-  }
-  return bytes;
+// The bytes of hex written out by hand below (fromHex has its own test).
+std::string bytes(std::string_view hex) {
+  return fromHex(hex).value();
 }
 
 Transaction oneInputOneOutput() {
@@ -32,17 +29,17 @@ TEST(Sha3, MatchesTheNistVectors) {
 }
 
 TEST(Txid, DataIsTheFieldsInLittleEndianInOrder) {
-  const std::string expected = fromHex("01000000")                       // version 1
-                               + fromHex("01000000")                     // one input
-                               + std::string(64, '0')                    // previous txid, as UTF-8 text
-                               + fromHex("00000000")                     // vout 0
-                               + fromHex("010203")                       // public key bytes
-                               + fromHex("ffffffff")                     // sequence
-                               + fromHex("01000000")                     // one output
-                               + fromHex("e803000000000000")             // amount 1000 as u64
-                               + "TIME0alice"                            // address, as UTF-8 text
-                               + fromHex("00000000")                     // lock_time 0
-                               + fromHex("00f1536500000000");            // timestamp 1700000000 as i64
+  const std::string expected = bytes("01000000")             // version 1
+                               + bytes("01000000")           // one input
+                               + std::string(64, '0')        // previous txid, as UTF-8 text
+                               + bytes("00000000")           // vout 0
+                               + bytes("010203")             // public key bytes
+                               + bytes("ffffffff")           // sequence
+                               + bytes("01000000")           // one output
+                               + bytes("e803000000000000")   // amount 1000 as u64
+                               + "TIME0alice"                // address, as UTF-8 text
+                               + bytes("00000000")           // lock_time 0
+                               + bytes("00f1536500000000");  // timestamp 1700000000 as i64
   EXPECT_EQ(txidData(oneInputOneOutput()), expected);
   EXPECT_EQ(expected.size(), 117u);
 }
@@ -72,6 +69,17 @@ TEST(Txid, CoversSeveralInputsOutputsAndANegativeTimestamp) {
   EXPECT_EQ(toHex(txidData(tx)).substr(0, 16), "0100000002000000");
   EXPECT_EQ(toHex(txidData(tx)).substr(toHex(txidData(tx)).size() - 24), "2a000000ffffffffffffffff");
   EXPECT_EQ(computeTxid(tx), "57799e4d26e175a677ba4f259ef23b46503cf9981c6ae24d8746b765da50f167");
+}
+
+TEST(Hex, RoundTripsAndRefusesWhatIsNotHex) {
+  const std::string raw("\x00\x7f\x80\xff", 4);
+  EXPECT_EQ(toHex(raw), "007f80ff");
+  EXPECT_EQ(fromHex("007f80ff"), raw);
+  EXPECT_EQ(fromHex("007F80FF"), raw);
+  EXPECT_EQ(fromHex(""), std::string());
+  EXPECT_EQ(fromHex("abc"), std::nullopt);  // odd length
+  EXPECT_EQ(fromHex("0g"), std::nullopt);   // not a hex digit
+  EXPECT_EQ(fromHex("0x00"), std::nullopt);
 }
 
 }  // namespace

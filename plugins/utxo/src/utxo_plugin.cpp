@@ -3,12 +3,17 @@
 // floor(2n/3)+1 approvals; the ledger lives in SQLite under the data dir.
 #include "engine.hpp"
 #include "http_api.hpp"
+#include "p2p_auth.hpp"
 #include "p2p_network.hpp"
 #include "peer_protocol.hpp"
+#include "signature.hpp"
+#include "txid.hpp"
 #include "wallet_hub.hpp"
 
 #include <eventnode/plugin/export.hpp>
 
+#include <filesystem>
+#include <map>
 #include <set>
 #include <stdexcept>
 
@@ -58,7 +63,11 @@ class UtxoPlugin final : public plugin::Plugin {
          .default_value = YAML::Node(YAML::NodeType::Sequence),
          .item_type = FieldType::Map,
          .fields = {{.name = "id", .description = "the masternode's id", .required = true},
-                    {.name = "address", .description = "its P2P host:port", .required = true}}},
+                    {.name = "address", .description = "its P2P host:port", .required = true},
+                    {.name = "public_key",
+                     .description = "its Ed25519 P2P key, 64 hex characters; set on every masternode or none: "
+                                    "with them, peers must prove who they are in the handshake",
+                     .default_value = YAML::Node("")}}},
         {.name = "p2p",
          .type = FieldType::Map,
          .description = "the masternode P2P listener and links",
@@ -74,7 +83,11 @@ class UtxoPlugin final : public plugin::Plugin {
                      .type = FieldType::Integer,
                      .description = "longest wait between redials of a peer",
                      .default_value = YAML::Node(10000),
-                     .minimum = 100}}},
+                     .minimum = 100},
+                    {.name = "private_key_file",
+                     .description = "this masternode's Ed25519 P2P key (PEM, `openssl genpkey -algorithm ed25519`); "
+                                    "needed when masternodes have public keys; relative to <data_dir>/utxo",
+                     .default_value = YAML::Node("")}}},
         {.name = "lock_timeout_seconds",
          .type = FieldType::Integer,
          .description = "a transaction without quorum this long is rejected and its inputs unlocked",
@@ -110,7 +123,23 @@ class UtxoPlugin final : public plugin::Plugin {
       peer.id = entry["id"].as<std::string>();
       if (peer.id.empty()) throw std::invalid_argument("masternodes: an id is empty");
       if (!ids.insert(peer.id).second) throw std::invalid_argument("masternodes: id '" + peer.id + "' is listed twice");
+      const auto key_hex = entry["public_key"].as<std::string>("");
+      if (!key_hex.empty()) {
+        const auto key = fromHex(key_hex);
+        if (!key || key->size() != kPublicKeySize) {
+          throw std::invalid_argument("masternodes: " + peer.id + ".public_key must be 64 hex characters");
+        }
+        public_keys_[peer.id] = std::vector<std::uint8_t>(key->begin(), key->end());
+      }
       masternodes_.push_back(std::move(peer));
+    }
+    if (!public_keys_.empty() && public_keys_.size() != masternodes_.size()) {
+      for (const auto& masternode : masternodes_) {
+        if (!public_keys_.contains(masternode.id)) {
+          throw std::invalid_argument("masternodes: " + masternode.id +
+                                      " has no public_key; once one masternode has a key, every one needs one");
+        }
+      }
     }
     const auto p2p = config["p2p"];
     listen_ = parseHostPort(p2p["listen"].as<std::string>(), "p2p.listen");
@@ -121,6 +150,10 @@ class UtxoPlugin final : public plugin::Plugin {
     max_addresses_ = config["max_addresses_per_connection"].as<std::size_t>();
     full_sync_ = config["sync"].as<std::string>() == "full";
     verify_signatures_ = config["verify_signatures"].as<bool>();
+    private_key_file_ = p2p["private_key_file"].as<std::string>("");
+    if (!public_keys_.empty() && private_key_file_.empty()) {
+      throw std::invalid_argument("p2p.private_key_file is needed: the masternodes have public keys");
+    }
   }
 
   void start(plugin::Host& host) override {
@@ -151,6 +184,13 @@ class UtxoPlugin final : public plugin::Plugin {
     }
     if (p2p.advertised_address.empty()) {
       throw std::invalid_argument("masternode_id '" + masternode_id_ + "' is not in masternodes");
+    }
+    if (!public_keys_.empty()) {
+      p2p.authenticator = makeAuthenticator(host, p2p.network);
+    } else if (!p2p.peers.empty()) {
+      logger_->warn(
+          "p2p peers are not authenticated: anyone who reaches p2p.listen can speak as a masternode; "
+          "give every masternode a public_key (docs/utxo.md \"Authenticated masternodes\")");
     }
 
     hub_ = std::make_unique<WalletHub>(prefix, max_addresses_, [&host](plugin::ConnectionId id, std::string_view text) {
@@ -225,6 +265,24 @@ class UtxoPlugin final : public plugin::Plugin {
     }
   }
 
+  // This node's key must be the one the others know it by, or every peer
+  // would refuse it: better said once at start than at every handshake.
+  std::shared_ptr<P2pAuthenticator> makeAuthenticator(plugin::Host& host, Network network) {
+    std::filesystem::path file(private_key_file_);
+    if (file.is_relative()) file = host.dataDir() / file;
+    auto key = NodeKey::fromPemFile(file);
+    const auto own = toHex(key.publicKey());
+    const auto& listed = public_keys_.at(masternode_id_);
+    if (key.publicKey() != listed) {
+      throw std::invalid_argument("p2p.private_key_file " + file.string() + " holds the key " + own +
+                                  ", but masternodes lists " + toHex(listed) + " for " + masternode_id_);
+    }
+    auto peer_keys = public_keys_;
+    peer_keys.erase(masternode_id_);
+    logger_->info("p2p peers are authenticated public_key={}", own);
+    return std::make_shared<P2pAuthenticator>(network, masternode_id_, std::move(key), std::move(peer_keys));
+  }
+
   // Runs on the engine's thread once a batch is durable.
   void deliver(const Effects& effects) {
     hub_->deliver(effects.wallet);
@@ -245,6 +303,8 @@ class UtxoPlugin final : public plugin::Plugin {
   std::size_t max_addresses_ = 1000;
   bool full_sync_ = false;
   bool verify_signatures_ = true;
+  std::map<std::string, std::vector<std::uint8_t>> public_keys_;  ///< by masternode id; empty: no P2P authentication
+  std::string private_key_file_;
 
   std::shared_ptr<spdlog::logger> logger_;
   plugin::Host* host_ = nullptr;
