@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Instant-finality benchmark of the utxo plugin: 4 masternodes on loopback (tests/utxo/harness.py),
-many seeded UTXOs, independent one-input transactions submitted to mn1 over keep-alive HTTP, and
-a wallet WebSocket on mn1 subscribed to every payer address.
+many seeded UTXOs, independent one-input transactions (each signed by the key that owns its input,
+so every masternode verifies one Ed25519 signature per payment) submitted to mn1 over keep-alive
+HTTP, and a wallet WebSocket on mn1 subscribed to every payer address.
 
 Latency is submit (just before the POST) → TransactionFinalized received by the wallet. Load is
 bounded by a window (transactions submitted and not yet finalized) and optionally paced to a
