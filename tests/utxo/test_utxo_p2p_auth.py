@@ -4,6 +4,7 @@ a connection that cannot prove it holds the key of the masternode it claims to b
 handshakes here are signed by Python's `cryptography`, an implementation nobody here wrote."""
 import os
 import shutil
+import subprocess
 import tempfile
 import time
 import unittest
@@ -118,6 +119,12 @@ class BadKeyConfiguration(unittest.TestCase):
         finally:
             node.finish(False, "mn1")
 
+    def encrypted_key(self):
+        pem = self.folder / "encrypted.pem"
+        subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-aes256", "-pass", "pass:secret", "-out",
+                        str(pem)], check=True, capture_output=True)
+        return pem
+
     def masternodes(self, **public_keys):
         return [dict({"id": mn, "address": f"127.0.0.1:{free_port()}"},
                      **({"public_key": public_keys[mn]} if mn in public_keys else {})) for mn in ("mn1", "mn2")]
@@ -134,7 +141,10 @@ class BadKeyConfiguration(unittest.TestCase):
             ("a private key file that is not there", self.masternodes(mn1=public1, mn2=public2),
              {"private_key_file": str(self.folder / "missing.pem")}, "cannot read the private key file"),
             ("a private key file that is not a key", self.masternodes(mn1=public1, mn2=public2),
-             {"private_key_file": str(self.folder)}, "is not a PEM Ed25519 private key"),
+             {"private_key_file": str(self.folder)}, "is not an unencrypted PEM Ed25519 private key"),
+            ("an encrypted private key (the node would have to prompt for it)",
+             self.masternodes(mn1=public1, mn2=public2), {"private_key_file": str(self.encrypted_key())},
+             "is not an unencrypted PEM Ed25519 private key"),
             ("another masternode's private key", self.masternodes(mn1=public1, mn2=public2),
              {"private_key_file": str(pem2)}, f"holds the key {public2}, but masternodes lists {public1} for mn1"),
         ]

@@ -22,11 +22,14 @@ NodeKey::NodeKey(EVP_PKEY* key) : key_(key, EVP_PKEY_free) {
 NodeKey NodeKey::fromPemFile(const std::filesystem::path& file) {
   std::unique_ptr<FILE, decltype(&std::fclose)> stream(std::fopen(file.c_str(), "r"), std::fclose);
   if (!stream) throw std::runtime_error("cannot read the private key file " + file.string());
-  EVP_PKEY* key = PEM_read_PrivateKey(stream.get(), nullptr, nullptr, nullptr);
+  // No passphrase: without this callback OpenSSL would prompt on the terminal for an encrypted key.
+  auto no_passphrase = [](char*, int, int, void*) { return 0; };
+  EVP_PKEY* key = PEM_read_PrivateKey(stream.get(), nullptr, no_passphrase, nullptr);
   if (!key || EVP_PKEY_get_id(key) != EVP_PKEY_ED25519) {
     EVP_PKEY_free(key);
     throw std::runtime_error(
-        file.string() + " is not a PEM Ed25519 private key; make one with `openssl genpkey -algorithm ed25519 -out " +
+        file.string() +
+        " is not an unencrypted PEM Ed25519 private key; make one with `openssl genpkey -algorithm ed25519 -out " +
         file.filename().string() + "`");
   }
   return NodeKey(key);

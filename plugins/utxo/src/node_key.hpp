@@ -16,7 +16,8 @@ namespace eventnode::plugins::utxo {
 class NodeKey {
  public:
   /// Reads a PEM private key as `openssl genpkey -algorithm ed25519` writes
-  /// it. Throws std::runtime_error naming the file and what is wrong with it.
+  /// it (unencrypted). Throws std::runtime_error naming the file and what is
+  /// wrong with it.
   static NodeKey fromPemFile(const std::filesystem::path& file);
   /// The key whose 32 private bytes are `secret`. Throws std::invalid_argument
   /// for another length.
