@@ -48,6 +48,13 @@ class BadInput(unittest.TestCase):
             self.assertEqual((body["total_nodes"], body["quorum"]), (5, 4), (mn_id, body))
             self.assertGreaterEqual(body["approvals"], 4, (mn_id, body))
 
+    def assert_untouched_and_spendable(self, coin, good):
+        """None of the refused requests touched `coin`: it is still Unspent, and `good` spends it to finality."""
+        self.assertEqual(self.mn1.state_of(*coin[:2]), "Unspent")
+        status, body = self.mn1.submit(good)
+        self.assertEqual(status, 202, body)
+        self.cluster.wait_finalized(good["txid"])
+
     # --- wallet WebSocket ------------------------------------------------------------------
     def test_malformed_wallet_messages_get_an_error_naming_the_problem_and_the_connection_stays(self):
         wallet = self.cluster.wallet(self.mn1)
@@ -123,11 +130,7 @@ class BadInput(unittest.TestCase):
             with self.subTest(what):
                 status, body = mn1.call("POST", "/api/utxo/transactions", **request)
                 self.assert_error_body(status, body, 400, what)
-        # None of that touched the coin: it is still Unspent and spendable.
-        self.assertEqual(mn1.state_of(*coin[:2]), "Unspent")
-        status, body = mn1.submit(good)
-        self.assertEqual(status, 202, body)
-        self.cluster.wait_finalized(good["txid"])
+        self.assert_untouched_and_spendable(coin, good)
 
     def test_spending_without_a_valid_signature_of_the_owners_key_is_refused_naming_the_input(self):
         mn1 = self.mn1
@@ -160,10 +163,7 @@ class BadInput(unittest.TestCase):
                 error = self.assert_error_body(status, answer, 400, what)
                 self.assertEqual(error["code"], "invalid_transaction", answer)
                 self.assertIn(expected, error["message"])
-        self.assertEqual(mn1.state_of(*coin[:2]), "Unspent")
-        status, body = mn1.submit(good)
-        self.assertEqual(status, 202, body)
-        self.cluster.wait_finalized(good["txid"])
+        self.assert_untouched_and_spendable(coin, good)
 
     def test_a_peers_broadcast_without_a_valid_signature_is_refused_and_the_link_stays(self):
         mn1 = self.mn1
