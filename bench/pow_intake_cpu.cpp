@@ -8,9 +8,9 @@
 //   --path json   nlohmann's parse + validateBatch (the reader before it)
 //   --path none   nothing: the cost of building the messages, to subtract
 // and with --store DIR also records them through BatchStore, 16 per commit;
-// --publish 1 adds the topic recorder's work per batch: the event JSON it
-// builds from the batch in memory, and what the core's publish() does with it
-// (a copy, and a dump with invalid UTF-8 replaced).
+// --publish 1 adds the topic recorder's work per batch: the recorder message
+// (recorded once, published as text) copied into the event and into its frame,
+// as the core's publishText() does.
 // Instructions per batch: run it twice with different --batches and divide
 // the difference, which cancels start-up and message building:
 //   valgrind --tool=callgrind --callgrind-out-file=/tmp/a bin/pow_intake_cpu --batches 200
@@ -99,13 +99,10 @@ int main(int argc, char** argv) {
     }
     hashed += batch.content_hash.size();
     if (publish) {
-      eventnode::plugin::Json event = batch.fields;
-      event["batch_id"] = "6f1c2a4e-0b7d-4c1e-9a55-000000000000";
-      event["kind"] = "generated";
-      event["node"] = "ml-1";
-      event["recorded_at"] = 1763784000;
-      const auto shared = std::make_shared<const eventnode::plugin::Json>(event);
-      hashed += event.dump(-1, ' ', false, eventnode::plugin::Json::error_handler_t::replace).size() > 0;
+      const auto event =
+          recorderMessage({batch, "ml-1", "websocket"}, "6f1c2a4e-0b7d-4c1e-9a55-000000000000", 1763784000);
+      const std::string frame = "{\"type\":\"event\",\"topic\":\"pow.generated\",\"offset\":1,\"data\":" + event + "}";
+      hashed += frame.size() > 0;
     }
     if (store) {
       group.push_back({std::move(batch), "ml-1", "websocket"});

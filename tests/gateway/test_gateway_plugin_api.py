@@ -2,6 +2,7 @@
 (tests/fixtures/plugins/relay_plugin.cpp): a plugin's own WebSocket endpoint,
 sends to one connection, to a user, to admins and to topics, a plugin topic
 rule, and an in-process bus subscription. Clients are python3-websockets."""
+import asyncio
 import json
 import os
 import unittest
@@ -106,6 +107,45 @@ class PluginApiTest(unittest.TestCase):
             event = await recv_json(ws)
             self.assertEqual((event["topic"], event["data"]), ("relay:out", {"relayed": {"n": 1}}))
             await ws.close()
+        run(scenario())
+
+    def test_published_text_reaches_clients_as_written_and_in_process_subscribers_parsed(self):
+        async def scenario():
+            relay, _ = await self.open_relay(self.node.token("heidi"))
+            ws, _ = await self.node.connect(self.node.token("ivan"))
+            for topic in ("relay:raw", "relay:out"):
+                self.assertEqual((await subscribe(ws, topic))["type"], "subscribed")
+            text = '{"b": 1,  "a":[1.50, 2]}'
+            await send_json(relay, {"op": "publish_text", "topic": "relay:raw", "text": text})
+            frame = await asyncio.wait_for(ws.recv(), FRAME_DEADLINE)
+            # Not printed again: the spacing and 1.50 survive.
+            self.assertIn('"data":' + text + "}", frame)
+            self.assertEqual(json.loads(frame)["data"], {"a": [1.5, 2], "b": 1})
+            await send_json(relay, {"op": "publish_text", "topic": "relay:in", "text": text})
+            relayed = await recv_json(ws)
+            self.assertEqual((relayed["topic"], relayed["data"]), ("relay:out", {"relayed": {"a": [1.5, 2], "b": 1}}))
+            await ws.close()
+            await relay.close()
+        run(scenario())
+
+    def test_published_text_that_is_not_json_or_not_a_topic_is_refused_and_nobody_receives_it(self):
+        async def scenario():
+            relay, _ = await self.open_relay(self.node.token("judy"))
+            ws, _ = await self.node.connect(self.node.token("ken"))
+            self.assertEqual((await subscribe(ws, "relay:in"))["type"], "subscribed")
+            await send_json(relay, {"op": "publish_text", "topic": "relay:in", "text": '{"unfinished": '})
+            refusal = await recv_json(relay)
+            self.assertEqual(refusal["type"], "Error")
+            self.assertIn("event data for topic 'relay:in' is not JSON", refusal["message"])
+            await send_json(relay, {"op": "publish_text", "topic": "bad topic", "text": "{}"})
+            refusal = await recv_json(relay)
+            self.assertIn("invalid topic 'bad topic'", refusal["message"])
+            # The connection and the topic still work; the refused events never arrived.
+            await send_json(relay, {"op": "publish_text", "topic": "relay:in", "text": '{"n":2}'})
+            event = await recv_json(ws)
+            self.assertEqual((event["topic"], event["offset"], event["data"]), ("relay:in", 1, {"n": 2}))
+            await ws.close()
+            await relay.close()
         run(scenario())
 
     def test_a_throwing_plugin_callback_closes_only_that_connection_with_1011(self):

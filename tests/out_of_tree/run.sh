@@ -35,7 +35,10 @@ plugins:
       greeting: hello from a plugin
 YAML
 
-"$work/prefix/bin/eventnode" --config "$work/node.yaml" --list-plugins | grep -q "^hello	1.0.0	1.0	yes	.*libhello.so"
+# The plugin reports the API version of the headers it was built against.
+api_header="$work/prefix/include/eventnode/plugin/api_version.hpp"
+api="$(grep -oP 'kApiVersionMajor = \K[0-9]+' "$api_header").$(grep -oP 'kApiVersionMinor = \K[0-9]+' "$api_header")"
+"$work/prefix/bin/eventnode" --config "$work/node.yaml" --list-plugins | grep -q "^hello	1.0.0	$api	yes	.*libhello.so"
 "$work/prefix/bin/eventnode" --config "$work/node.yaml" > "$work/node.log" 2>&1 &
 node_pid=$!
 for _ in $(seq 1 100); do

@@ -51,14 +51,18 @@ void EventBus::publish(const std::string& topic, const plugin::Json& data) {
   {
     std::lock_guard lock(mutex_);
     for (const auto& s : subscriptions_) {
-      const bool match = s->exact ? topic == s->prefix : topic.compare(0, s->prefix.size(), s->prefix) == 0;
-      if (match) matching.push_back(s);
+      if (s->matches(topic)) matching.push_back(s);
     }
   }
   for (const auto& s : matching) {
     std::lock_guard call_lock(s->call_mutex);
     if (s->active) s->handler(topic, data);
   }
+}
+
+bool EventBus::hasSubscriber(const std::string& topic) const {
+  std::lock_guard lock(mutex_);
+  return std::any_of(subscriptions_.begin(), subscriptions_.end(), [&](const auto& s) { return s->matches(topic); });
 }
 
 std::size_t EventBus::subscriptionCount() const {

@@ -28,6 +28,10 @@ class EventBus {
   /// Handlers must not throw (the plugin host wraps plugin handlers so they cannot).
   void publish(const std::string& topic, const plugin::Json& data);
 
+  /// True when some subscription's pattern matches `topic` (lets a publisher
+  /// skip building data nobody in process would read).
+  bool hasSubscriber(const std::string& topic) const;
+
   std::size_t subscriptionCount() const;
 
  private:
@@ -38,6 +42,10 @@ class EventBus {
     plugin::BusHandler handler;
     std::recursive_mutex call_mutex;  // recursive: a handler may unsubscribe itself
     bool active = true;
+
+    bool matches(const std::string& topic) const {
+      return exact ? topic == prefix : topic.compare(0, prefix.size(), prefix) == 0;
+    }
   };
 
   mutable std::mutex mutex_;

@@ -91,6 +91,19 @@ TEST(EventBus, LoneStarSubscriptionReceivesEveryTopic) {
   EXPECT_EQ(received.topics(), (std::vector<std::string>{"a", "b:c"}));
 }
 
+TEST(EventBus, HasSubscriberAnswersForExactAndPrefixPatternsAndForgetsUnsubscribed) {
+  EventBus bus;
+  EXPECT_FALSE(bus.hasSubscriber("pow.generated"));
+  const auto exact = bus.subscribe("pow.generated", [](const std::string&, const Json&) {});
+  bus.subscribe("solana:tx:*", [](const std::string&, const Json&) {});
+  EXPECT_TRUE(bus.hasSubscriber("pow.generated"));
+  EXPECT_FALSE(bus.hasSubscriber("pow.validated"));
+  EXPECT_TRUE(bus.hasSubscriber("solana:tx:abc"));
+  EXPECT_FALSE(bus.hasSubscriber("solana:program:abc"));
+  bus.unsubscribe(exact);
+  EXPECT_FALSE(bus.hasSubscriber("pow.generated"));
+}
+
 TEST(EventBus, EveryMatchingSubscriptionReceivesTheEvent) {
   EventBus bus;
   Received exact;

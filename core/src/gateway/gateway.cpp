@@ -1,12 +1,22 @@
 #include "gateway/gateway.hpp"
 
 #include "gateway/client_protocol.hpp"
+#include "gateway/utf8.hpp"
+
+#include <cassert>
+#include <optional>
 
 namespace eventnode::core {
 namespace {
 
 constexpr auto kSweepInterval = std::chrono::seconds(60);
 constexpr auto kTopicIdle = std::chrono::minutes(10);
+
+void requireValidTopic(const std::string& topic) {
+  if (!isValidTopic(topic)) {
+    throw std::invalid_argument("invalid topic '" + topic.substr(0, 64) + "': " + kTopicNameRule);
+  }
+}
 
 }  // namespace
 
@@ -89,12 +99,33 @@ void Gateway::stop() {
 }
 
 std::uint64_t Gateway::publish(const std::string& topic, const plugin::Json& data) {
-  if (!isValidTopic(topic)) {
-    throw std::invalid_argument("invalid topic '" + topic.substr(0, 64) +
-                                "': " + kTopicNameRule);
-  }
+  requireValidTopic(topic);
   // Serialized once, outside the topic's lock; invalid UTF-8 in strings is replaced rather than refused.
-  const auto data_text = data.dump(-1, ' ', false, plugin::Json::error_handler_t::replace);
+  const auto offset = publishToClients(topic, data.dump(-1, ' ', false, plugin::Json::error_handler_t::replace));
+  if (offset != 0) bus_.publish(topic, data);
+  return offset;
+}
+
+std::uint64_t Gateway::publishText(const std::string& topic, std::string_view json_text) {
+  requireValidTopic(topic);
+  if (!isValidUtf8(json_text)) {
+    throw std::invalid_argument("event data for topic '" + topic.substr(0, 64) + "' is not valid UTF-8");
+  }
+  assert(plugin::Json::accept(json_text));
+  // Parsed before any client sees the event, so text that is not JSON is refused whole.
+  std::optional<plugin::Json> parsed;
+  if (bus_.hasSubscriber(topic)) {
+    parsed = plugin::Json::parse(json_text, nullptr, false);
+    if (parsed->is_discarded()) {
+      throw std::invalid_argument("event data for topic '" + topic.substr(0, 64) + "' is not JSON");
+    }
+  }
+  const auto offset = publishToClients(topic, json_text);
+  if (offset != 0 && parsed) bus_.publish(topic, *parsed);
+  return offset;
+}
+
+std::uint64_t Gateway::publishToClients(const std::string& topic, std::string_view data_text) {
   const auto state = topics_.get(topic);
   const auto user_limit = config_.server.limits.user_events_per_minute;
   const bool limited = user_limit > 0 && topic.rfind("user:", 0) == 0;
@@ -140,7 +171,6 @@ std::uint64_t Gateway::publish(const std::string& topic, const plugin::Json& dat
     for (auto& loop : loops_) loop->post(DeliverTask{state, offset, frame});
   }
   metrics_.events_published.fetch_add(1, std::memory_order_relaxed);
-  bus_.publish(topic, data);
   return offset;
 }
 

@@ -59,6 +59,11 @@ class Gateway {
   /// in-process bus. Returns the event's offset, or 0 when a user's event was
   /// dropped by user_events_per_minute. Throws std::invalid_argument for a bad topic.
   std::uint64_t publish(const std::string& topic, const plugin::Json& data);
+  /// publish() for data already serialized as JSON (Host::publishText): sent
+  /// as it is, parsed only for in-process subscribers. Throws
+  /// std::invalid_argument for a bad topic, text that is not UTF-8, or (when a
+  /// subscriber needs it parsed) not JSON; nothing is published then.
+  std::uint64_t publishText(const std::string& topic, std::string_view json_text);
 
   /// Reserves a connection slot for `ip`, or says why not. Thread-safe.
   std::optional<AdmissionRefusal> admit(const std::string& ip);
@@ -79,6 +84,9 @@ class Gateway {
 
  private:
   void onClosed(const Connection& connection);
+  /// The WebSocket side of a publish: frame, history, the I/O threads. Returns
+  /// 0 when user_events_per_minute dropped the event.
+  std::uint64_t publishToClients(const std::string& topic, std::string_view data_text);
   EventLoop& loopFor(plugin::ConnectionId id) { return *loops_[id % loops_.size()]; }
 
   const NodeConfig& config_;

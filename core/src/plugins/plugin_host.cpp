@@ -29,6 +29,10 @@ std::uint64_t PluginHost::broadcast(const plugin::Json& data) {
   return core_.gateway.publish("broadcast", data);
 }
 
+std::uint64_t PluginHost::publishText(const std::string& topic, std::string_view json_text) {
+  return core_.gateway.publishText(topic, json_text);
+}
+
 plugin::SendStatus PluginHost::sendToConnection(plugin::ConnectionId id, std::string_view text) {
   return core_.gateway.send(id, text);
 }

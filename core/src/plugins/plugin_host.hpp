@@ -24,6 +24,7 @@ class PluginHost final : public plugin::Host {
   std::uint64_t sendToUser(const std::string& user, const plugin::Json& data) override;
   std::uint64_t sendToAdmins(const plugin::Json& data) override;
   std::uint64_t broadcast(const plugin::Json& data) override;
+  std::uint64_t publishText(const std::string& topic, std::string_view json_text) override;
   plugin::SendStatus sendToConnection(plugin::ConnectionId id, std::string_view text) override;
   void closeConnection(plugin::ConnectionId id, std::uint16_t code, const std::string& reason) override;
   void addWebSocketEndpoint(plugin::WebSocketEndpoint endpoint) override;

@@ -200,15 +200,14 @@ std::variant<Batch, BatchError> validateBatch(BatchKind kind, const Json& body, 
   Batch batch;
   batch.kind = kind;
   batch.node_num = check.out["node_id"].get<std::uint64_t>();
-  batch.fields = std::move(check.out);
   // nlohmann objects keep keys sorted, and numbers print the same way each
   // time, so this text is the same for the same content.
-  batch.canonical = batch.fields.dump();
+  batch.canonical = check.out.dump();
   batch.content_hash = contentHash(kind, batch.canonical);
   return batch;
 }
 
-Batch batchFromValues(BatchKind kind, BatchValues&& v) {
+Batch batchFromValues(BatchKind kind, const BatchValues& v) {
   const bool validated = kind == BatchKind::Validated;
   Batch batch;
   batch.kind = kind;
@@ -249,21 +248,6 @@ Batch batchFromValues(BatchKind kind, BatchValues&& v) {
   text += '}';
   batch.content_hash = contentHash(kind, batch.canonical);
 
-  auto& fields = batch.fields = Json::object();
-  fields["public_key"] = std::move(v.public_key);
-  fields["block_hash"] = std::move(v.block_hash);
-  fields["block_height"] = v.block_height;
-  fields["nonces"] = std::move(v.nonces);
-  fields["dist"] = std::move(v.dist);
-  fields["node_id"] = v.node_id;
-  if (validated) {
-    fields["received_dist"] = std::move(v.received_dist);
-    fields["r_target"] = v.r_target;
-    fields["fraud_threshold"] = v.fraud_threshold;
-    fields["n_invalid"] = v.n_invalid;
-    fields["probability_honest"] = v.probability_honest;
-    fields["fraud_detected"] = v.fraud_detected;
-  }
   return batch;
 }
 

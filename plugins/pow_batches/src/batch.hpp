@@ -23,9 +23,8 @@ std::optional<BatchKind> parseKind(std::string_view name);
 struct Batch {
   BatchKind kind = BatchKind::Generated;
   std::uint64_t node_num = 0;  ///< the batch's node_id: the ML node's node_num in config
-  /// Only the fields of the format, in canonical (sorted-key) order.
-  plugin::Json fields;
-  /// `fields` serialized once, canonically; hashed, and reused in the recorder message.
+  /// Only the fields of the format, serialized once, canonically (sorted keys,
+  /// no spaces); hashed, and reused as they are in the recorder message.
   std::string canonical;
   /// Hex SHA-256 of kind and canonical fields: equal batches have equal hashes.
   std::string content_hash;
@@ -56,7 +55,7 @@ struct BatchValues {
 /// numbers, non-negative integers, equal lengths, strings without characters
 /// JSON escapes): its canonical text is printed straight from the values, the
 /// same text validateBatch gets by dumping its JSON.
-Batch batchFromValues(BatchKind kind, BatchValues&& values);
+Batch batchFromValues(BatchKind kind, const BatchValues& values);
 
 /// Checks a ProofBatch (generated) or ValidatedBatch (validated). Arrays
 /// longer than `max_length` entries are refused.

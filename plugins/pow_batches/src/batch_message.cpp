@@ -340,7 +340,7 @@ std::optional<Batch> finish(BatchKind kind, BatchValues&& values, unsigned seen)
   const unsigned needed = kind == BatchKind::Generated ? kGeneratedFields : kValidatedFields;
   if ((seen & needed) != needed) return std::nullopt;
   if (values.nonces.size() != values.dist.size()) return std::nullopt;
-  return batchFromValues(kind, std::move(values));
+  return batchFromValues(kind, values);
 }
 
 /// The refusal the nlohmann path gives the batch (or its Batch).

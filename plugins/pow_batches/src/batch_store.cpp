@@ -275,8 +275,7 @@ std::vector<RecordResult> BatchStore::record(const std::vector<RecordRequest>& r
                           request.node,
                           recorded_at,
                           {},
-                          recorderMessage(request, batch_id, recorded_at),
-                          {}};
+                          recorderMessage(request, batch_id, recorded_at)};
       st.insert_message.bind(1, batch_id).bind(2, entry.message).run();
       for (const auto& recorder : recorders_) {
         st.insert_outbox.bind(1, recorder).bind(2, batch_id).bind(3, kind).run();

@@ -40,7 +40,6 @@ struct RecordedBatch {
   std::int64_t recorded_at = 0;
   std::vector<std::int64_t> outbox_seqs;  ///< its outbox row per recorder, in the store's recorder order
   std::string message;                    ///< the recorder message (recorderMessage)
-  plugin::Json fields;                    ///< the batch's fields; record() leaves it empty for the caller to move in
 };
 
 struct OutboxRow {

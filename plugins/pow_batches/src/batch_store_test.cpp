@@ -217,7 +217,7 @@ TEST(Unit, OutboxMessageIsTheRecorderMessageOfTheBatch) {
 
 TEST(Unit, RecorderMessageIsTheFieldsPlusBatchIdKindNodeAndRecordedAt) {
   const auto req = request(4, BatchKind::Generated, "ml-3", "http");
-  auto expected = req.batch.fields;
+  auto expected = Json::parse(req.batch.canonical);
   expected["batch_id"] = "id-1";
   expected["kind"] = "generated";
   expected["node"] = "ml-3";
@@ -355,7 +355,7 @@ TEST(Unit, OutboxRowsWrittenBeforeOutboxMessagesExistedAreStillDelivered) {
   EXPECT_EQ(store.batchCount(), 2u);
 }
 
-TEST(Unit, BatchWriterHandsNewBatchesWithTheirFieldsToTheCallback) {
+TEST(Unit, BatchWriterHandsNewBatchesWithTheirRecorderMessageToTheCallback) {
   TempDir dir;
   BatchStore store(dir.db(), kRecorders);
   std::mutex mutex;
@@ -370,7 +370,7 @@ TEST(Unit, BatchWriterHandsNewBatchesWithTheirFieldsToTheCallback) {
   std::lock_guard lock(mutex);
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0]->batch_id, first.batch_id);
-  EXPECT_EQ(seen[0]->fields, request(1).batch.fields);
+  EXPECT_EQ(seen[0]->message, recorderMessage(request(1), first.batch_id, seen[0]->recorded_at));
   EXPECT_EQ(seen[0]->outbox_seqs.size(), kRecorders.size());
 }
 

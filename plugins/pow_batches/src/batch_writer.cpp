@@ -69,10 +69,7 @@ void BatchWriter::run() {
     if (!fresh_batches.empty()) {
       std::vector<std::shared_ptr<const RecordedBatch>> shared;
       shared.reserve(fresh_batches.size());
-      for (auto& batch : fresh_batches) {
-        batch.fields = std::move(requests[batch.request].batch.fields);
-        shared.push_back(std::make_shared<const RecordedBatch>(std::move(batch)));
-      }
+      for (auto& batch : fresh_batches) shared.push_back(std::make_shared<const RecordedBatch>(std::move(batch)));
       on_batches_(shared);
     }
     if (fresh && on_recorded_) on_recorded_();

@@ -153,20 +153,11 @@ void OutboxDispatcher::run() {
 }
 
 std::string OutboxDispatcher::deliver(const OutboxRow& row) {
+  const auto& message = row.recorded ? row.recorded->message : row.message;
   if (config_.type == "topic") {
     try {
-      if (row.recorded) {
-        // The same JSON as parsing the recorder message, without printing and parsing it.
-        const auto& batch = *row.recorded;
-        plugin::Json message = batch.fields;
-        message["batch_id"] = batch.batch_id;
-        message["kind"] = row.kind;
-        message["node"] = batch.node;
-        message["recorded_at"] = batch.recorded_at;
-        host_.publish(std::string("pow.") + row.kind, message);
-      } else {
-        host_.publish(std::string("pow.") + row.kind, plugin::Json::parse(row.message));
-      }
+      // The recorder message is the event: published as it is, not parsed and printed again.
+      host_.publishText(std::string("pow.") + row.kind, message);
       return {};
     } catch (const std::exception& e) {
       return e.what();
@@ -186,7 +177,6 @@ std::string OutboxDispatcher::deliver(const OutboxRow& row) {
     request.setContentType("application/json");
     request.set("Idempotency-Key", row.batch_id);
     request.setKeepAlive(true);
-    const auto& message = row.recorded ? row.recorded->message : row.message;
     request.setContentLength(static_cast<std::streamsize>(message.size()));
     session_->sendRequest(request) << message;
     Poco::Net::HTTPResponse response;

@@ -6,7 +6,7 @@
 namespace eventnode::plugin {
 
 inline constexpr std::uint32_t kApiVersionMajor = 1;
-inline constexpr std::uint32_t kApiVersionMinor = 0;
+inline constexpr std::uint32_t kApiVersionMinor = 1;
 
 /// Returned by every plugin's exported version query; a plain struct so the
 /// host can read it before trusting anything else in the library.

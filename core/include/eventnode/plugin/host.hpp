@@ -78,6 +78,16 @@ class Host {
   /// Cancels a timer; when it returns the task is not running and will not run again.
   /// Must not be called from the timer's own task for a one-shot that already ran (harmless no-op).
   virtual void cancelTimer(TimerId id) = 0;
+
+  // Added in API 1.1; kept last so the methods above keep their places.
+
+  /// publish() for data the plugin already holds as JSON text: `json_text`
+  /// goes to WebSocket subscribers as it is, and is parsed only when an
+  /// in-process subscriber's pattern matches. Saves printing the data again
+  /// (a 33 KiB batch of numbers costs more to print than to record). The
+  /// caller vouches that it is one JSON value (checked in debug builds only);
+  /// text that is not UTF-8 throws std::invalid_argument, as a bad topic does.
+  virtual std::uint64_t publishText(const std::string& topic, std::string_view json_text) = 0;
 };
 
 }  // namespace eventnode::plugin
