@@ -22,6 +22,12 @@ constexpr std::size_t kPageSize = 1000;
 // little, rarely enough that SQLite is not the bottleneck.
 constexpr std::size_t kCursorEvery = 100;
 
+// Printed once per event; invalid UTF-8 (there should be none: the parser
+// refuses it) is replaced, so the text is always publishable.
+std::string eventText(const Json& event) {
+  return event.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
 int commitmentRank(const std::string& commitment) {
   if (commitment == "processed") return 0;
   if (commitment == "confirmed") return 1;
@@ -64,7 +70,7 @@ Listener::Listener(ListenerConfig config, const AnchorEventRegistry& events, Cur
                            {"account", account},
                            {"slot", slot},
                            {"value", result.value("value", Json(nullptr))}};
-          post([this, account, event] { publish_("solana:account:" + account, event); });
+          post([this, account, text = eventText(event)] { publish_("solana:account:" + account, text); });
         });
   }
 }
@@ -238,8 +244,9 @@ void Listener::publishTransaction(const std::string& program, const Json& event,
     ++duplicates_;
     return;
   }
-  publish_("solana:program:" + program, event);
-  publish_("solana:tx:" + signature, event);
+  const auto text = eventText(event);
+  publish_("solana:program:" + program, text);
+  publish_("solana:tx:" + signature, text);
   remember_.push_back({program, signature, event.value("slot", std::uint64_t{0})});
   std::lock_guard lock(mutex_);
   auto& stats = stats_[program];
@@ -467,11 +474,11 @@ void Listener::settleWatch(const std::string& signature, std::uint64_t slot, con
     watches_.erase(it);
   }
   pubsub_->unsubscribe(handle);
-  publish_("solana:tx:" + signature, Json{{"type", "SolanaSignatureStatus"},
-                                           {"signature", signature},
-                                           {"slot", slot == 0 ? Json(nullptr) : Json(slot)},
-                                           {"err", err},
-                                           {"status", status}});
+  publish_("solana:tx:" + signature, eventText(Json{{"type", "SolanaSignatureStatus"},
+                                                    {"signature", signature},
+                                                    {"slot", slot == 0 ? Json(nullptr) : Json(slot)},
+                                                    {"err", err},
+                                                    {"status", status}}));
 }
 
 Json Listener::status() const {

@@ -45,8 +45,10 @@ struct ListenerConfig {
 
 class Listener {
  public:
-  /// Publishes `event` on `topic` (the node's bus); called on the worker thread.
-  using Publish = std::function<void(const std::string& topic, const plugin::Json& event)>;
+  /// Publishes an event, printed once as JSON text, on `topic` (the node's
+  /// bus); called on the worker thread. A transaction goes out on two topics
+  /// from one text.
+  using Publish = std::function<void(const std::string& topic, std::string_view event_text)>;
 
   Listener(ListenerConfig config, const AnchorEventRegistry& events, CursorStore& cursors,
            std::shared_ptr<spdlog::logger> logger, Publish publish);

@@ -116,10 +116,9 @@ class SolanaListenerPlugin final : public plugin::Plugin {
     host_ = &host;
     logger_ = host.logger();
     cursors_ = std::make_unique<CursorStore>(host.dataDir() / "cursors.sqlite");
-    listener_ = std::make_unique<Listener>(config_, events_, *cursors_, logger_,
-                                           [&host](const std::string& topic, const Json& event) {
-                                             host.publish(topic, event);
-                                           });
+    listener_ = std::make_unique<Listener>(
+        config_, events_, *cursors_, logger_,
+        [&host](const std::string& topic, std::string_view event_text) { host.publishText(topic, event_text); });
     // Other plugins ask for a signature's outcome over the bus, never by linking to this one.
     watch_subscription_ = host.subscribe("solana:watch", [this](const std::string&, const Json& data) {
       const auto signature = data.is_object() ? data.value("signature", std::string()) : std::string();
