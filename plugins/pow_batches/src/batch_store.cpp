@@ -1,5 +1,7 @@
 #include "batch_store.hpp"
 
+#include "batch_schema.hpp"
+
 #include <Poco/Data/SQLite/Connector.h>
 #include <Poco/Data/SQLite/Utility.h>
 #include <Poco/UUIDGenerator.h>
@@ -119,12 +121,12 @@ class BatchStore::Statements {
         insert_batch(db,
                      "INSERT INTO batches (content_hash, batch_id, kind, node, node_num, path, recorded_at) "
                      "VALUES (?, ?, ?, ?, ?, ?, ?)"),
-        insert_message(db, "INSERT INTO outbox_messages (batch_id, message) VALUES (?, ?)"),
-        insert_outbox(db, "INSERT INTO outbox (recorder, batch_id, kind, message) VALUES (?, ?, ?, '')"),
+        insert_message(db, "INSERT INTO outbox_messages (id, message) VALUES (?, ?)"),
+        insert_outbox(db, "INSERT INTO outbox (recorder, batch_id, kind, message, message_id) VALUES (?, ?, ?, '', ?)"),
         // Rows written before outbox_messages existed hold their message themselves.
         pending(db,
                 "SELECT o.seq, o.batch_id, o.kind, CASE WHEN o.message <> '' THEN o.message ELSE m.message END "
-                "FROM outbox o LEFT JOIN outbox_messages m ON m.batch_id = o.batch_id "
+                "FROM outbox o LEFT JOIN outbox_messages m ON m.id = o.message_id "
                 "WHERE o.recorder = ? AND o.delivered_at IS NULL ORDER BY o.seq LIMIT ?"),
         delivered(db, "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1 WHERE seq = ?"),
         attempt(db, "UPDATE outbox SET attempts = attempts + 1 WHERE seq = ?"),
@@ -161,23 +163,12 @@ BatchStore::BatchStore(const std::filesystem::path& file, std::vector<std::strin
     s << "PRAGMA page_size=16384", now;
     s << "PRAGMA journal_mode=WAL", now;
     s << "PRAGMA synchronous=FULL", now;
-    s << "CREATE TABLE IF NOT EXISTS batches (content_hash TEXT PRIMARY KEY, batch_id TEXT NOT NULL UNIQUE, kind TEXT "
-         "NOT NULL,"
-         " node TEXT NOT NULL, node_num INTEGER NOT NULL, path TEXT NOT NULL, recorded_at INTEGER NOT NULL)",
-        now;
-    s << "CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, recorder TEXT NOT NULL, batch_id "
-         "TEXT NOT NULL,"
-         " kind TEXT NOT NULL, message TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, delivered_at INTEGER)",
-        now;
-    s << "CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (recorder, delivered_at, seq)", now;
-    // The recorder message, once per batch: outbox rows (one per recorder) stay
-    // small, so marking one delivered does not rewrite a 33 KiB row.
-    s << "CREATE TABLE IF NOT EXISTS outbox_messages (batch_id TEXT PRIMARY KEY, message TEXT NOT NULL)", now;
     // Checkpoints run on checkpointLoop's connection; this one waits for them
     // rather than failing when one holds the log for a restart.
     s << "PRAGMA wal_autocheckpoint=0", now;
     auto* db = Poco::Data::SQLite::Utility::dbHandle(s);
     sqlite3_busy_timeout(db, 30000);
+    prepareBatchSchema(db);
     statements_ = std::make_unique<Statements>(db);
   } catch (const Poco::Exception& e) {
     throw std::runtime_error("cannot open the batch database " + file.string() + ": " + e.displayText());
@@ -276,9 +267,11 @@ std::vector<RecordResult> BatchStore::record(const std::vector<RecordRequest>& r
                           recorded_at,
                           {},
                           recorderMessage(request, batch_id, recorded_at)};
-      st.insert_message.bind(1, batch_id).bind(2, entry.message).run();
+      // The message is kept under the batch's rowid (batch_schema.cpp says why).
+      const auto message_id = sqlite3_last_insert_rowid(Poco::Data::SQLite::Utility::dbHandle(*session_));
+      st.insert_message.bind(1, message_id).bind(2, entry.message).run();
       for (const auto& recorder : recorders_) {
-        st.insert_outbox.bind(1, recorder).bind(2, batch_id).bind(3, kind).run();
+        st.insert_outbox.bind(1, recorder).bind(2, batch_id).bind(3, kind).bind(4, message_id).run();
         entry.outbox_seqs.push_back(sqlite3_last_insert_rowid(Poco::Data::SQLite::Utility::dbHandle(*session_)));
       }
       results.push_back({batch_id, false});

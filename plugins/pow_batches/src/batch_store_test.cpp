@@ -1,7 +1,7 @@
 #include "batch_store.hpp"
 
-#include "temp_dir.hpp"
 #include "batch_writer.hpp"
+#include "temp_dir.hpp"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -75,6 +75,40 @@ std::vector<std::string> batchIds(const std::vector<OutboxRow>& rows) {
   std::vector<std::string> ids;
   for (const auto& row : rows) ids.push_back(row.batch_id);
   return ids;
+}
+
+/// The tables of the first release, which kept each message in its outbox row.
+const std::string kFirstReleaseSchema =
+    "PRAGMA journal_mode=WAL;"
+    "CREATE TABLE batches (content_hash TEXT PRIMARY KEY, batch_id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,"
+    " node TEXT NOT NULL, node_num INTEGER NOT NULL, path TEXT NOT NULL, recorded_at INTEGER NOT NULL);"
+    "CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, recorder TEXT NOT NULL, batch_id TEXT NOT NULL,"
+    " kind TEXT NOT NULL, message TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, delivered_at INTEGER);"
+    "CREATE INDEX outbox_pending ON outbox (recorder, delivered_at, seq);";
+
+/// Runs `sql` on the file with SQLite itself, as an earlier release or an operator would.
+void execOnFile(const std::filesystem::path& file, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(file.c_str(), &db), SQLITE_OK);
+  char* error = nullptr;
+  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
+  const std::string message = error ? error : "";
+  sqlite3_free(error);
+  sqlite3_close(db);
+  ASSERT_EQ(rc, SQLITE_OK) << message;
+}
+
+std::int64_t integerOnFile(const std::filesystem::path& file, const std::string& sql) {
+  sqlite3* db = nullptr;
+  sqlite3_stmt* statement = nullptr;
+  std::int64_t value = -1;
+  if (sqlite3_open(file.c_str(), &db) == SQLITE_OK &&
+      sqlite3_prepare_v2(db, sql.c_str(), -1, &statement, nullptr) == SQLITE_OK &&
+      sqlite3_step(statement) == SQLITE_ROW)
+    value = sqlite3_column_int64(statement, 0);
+  sqlite3_finalize(statement);
+  sqlite3_close(db);
+  return value;
 }
 
 TEST(Unit, RecordingANewBatchGivesAUuidAndOneOutboxRowPerRecorder) {
@@ -326,24 +360,11 @@ TEST(Unit, RecordReportsNewBatchesWithTheirOutboxRowPerRecorder) {
 
 TEST(Unit, OutboxRowsWrittenBeforeOutboxMessagesExistedAreStillDelivered) {
   TempDir dir;
-  {
-    // The first release's schema, with the message in the outbox row itself.
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open(dir.db().c_str(), &db), SQLITE_OK);
-    const char* sql =
-        "PRAGMA journal_mode=WAL;"
-        "CREATE TABLE batches (content_hash TEXT PRIMARY KEY, batch_id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,"
-        " node TEXT NOT NULL, node_num INTEGER NOT NULL, path TEXT NOT NULL, recorded_at INTEGER NOT NULL);"
-        "CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, recorder TEXT NOT NULL, batch_id TEXT NOT NULL,"
-        " kind TEXT NOT NULL, message TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, delivered_at INTEGER);"
-        "CREATE INDEX outbox_pending ON outbox (recorder, delivered_at, seq);"
-        "INSERT INTO batches VALUES ('h-old', 'id-old', 'generated', 'ml-1', 1, 'http', 1);"
-        "INSERT INTO outbox (recorder, batch_id, kind, message) VALUES ('chain', 'id-old', 'generated', "
-        "'{\"old\":1}');";
-    char* error = nullptr;
-    ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, &error), SQLITE_OK) << (error ? error : "");
-    sqlite3_close(db);
-  }
+  execOnFile(dir.db(),
+             kFirstReleaseSchema +
+                 "INSERT INTO batches VALUES ('h-old', 'id-old', 'generated', 'ml-1', 1, 'http', 1);"
+                 "INSERT INTO outbox (recorder, batch_id, kind, message) VALUES ('chain', 'id-old', 'generated', "
+                 "'{\"old\":1}');");
   BatchStore store(dir.db(), {"chain"});
   const auto fresh = store.record({request(1)});
   const auto rows = store.pending("chain", 100);
@@ -353,6 +374,71 @@ TEST(Unit, OutboxRowsWrittenBeforeOutboxMessagesExistedAreStillDelivered) {
   EXPECT_EQ(rows[1].batch_id, fresh[0].batch_id);
   EXPECT_EQ(Json::parse(rows[1].message)["batch_id"], fresh[0].batch_id);
   EXPECT_EQ(store.batchCount(), 2u);
+}
+
+TEST(Unit, AFileWithMessagesUnderTheirBatchIdIsUpgradedAndLosesNoPendingRow) {
+  TempDir dir;
+  const auto old_hash = request(7).batch.content_hash;
+  // The second release's schema: messages in outbox_messages under the batch_id,
+  // plus one row from the first release with its message inline.
+  execOnFile(dir.db(),
+             kFirstReleaseSchema +
+                 "CREATE TABLE outbox_messages (batch_id TEXT PRIMARY KEY, message TEXT NOT NULL);"
+                 "INSERT INTO batches VALUES ('h-inline', 'id-inline', 'generated', 'ml-1', 1, 'http', 1);"
+                 "INSERT INTO batches VALUES ('h-sent', 'id-sent', 'generated', 'ml-1', 1, 'http', 2);"
+                 "INSERT INTO batches VALUES ('" +
+                 old_hash +
+                 "', 'id-waiting', 'validated', 'ml-2', 2, 'websocket', 3);"
+                 "INSERT INTO outbox (recorder, batch_id, kind, message) VALUES ('chain', 'id-inline', 'generated', "
+                 "'{\"inline\":1}');"
+                 "INSERT INTO outbox (recorder, batch_id, kind, message, delivered_at) VALUES ('chain', 'id-sent', "
+                 "'generated', '', 5);"
+                 "INSERT INTO outbox (recorder, batch_id, kind, message) VALUES ('chain', 'id-waiting', 'validated', "
+                 "'');"
+                 "INSERT INTO outbox_messages VALUES ('id-sent', '{\"sent\":1}');"
+                 "INSERT INTO outbox_messages VALUES ('id-waiting', '{\"waiting\":1}');");
+  std::vector<OutboxRow> before;
+  {
+    BatchStore store(dir.db(), {"chain"});
+    before = store.pending("chain", 100);
+    ASSERT_EQ(before.size(), 2u);
+    EXPECT_EQ(before[0].batch_id, "id-inline");
+    EXPECT_EQ(before[0].message, R"({"inline":1})");
+    EXPECT_EQ(before[1].batch_id, "id-waiting");
+    EXPECT_EQ(before[1].kind, "validated");
+    EXPECT_EQ(before[1].message, R"({"waiting":1})");
+    // Exactly-once still knows the old batches.
+    const auto again = store.record({request(7), request(8)});
+    EXPECT_EQ(again[0].batch_id, "id-waiting");
+    EXPECT_TRUE(again[0].duplicate);
+    EXPECT_FALSE(again[1].duplicate);
+    const auto rows = store.pending("chain", 100);
+    ASSERT_EQ(rows.size(), 3u);
+    EXPECT_EQ(Json::parse(rows[2].message)["batch_id"], again[1].batch_id);
+    EXPECT_EQ(store.batchCount(), 4u);
+  }
+  EXPECT_EQ(integerOnFile(dir.db(), "PRAGMA user_version"), 2);
+  EXPECT_EQ(integerOnFile(dir.db(), "SELECT COUNT(*) FROM pragma_table_info('outbox_messages') WHERE name = 'id'"), 1);
+  // Opening the upgraded file again changes nothing.
+  BatchStore store(dir.db(), {"chain"});
+  const auto rows = store.pending("chain", 100);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].message, before[0].message);
+  EXPECT_EQ(rows[1].message, before[1].message);
+}
+
+TEST(Unit, AFileFromANewerReleaseIsRefusedNamingBothVersions) {
+  TempDir dir;
+  { BatchStore store(dir.db(), {"chain"}); }
+  execOnFile(dir.db(), "PRAGMA user_version = 3;");
+  try {
+    BatchStore store(dir.db(), {"chain"});
+    FAIL() << "a file with a newer schema was opened";
+  } catch (const std::runtime_error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("schema version 3, newer than this node's 2"), std::string::npos) << message;
+    EXPECT_NE(message.find(dir.db().string()), std::string::npos) << message;
+  }
 }
 
 TEST(Unit, BatchWriterHandsNewBatchesWithTheirRecorderMessageToTheCallback) {
