@@ -131,6 +131,43 @@ class GatewayDelivery(NodeTestCase, unittest.TestCase):
 
         run(scenario())
 
+    def test_subscribers_on_both_io_threads_keep_receiving_as_others_leave_and_rejoin(self):
+        # The harness runs 2 I/O threads and connections alternate between
+        # them; a publish wakes only threads holding a subscriber of the topic.
+        node = self.node
+        topic = fresh_topic("spread-")
+
+        async def scenario():
+            clients = [(await node.connect(node.token(f"user{i}")))[0] for i in range(4)]
+            for ws in clients:
+                self.assertEqual((await subscribe(ws, topic))["type"], "subscribed")
+
+            async def publish_and_expect(n, receivers):
+                offset = node.publish(topic, {"n": n})
+                for ws in receivers:
+                    event = (await receive_events(ws, topic, 1))[0]
+                    self.assertEqual((event["offset"], event["data"]), (offset, {"n": n}))
+
+            async def leave(ws):
+                await send_json(ws, {"type": "unsubscribe", "data": {"topic": topic}})
+                self.assertEqual(await recv_json(ws), {"type": "unsubscribed", "topic": topic})
+
+            await publish_and_expect(1, clients)
+            # Connections 0 and 2 share a thread: one leaving must not stop the other.
+            await leave(clients[0])
+            await publish_and_expect(2, clients[1:])
+            await leave(clients[2])
+            await publish_and_expect(3, [clients[1], clients[3]])
+            self.assertEqual((await subscribe(clients[0], topic))["offset"], 3)
+            await publish_and_expect(4, [clients[0], clients[1], clients[3]])
+            # The one that stayed away got nothing meanwhile: its next frame answers this ping.
+            await send_json(clients[2], {"type": "ping"})
+            self.assertEqual(await recv_json(clients[2]), {"type": "pong"})
+            for ws in clients:
+                await ws.close()
+
+        run(scenario())
+
     def test_filters_pass_exactly_the_events_matching_every_condition(self):
         node = self.node
         topic = fresh_topic("meter-")

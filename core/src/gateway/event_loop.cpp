@@ -330,7 +330,7 @@ void EventLoop::subscribe(Connection& c, const std::string& topic, const std::ui
                                                            " subscriptions"));
     return;
   }
-  auto snapshot = snapshotTopic(*state, since, epoch.empty() ? nullptr : &epoch);
+  auto snapshot = snapshotTopic(*state, since, epoch.empty() ? nullptr : &epoch, loopBit(index_));
   subscribers_[state.get()].push_back(&c);
   c.subscriptions.push_back({state, snapshot.offset, std::move(filter)});
   context_.metrics.subscriptions.fetch_add(1, std::memory_order_relaxed);
@@ -354,14 +354,17 @@ void EventLoop::unsubscribe(Connection& c, const std::string& topic) {
 }
 
 void EventLoop::removeSubscription(Connection& c, std::size_t index) {
-  const auto* topic = c.subscriptions[index].topic.get();
+  auto* topic = c.subscriptions[index].topic.get();
   if (const auto it = subscribers_.find(topic); it != subscribers_.end()) {
     auto& list = it->second;
     if (const auto pos = std::find(list.begin(), list.end(), &c); pos != list.end()) {
       *pos = list.back();
       list.pop_back();
     }
-    if (list.empty()) subscribers_.erase(it);
+    if (list.empty()) {
+      subscribers_.erase(it);
+      topic->loops_subscribed.fetch_and(~loopBit(index_), std::memory_order_relaxed);
+    }
   }
   c.subscriptions.erase(c.subscriptions.begin() + static_cast<std::ptrdiff_t>(index));
   context_.metrics.subscriptions.fetch_sub(1, std::memory_order_relaxed);

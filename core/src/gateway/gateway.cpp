@@ -167,8 +167,11 @@ std::uint64_t Gateway::publishToClients(const std::string& topic, std::string_vi
       state->trim(now);
     }
     // Handed to the loops under the topic's lock, so every loop sees this
-    // topic's events in offset order.
-    for (auto& loop : loops_) loop->post(DeliverTask{state, offset, frame});
+    // topic's events in offset order; only loops with a subscriber are woken.
+    const auto subscribed = state->loops_subscribed.load(std::memory_order_relaxed);
+    for (std::size_t i = 0; i < loops_.size(); ++i) {
+      if (i >= kTrackedLoops || (subscribed & loopBit(i)) != 0) loops_[i]->post(DeliverTask{state, offset, frame});
+    }
   }
   metrics_.events_published.fetch_add(1, std::memory_order_relaxed);
   return offset;

@@ -40,9 +40,11 @@ std::shared_ptr<TopicState> TopicRegistry::get(const std::string& topic) {
   return state;
 }
 
-TopicSnapshot snapshotTopic(TopicState& state, const std::uint64_t* since, const std::string* epoch) {
+TopicSnapshot snapshotTopic(TopicState& state, const std::uint64_t* since, const std::string* epoch,
+                            std::uint64_t subscriber_loop_bit) {
   TopicSnapshot result;
   std::lock_guard lock(state.mutex);
+  state.loops_subscribed.fetch_or(subscriber_loop_bit, std::memory_order_relaxed);
   state.trim(std::chrono::steady_clock::now());
   result.offset = state.offset;
   result.epoch = state.epoch;

@@ -8,6 +8,7 @@
 #include "gateway/outbound_frame.hpp"
 #include "gateway/topic_rules.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -40,6 +41,11 @@ struct TopicState {
   std::chrono::steady_clock::time_point window_start;
   std::uint32_t window_count = 0;
   bool window_notified = false;
+  /// Bit i is set while I/O thread i holds a subscriber of this topic, so a
+  /// publish wakes only those threads (threads past the 64th are always
+  /// woken). Set under `mutex` when a subscriber takes its snapshot, so every
+  /// event after the snapshot reaches its thread; cleared by that thread alone.
+  std::atomic<std::uint64_t> loops_subscribed{0};
 
   /// Drops entries past the size or the TTL. Caller holds `mutex`.
   void trim(std::chrono::steady_clock::time_point now);
@@ -54,9 +60,19 @@ struct TopicSnapshot {
   std::vector<HistoryEntry> missed;
 };
 
+/// I/O threads with an index below this have a bit in TopicState::loops_subscribed.
+inline constexpr std::size_t kTrackedLoops = 64;
+
+/// The loops_subscribed bit of I/O thread `loop_index` (0 past kTrackedLoops).
+inline std::uint64_t loopBit(std::size_t loop_index) {
+  return loop_index < kTrackedLoops ? std::uint64_t{1} << loop_index : 0;
+}
+
 /// Position and, when `since` is given, the events after it (matching epoch if
-/// one is given), taken under the topic's lock.
-TopicSnapshot snapshotTopic(TopicState& state, const std::uint64_t* since, const std::string* epoch);
+/// one is given), taken under the topic's lock. `subscriber_loop_bit` (see
+/// loopBit) is set in loops_subscribed under the same lock.
+TopicSnapshot snapshotTopic(TopicState& state, const std::uint64_t* since, const std::string* epoch,
+                            std::uint64_t subscriber_loop_bit = 0);
 
 class TopicRegistry {
  public:

@@ -52,6 +52,16 @@ TEST(TopicRegistry, SnapshotWithoutSinceGivesThePositionOnly) {
   EXPECT_TRUE(snapshot.missed.empty());
 }
 
+TEST(TopicRegistry, ASubscribersSnapshotMarksItsLoopAndLoopsPastTheTrackedOnesHaveNoBit) {
+  TopicState state("prices", {10, 0s});
+  EXPECT_EQ(state.loops_subscribed.load(), 0u);
+  snapshotTopic(state, nullptr, nullptr, loopBit(0));
+  snapshotTopic(state, nullptr, nullptr, loopBit(5));
+  EXPECT_EQ(state.loops_subscribed.load(), (1u << 0) | (1u << 5));
+  EXPECT_EQ(loopBit(kTrackedLoops - 1), std::uint64_t{1} << 63);
+  EXPECT_EQ(loopBit(kTrackedLoops), 0u);
+}
+
 TEST(TopicRegistry, SnapshotOfANewTopicStartsAtOffsetZero) {
   TopicState state("prices", {10, 0s});
   const std::uint64_t since = 0;
