@@ -85,8 +85,9 @@ class Host {
   /// goes to WebSocket subscribers as it is, and is parsed only when an
   /// in-process subscriber's pattern matches. Saves printing the data again
   /// (a 33 KiB batch of numbers costs more to print than to record). The
-  /// caller vouches that it is one JSON value (checked in debug builds only);
-  /// text that is not UTF-8 throws std::invalid_argument, as a bad topic does.
+  /// caller vouches that it is one JSON value (checked in debug builds only).
+  /// Throws std::invalid_argument, publishing nothing, for a bad topic, text
+  /// that is not UTF-8, or text that is not JSON when a subscriber parses it.
   virtual std::uint64_t publishText(const std::string& topic, std::string_view json_text) = 0;
 };
 
