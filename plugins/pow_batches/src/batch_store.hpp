@@ -6,8 +6,6 @@
 
 #include <Poco/Data/Session.h>
 
-#include <eventnode/plugin/json.hpp>
-
 #include <condition_variable>
 #include <filesystem>
 #include <memory>

@@ -48,7 +48,8 @@ class P2pAuthenticator {
   std::string acceptMessage(const std::string& acceptor, const std::string& dialer, const std::string& dial_nonce,
                             const std::string& nonce) const;
   std::string signHex(const std::string& message) const;
-  /// Empty when `signature_hex` is `signer`'s signature of `message`.
+  /// Empty when `handshake` carries a well-formed nonce and `signer`'s
+  /// signature of `message`; otherwise why not.
   std::string checkSignature(const std::string& signer, const std::string& message,
                              const P2pHandshake& handshake) const;
 
