@@ -537,10 +537,12 @@ class Emulator {
           this.notifySignature(conn, id, record);
         } else if (sub.kind === 'account' && keys.has(sub.address)) {
           accountCache = accountCache || new Map();
-          if (!accountCache.has(sub.address)) accountCache.set(sub.address, this.accountJson(sub.address, sub.encoding));
+          // Keyed by encoding too: two subscribers of one account may ask for different ones.
+          const key = `${sub.address} ${sub.encoding}`;
+          if (!accountCache.has(key)) accountCache.set(key, this.accountJson(sub.address, sub.encoding));
           this.notify(conn, {
             jsonrpc: '2.0', method: 'accountNotification',
-            params: { result: { context: { slot: record.slot }, value: accountCache.get(sub.address) }, subscription: id },
+            params: { result: { context: { slot: record.slot }, value: accountCache.get(key) }, subscription: id },
           });
         }
       }

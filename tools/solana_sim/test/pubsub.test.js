@@ -105,6 +105,18 @@ test('accountSubscribe notifies the token account after each mint', async () => 
   assert.equal(Buffer.from(value.data[0], 'base64').readBigUInt64LE(64).toString(), minted.balance);
 });
 
+test('two subscribers of one account each get the encoding they asked for', async () => {
+  const c = await client();
+  const account = sim.info.recipient_token_account;
+  const b64 = (await c.call('accountSubscribe', [account, { encoding: 'base64' }])).result;
+  const b58 = (await c.call('accountSubscribe', [account, { encoding: 'base58' }])).result;
+  await control(port, 'mint', { count: 1 });
+  await waitFor(() => c.notifications('accountNotification', b64).length === 1 &&
+    c.notifications('accountNotification', b58).length === 1, { what: 'one notification per subscription' });
+  assert.equal(c.notifications('accountNotification', b64)[0].params.result.value.data[1], 'base64');
+  assert.equal(c.notifications('accountNotification', b58)[0].params.result.value.data[1], 'base58');
+});
+
 test('pause drops notifications while transactions keep landing in history; resume restores them', async () => {
   const c = await client();
   const sub = await subscribeMint(c);
