@@ -58,6 +58,17 @@ class ListenerTest(unittest.TestCase):
         self.assertLessEqual(naming["p50_ms"], naming["p99_ms"], naming)
         self.assertLessEqual(naming["p99_ms"], naming["max_ms"], naming)
 
+    def test_live_mints_share_one_kept_alive_rpc_connection(self):
+        # A connection per getTransaction costs a TCP handshake and a teardown on each live
+        # token event, on both sides, and leaves a TIME-WAIT socket behind every time.
+        node = self.start_node()
+        before = self.sim.control("stats")["rpc_connections_total"]
+        self.sim.mint(30, interval_ms=10)
+        node.events(self.topic, 30, settle=0)
+        self.assertGreaterEqual(node.status()["naming_rpc"]["samples"], 10)
+        opened = self.sim.control("stats")["rpc_connections_total"] - before
+        self.assertLessEqual(opened, 1, f"{opened} connections for the getTransaction calls of 30 live mints")
+
     def test_a_failed_transaction_is_published_with_its_error(self):
         node = self.start_node()
         failed = self.sim.control("fail")["signatures"][0]

@@ -99,7 +99,7 @@ class Emulator {
     this.anchorProgram = w.newKeypair().publicKey;
     this.stats = {
       transactions_landed: this.chain.history.length, transactions_failed: 0, transactions_rejected: 0,
-      notifications_sent: 0, notifications_dropped: 0, notifications_held: 0, rpc_requests: 0, rpc_faulted: 0,
+      notifications_sent: 0, notifications_dropped: 0, notifications_held: 0, rpc_requests: 0, rpc_faulted: 0, rpc_connections_total: 0,
       ws_connections_total: 0, injected_messages: 0,
     };
     this.connections = new Set();
@@ -150,6 +150,11 @@ class Emulator {
     const list = Array.isArray(request) ? request : [request];
     const methods = list.map((r) => (r && typeof r === 'object' ? r.method : undefined));
     this.stats.rpc_requests += list.length;
+    // Connections that carried JSON-RPC (controls not counted): tells whether a client keeps its connection.
+    if (res.socket && !res.socket.carriedRpc) {
+      res.socket.carriedRpc = true;
+      this.stats.rpc_connections_total++;
+    }
     if (this.applyFault(res, methods, request)) return;
     if (Array.isArray(request)) {
       if (request.length === 0) {

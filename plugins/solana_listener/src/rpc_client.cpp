@@ -22,7 +22,12 @@ RpcClient::RpcClient(const std::string& url, std::chrono::milliseconds timeout)
 RpcClient::~RpcClient() = default;
 
 Json RpcClient::post(const std::string& body) {
-  if (!session_) session_ = openSession(target_, timeout_);
+  if (!session_) {
+    session_ = openSession(target_, timeout_);
+    // Without it Poco sends "Connection: close" whatever the request says: a new TCP
+    // connection (and a TIME-WAIT socket) for every getTransaction of a live event.
+    session_->setKeepAlive(true);
+  }
   Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST, target_.path, Poco::Net::HTTPMessage::HTTP_1_1);
   request.setContentType("application/json");
   request.setContentLength(static_cast<std::streamsize>(body.size()));

@@ -187,3 +187,23 @@ test('a memo transaction fills getSignaturesForAddress memo as Solana does', asy
   assert.equal(listed.signature, memo.signature);
   assert.equal(listed.memo, '[8] meter-42');
 });
+
+test('stats count the connections that carried JSON-RPC, so a test can tell a client keeps its connection', async () => {
+  const http = require('node:http');
+  const call = (agent) => new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/', agent,
+      headers: { 'Content-Type': 'application/json' } }, (res) => { res.resume(); res.on('end', resolve); });
+    req.on('error', reject);
+    req.end(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'getHealth' }));
+  });
+  const connections = async () => (await control(port, 'stats')).rpc_connections_total;
+  const before = await connections();
+  const kept = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  await call(kept);
+  await call(kept);
+  kept.destroy();
+  assert.equal(await connections(), before + 1);
+  await call(false);
+  await call(false);
+  assert.equal(await connections(), before + 3);
+});
