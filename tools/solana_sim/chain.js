@@ -66,6 +66,11 @@ const TOKEN_ACCOUNT_LEN = 165;
 const MINT_LEN = 82;
 const TOKEN_PROGRAM_BYTES = Buffer.from(bs58.decode(w.TOKEN_PROGRAM));
 
+/** A fresh blockhash per transaction the emulator builds, so identical instructions never collide. */
+function freshBlockhash() {
+  return bs58.encode(crypto.randomBytes(32));
+}
+
 class Chain {
   /**
    * options: {decimals, txPerSlot, startSlot, mintAuthority (keypair or null)}.
@@ -149,9 +154,8 @@ class Chain {
     this.svm.setClock(clock);
   }
 
-  /** A fresh blockhash per transaction the emulator builds, so identical instructions never collide. */
   freshBlockhash() {
-    return bs58.encode(crypto.randomBytes(32));
+    return freshBlockhash();
   }
 
   /** Builds, signs and submits a legacy transaction; returns the landing result (see submitWire). */
@@ -214,7 +218,72 @@ class Chain {
     return { landed: true, ...record };
   }
 
-  /** Records a transaction that was not executed (an injected synthetic record, see server). */
+  /** Preflight: null when `bytes` would succeed, else {err, logs, unitsConsumed}. Nothing lands. */
+  simulate(bytes) {
+    const tx = w.decodeTransaction(bytes);
+    const sim = tx.version === 'legacy'
+      ? this.svm.inner.simulateLegacyTransaction(bytes)
+      : this.svm.inner.simulateVersionedTransaction(bytes);
+    if (!(sim.constructor && sim.constructor.name === 'FailedTransactionMetadata')) return null;
+    const meta = sim.meta();
+    return { err: transactionErrorJson(sim.err()), logs: meta.logs(), unitsConsumed: Number(meta.computeUnitsConsumed()) };
+  }
+
+  /** A real System transfer from the payer. */
+  airdrop(to, lamports) {
+    return this.submitInstructions([w.ix.transfer(this.payer.publicKey, to, lamports)], [this.payer]);
+  }
+
+  minimumBalanceForRentExemption(dataLength) {
+    return Number(this.svm.minimumBalanceForRentExemption(BigInt(dataLength)));
+  }
+
+  /** Skips `slots` empty slots; returns the new slot. */
+  advanceSlots(slots) {
+    this.slot += slots;
+    this.inSlot = 0;
+    this.svm.warpToSlot(BigInt(this.slot));
+    this.syncClock();
+    return this.slot;
+  }
+
+  /**
+   * A synthetic transaction with Anchor-shaped logs: signed by the payer and recorded like any
+   * other, but NOT executed (no Anchor program is deployed). Its logs are what Anchor emits:
+   *   Program <id> invoke [1]
+   *   Program log: Instruction: <Instruction>
+   *   Program data: <base64(sha256("event:<Event>")[0..8] ++ payload)>
+   *   Program <id> consumed N of 200000 compute units
+   *   Program <id> success            (or "failed: custom program error: 0x…" with fail:true)
+   */
+  anchorEvent({ program, instruction, events, fail }) {
+    const snake = instruction.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+    const ixData = crypto.createHash('sha256').update(`global:${snake}`).digest().subarray(0, 8);
+    const message = w.compileLegacyMessage(this.payer.publicKey,
+      [{ programId: program, keys: [{ pubkey: this.payer.publicKey, isSigner: true, isWritable: true }], data: ixData }],
+      this.freshBlockhash());
+    const wire = w.signTransaction(message.bytes, [this.payer]);
+    const tx = w.decodeTransaction(wire);
+    const logs = [`Program ${program} invoke [1]`, `Program log: Instruction: ${instruction}`];
+    for (const event of events) {
+      const disc = crypto.createHash('sha256').update(`event:${event.name}`).digest().subarray(0, 8);
+      logs.push(`Program data: ${Buffer.concat([disc, Buffer.from(event.data_base64 || '', 'base64')]).toString('base64')}`);
+    }
+    logs.push(`Program ${program} consumed 4242 of 200000 compute units`);
+    const err = fail ? { InstructionError: [0, { Custom: 6000 }] } : null;
+    logs.push(fail ? `Program ${program} failed: custom program error: 0x1770` : `Program ${program} success`);
+    const balance = this.balance(this.payer.publicKey);
+    const record = {
+      signature: tx.signatures[0], slot: this.slot, blockTime: Math.floor(Date.now() / 1000), err, logs,
+      fee: FEE_PER_SIGNATURE, preBalances: [balance, 1], postBalances: [balance, 1], preTokenBalances: [],
+      postTokenBalances: [], innerInstructions: [], computeUnitsConsumed: 4242, returnData: undefined, memo: null, tx,
+      wire, synthetic: true,
+    };
+    this.record(record);
+    return record;
+  }
+
+  /** Records a transaction that was not executed (an injected synthetic record, see anchorEvent). */
   record(record) {
     this.history.push(record);
     this.bySignature.set(record.signature, record);
@@ -280,14 +349,18 @@ class Chain {
     return decimals;
   }
 
-  /** `count` real MintTo transactions (or MintToChecked when `checked(i)`), to the recipient. */
-  mintMany(count, { amount = 1_000_000_000, checked = () => false, instructionsPerTx = 1, destination } = {}) {
+  /**
+   * `count` real MintTo transactions to the recipient (or `destination`). `checked` picks
+   * MintToChecked: true, false, or "alternate" (every second one, counting from `first`).
+   */
+  mintMany(count, { amount = 1_000_000_000, checked = false, first = 0, instructionsPerTx = 1, destination } = {}) {
     const to = destination || this.recipientTokenAccount;
     const results = [];
     for (let i = 0; i < count; i++) {
       const ixs = [];
       for (let j = 0; j < instructionsPerTx; j++) {
-        ixs.push(checked(i)
+        const isChecked = checked === 'alternate' ? (first + i) % 2 === 1 : Boolean(checked);
+        ixs.push(isChecked
           ? w.ix.mintToChecked(this.mint, to, this.mintAuthority.publicKey, amount, this.decimals)
           : w.ix.mintTo(this.mint, to, this.mintAuthority.publicKey, amount));
       }
@@ -322,4 +395,4 @@ function uiString(amount, decimals) {
   return frac ? `${whole}.${frac}` : whole;
 }
 
-module.exports = { Chain, transactionErrorJson, FEE_PER_SIGNATURE };
+module.exports = { Chain, transactionErrorJson, freshBlockhash, FEE_PER_SIGNATURE };

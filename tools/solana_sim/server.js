@@ -13,7 +13,7 @@ const http = require('node:http');
 const fs = require('node:fs');
 const crypto = require('node:crypto');
 const { WebSocketServer } = require('ws');
-const { Chain, transactionErrorJson } = require('./chain');
+const { ChainClient } = require('./chain_client');
 const w = require('./wire');
 
 const { bs58 } = w;
@@ -90,12 +90,9 @@ function configAt(params, index) {
 class Emulator {
   constructor(args) {
     this.args = args;
-    let mintAuthority = null;
-    if (args.mintAuthorityKeypair) {
-      mintAuthority = w.keypairFromSecret(JSON.parse(fs.readFileSync(args.mintAuthorityKeypair, 'utf8')));
-    }
-    this.chain = new Chain({ decimals: args.decimals, txPerSlot: args.txPerSlot, mintAuthority });
-    this.chain.setup();
+    const mintAuthoritySecret = args.mintAuthorityKeypair
+      ? JSON.parse(fs.readFileSync(args.mintAuthorityKeypair, 'utf8')) : null;
+    this.chain = new ChainClient({ decimals: args.decimals, txPerSlot: args.txPerSlot, mintAuthoritySecret });
     this.anchorProgram = w.newKeypair().publicKey;
     this.stats = {
       transactions_landed: this.chain.history.length, transactions_failed: 0, transactions_rejected: 0,
@@ -247,7 +244,7 @@ class Emulator {
       isBlockhashValid: () => ({ context: this.context(), value: true }),
       getMinimumBalanceForRentExemption: (p) => {
         if (!Number.isInteger(p[0]) || p[0] < 0) throw invalidParams('expected a data length');
-        return Number(chain.svm.minimumBalanceForRentExemption(BigInt(p[0])));
+        return chain.minimumBalanceForRentExemption(p[0]);
       },
       getBalance: (p) => {
         if (!isPubkey(p[0])) throw invalidParam('Invalid');
@@ -257,7 +254,7 @@ class Emulator {
         if (!isPubkey(p[0])) throw invalidParam('Invalid');
         const config = configAt(p, 1);
         checkCommitment(config);
-        return { context: this.context(), value: this.accountJson(p[0], config.encoding || 'base64') };
+        return { context: this.context(), value: accountJson(chain.account(p[0]), config.encoding || 'base64') };
       },
       getTokenAccountBalance: (p) => {
         if (!isPubkey(p[0])) throw invalidParam('Invalid');
@@ -283,7 +280,7 @@ class Emulator {
       requestAirdrop: (p) => {
         if (!isPubkey(p[0])) throw invalidParam('Invalid');
         if (!Number.isInteger(p[1]) || p[1] <= 0) throw invalidParams('expected lamports');
-        const r = chain.submitInstructions([w.ix.transfer(chain.payer.publicKey, p[0], p[1])], [chain.payer]);
+        const r = chain.airdrop(p[0], p[1]);
         if (!r.landed || r.err) throw new RpcError(-32603, 'Internal error: airdrop failed');
         return r.signature;
       },
@@ -291,19 +288,6 @@ class Emulator {
     return this.methods;
   }
 
-  accountJson(address, encoding) {
-    const account = this.chain.account(address);
-    if (!account) return null;
-    const { data } = account;
-    return {
-      data: encoding === 'base58' ? [bs58.encode(data), 'base58'] : [data.toString('base64'), 'base64'],
-      executable: account.executable,
-      lamports: account.lamports,
-      owner: account.owner,
-      rentEpoch: 18446744073709551615,
-      space: data.length,
-    };
-  }
 
   getSignaturesForAddress(p) {
     if (!isPubkey(p[0])) throw invalidParam('Invalid');
@@ -407,15 +391,11 @@ class Emulator {
       throw invalidParams(`failed to deserialize solana_transaction::versioned::VersionedTransaction: ${error.message}`);
     }
     if (!config.skipPreflight) {
-      const sim = tx.version === 'legacy'
-        ? this.chain.svm.inner.simulateLegacyTransaction(bytes)
-        : this.chain.svm.inner.simulateVersionedTransaction(bytes);
-      if (sim.constructor && sim.constructor.name === 'FailedTransactionMetadata') {
-        const err = transactionErrorJson(sim.err());
-        const meta = sim.meta();
-        throw new RpcError(-32002, `Transaction simulation failed: ${describeError(err)}`, {
-          accounts: null, err, innerInstructions: null, logs: meta.logs(), replacementBlockhash: null,
-          returnData: null, unitsConsumed: Number(meta.computeUnitsConsumed()),
+      const failure = this.chain.simulate(bytes);
+      if (failure) {
+        throw new RpcError(-32002, `Transaction simulation failed: ${describeError(failure.err)}`, {
+          accounts: null, err: failure.err, innerInstructions: null, logs: failure.logs, replacementBlockhash: null,
+          returnData: null, unitsConsumed: failure.unitsConsumed,
         });
       }
     }
@@ -544,7 +524,7 @@ class Emulator {
           accountCache = accountCache || new Map();
           // Keyed by encoding too: two subscribers of one account may ask for different ones.
           const key = `${sub.address} ${sub.encoding}`;
-          if (!accountCache.has(key)) accountCache.set(key, this.accountJson(sub.address, sub.encoding));
+          if (!accountCache.has(key)) accountCache.set(key, accountJson(record.accounts[sub.address], sub.encoding));
           this.notify(conn, {
             jsonrpc: '2.0', method: 'accountNotification',
             params: { result: { context: { slot: record.slot }, value: accountCache.get(key) }, subscription: id },
@@ -676,13 +656,9 @@ class Emulator {
       }
       case 'POST /control/anchor_event': return [200, this.anchorEvent(input)];
       case 'POST /control/slot/advance': {
-        const slots = input.slots || 1;
-        chain.slot += slots;
-        chain.inSlot = 0;
-        chain.svm.warpToSlot(BigInt(chain.slot));
-        chain.syncClock();
-        this.onSlot(chain.slot);
-        return [200, { slot: chain.slot }];
+        const slot = chain.advanceSlots(input.slots || 1);
+        this.onSlot(slot);
+        return [200, { slot }];
       }
       case 'POST /control/ws/drop':
         return [200, { dropped: this.dropSockets(input.mode || 'terminate', input.code || 1001) }];
@@ -734,8 +710,7 @@ class Emulator {
   async controlMint(input) {
     const count = input.count ?? 1;
     if (!Number.isInteger(count) || count < 0 || count > 1_000_000) throw new Error('count is an integer 0..1000000');
-    const checkedMode = input.checked ?? false;
-    const checked = checkedMode === 'alternate' ? (i) => i % 2 === 1 : () => Boolean(checkedMode);
+    const checked = input.checked ?? false;
     let destination;
     if (input.owner) {
       const r = this.chain.createTokenAccount(input.owner);
@@ -743,23 +718,13 @@ class Emulator {
       destination = w.associatedTokenAddress(input.owner, this.chain.mint);
     }
     const options = { amount: input.amount ?? 10 ** this.chain.decimals, instructionsPerTx: input.instructions_per_tx || 1,
-      destination };
-    if (input.interval_ms) {
-      // Streams the mints in the background; the answer does not wait for them.
-      let done = 0;
-      const timer = setInterval(() => {
-        if (done >= count) { clearInterval(timer); return; }
-        this.chain.mintMany(1, { ...options, checked: () => checked(done) });
-        done++;
-      }, input.interval_ms);
-      return { scheduled: count, interval_ms: input.interval_ms };
-    }
+      destination, checked };
+    // Streams the mints in the background; the answer does not wait for them.
+    if (input.interval_ms) return this.chain.mintStream(count, input.interval_ms, options);
     const results = [];
-    // Chunks keep the event loop answering pings and RPC while a large batch lands.
+    // In chunks, so the chain thread answers other calls (balances, sendTransaction) between them.
     for (let start = 0; start < count; start += 200) {
-      const n = Math.min(200, count - start);
-      results.push(...this.chain.mintMany(n, { ...options, checked: (i) => checked(start + i) }));
-      if (start + n < count) await new Promise((resolve) => setImmediate(resolve));
+      results.push(...await this.chain.mintMany(Math.min(200, count - start), { ...options, first: start }));
     }
     const bad = results.find((r) => !r.landed || r.err);
     if (bad) throw new Error(`a mint failed: ${JSON.stringify(bad.err)} ${bad.logs.join(' | ')}`);
@@ -771,43 +736,12 @@ class Emulator {
     };
   }
 
-  /**
-   * A synthetic transaction with Anchor-shaped logs: signed and recorded like any other, but
-   * NOT executed (no Anchor program is deployed). Its logs are what an Anchor program emits:
-   *   Program <id> invoke [1]
-   *   Program log: Instruction: <Instruction>
-   *   Program data: <base64(sha256("event:<Event>")[0..8] ++ payload)>
-   *   Program <id> consumed N of 200000 compute units
-   *   Program <id> success            (or "failed: custom program error: 0x…" with fail:true)
-   */
+  /** A synthetic Anchor-shaped transaction (see Chain.anchorEvent): logs as an Anchor program prints them. */
   anchorEvent(input) {
-    const chain = this.chain;
     const program = input.program || this.anchorProgram;
-    const instruction = input.instruction || 'MintEnergy';
     const events = input.events || [{ name: input.name || 'EnergyMinted', data_base64: input.data_base64 || '' }];
-    const snake = instruction.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
-    const ixData = crypto.createHash('sha256').update(`global:${snake}`).digest().subarray(0, 8);
-    const message = w.compileLegacyMessage(chain.payer.publicKey,
-      [{ programId: program, keys: [{ pubkey: chain.payer.publicKey, isSigner: true, isWritable: true }], data: ixData }],
-      chain.freshBlockhash());
-    const wire = w.signTransaction(message.bytes, [chain.payer]);
-    const tx = w.decodeTransaction(wire);
-    const logs = [`Program ${program} invoke [1]`, `Program log: Instruction: ${instruction}`];
-    for (const event of events) {
-      const disc = crypto.createHash('sha256').update(`event:${event.name}`).digest().subarray(0, 8);
-      logs.push(`Program data: ${Buffer.concat([disc, Buffer.from(event.data_base64 || '', 'base64')]).toString('base64')}`);
-    }
-    logs.push(`Program ${program} consumed 4242 of 200000 compute units`);
-    const err = input.fail ? { InstructionError: [0, { Custom: 6000 }] } : null;
-    logs.push(input.fail ? `Program ${program} failed: custom program error: 0x1770` : `Program ${program} success`);
-    const balance = chain.balance(chain.payer.publicKey);
-    const record = {
-      signature: tx.signatures[0], slot: chain.slot, blockTime: Math.floor(Date.now() / 1000), err, logs,
-      fee: 5000, preBalances: [balance, 1], postBalances: [balance, 1], preTokenBalances: [], postTokenBalances: [],
-      innerInstructions: [], computeUnitsConsumed: 4242, returnData: undefined, memo: null, tx, wire, synthetic: true,
-    };
-    chain.record(record);
-    return { signature: record.signature, slot: record.slot, program, logs, err };
+    const r = this.chain.anchorEvent({ program, instruction: input.instruction || 'MintEnergy', events, fail: Boolean(input.fail) });
+    return { signature: r.signature, slot: r.slot, program, logs: r.logs, err: r.err };
   }
 
   statsJson() {
@@ -831,8 +765,8 @@ class Emulator {
     return {
       rpc_port: this.rpcPort, ws_port: this.wsPort,
       rpc_url: `http://${this.args.host}:${this.rpcPort}`, ws_url: `ws://${this.args.host}:${this.wsPort}`,
-      mint: c.mint, decimals: c.decimals, mint_authority: c.mintAuthority.publicKey, payer: c.payer.publicKey,
-      recipient: c.recipient.publicKey, recipient_token_account: c.recipientTokenAccount,
+      mint: c.mint, decimals: c.decimals, mint_authority: c.mintAuthority, payer: c.payer,
+      recipient: c.recipient, recipient_token_account: c.recipientTokenAccount,
       token_program: w.TOKEN_PROGRAM, anchor_program: this.anchorProgram,
       program_ids: [w.TOKEN_PROGRAM, w.ATA_PROGRAM, w.MEMO_PROGRAM, w.SYSTEM_PROGRAM],
       setup_signatures: c.setupSignatures, slot: c.slot,
@@ -847,6 +781,20 @@ function describeError(err) {
     return `Error processing Instruction ${index}: ${what}`;
   }
   return typeof err === 'string' ? err : JSON.stringify(err);
+}
+
+/** Solana's JSON for an account (getAccountInfo, accountNotification), or null. */
+function accountJson(account, encoding) {
+  if (!account) return null;
+  const { data } = account;
+  return {
+    data: encoding === 'base58' ? [bs58.encode(data), 'base58'] : [data.toString('base64'), 'base64'],
+    executable: account.executable,
+    lamports: account.lamports,
+    owner: account.owner,
+    rentEpoch: 18446744073709551615,
+    space: data.length,
+  };
 }
 
 function sendJson(res, status, answer) {
