@@ -8,10 +8,12 @@
 //
 // Protocol on the MessagePort in workerData.port:
 //   in:  {id, op, args}                     one of the ops below
-//   out: {type: "landed", record, accounts, slot}  after every landing, in landing order
+//   out: {type: "landed", slot, signature, recordSlot, err, logs, memo, blockTime, accountKeys,
+//         details: v8.serialize({record, accounts})}  after every landing, in landing order
 //        {type: "reply", id, result}        or {type: "reply", id, error: "<message>"}
 // After each message it posts, it sets workerData.flag[0] to 1 and wakes the main thread,
 // which may be blocked in Atomics.wait for a reply (see ChainClient.callSync).
+const v8 = require('node:v8');
 const { workerData } = require('node:worker_threads');
 const { Chain } = require('./chain');
 const w = require('./wire');
@@ -37,7 +39,11 @@ try {
   chain.listeners.push((record) => {
     const accounts = {};
     for (const key of record.tx.message.accountKeys) accounts[key] = chain.account(key);
-    post({ type: 'landed', record, accounts, slot: chain.slot });
+    post({
+      type: 'landed', slot: chain.slot, signature: record.signature, recordSlot: record.slot, err: record.err,
+      logs: record.logs, memo: record.memo, blockTime: record.blockTime, accountKeys: record.tx.message.accountKeys,
+      details: v8.serialize({ record, accounts }),
+    });
   });
   chain.setup();
 } catch (error) {

@@ -328,8 +328,9 @@ class Emulator {
     if (!['json', 'base64', 'base58'].includes(encoding)) {
       throw invalidParams(`unsupported encoding \`${encoding}\` (this emulator speaks json, base64, base58)`);
     }
-    const r = this.chain.bySignature.get(p[0]);
-    if (!r) return null;
+    const landed = this.chain.bySignature.get(p[0]);
+    if (!landed) return null;
+    const r = landed.details().record;
     const version = r.tx.version;
     if (version !== 'legacy') {
       const max = config.maxSupportedTransactionVersion;
@@ -508,8 +509,9 @@ class Emulator {
   onLanded(record) {
     if (record.err) this.stats.transactions_failed++;
     this.stats.transactions_landed++;
-    const keys = new Set(record.tx.message.accountKeys);
+    const keys = new Set(record.accountKeys);
     let accountCache = null;
+    let accounts = null; // as this transaction left them, read only when an account is watched
     for (const conn of this.connections) {
       for (const [id, sub] of conn.subs) {
         if (sub.kind === 'logs' && (sub.mentions === null || keys.has(sub.mentions))) {
@@ -524,7 +526,8 @@ class Emulator {
           accountCache = accountCache || new Map();
           // Keyed by encoding too: two subscribers of one account may ask for different ones.
           const key = `${sub.address} ${sub.encoding}`;
-          if (!accountCache.has(key)) accountCache.set(key, accountJson(record.accounts[sub.address], sub.encoding));
+          accounts = accounts || record.details().accounts;
+          if (!accountCache.has(key)) accountCache.set(key, accountJson(accounts[sub.address], sub.encoding));
           this.notify(conn, {
             jsonrpc: '2.0', method: 'accountNotification',
             params: { result: { context: { slot: record.slot }, value: accountCache.get(key) }, subscription: id },
