@@ -69,6 +69,19 @@ class ListenerTest(unittest.TestCase):
         opened = self.sim.control("stats")["rpc_connections_total"] - before
         self.assertLessEqual(opened, 1, f"{opened} connections for the getTransaction calls of 30 live mints")
 
+    def test_an_rpc_connection_closed_while_idle_is_dialled_again_without_an_error(self):
+        # Providers close kept-alive connections after an idle timeout; the next call
+        # finds the socket closed and must dial again, not fail or publish without names.
+        node = self.start_node()
+        first = self.sim.mint(1)["signatures"][0]
+        node.events(f"solana:tx:{first}", 1, settle=0)
+        errors = node.status()["rpc_errors"]
+        self.assertGreaterEqual(self.sim.control("rpc/close_idle")["closed"], 1)
+        second = self.sim.mint(1)["signatures"][0]
+        event = node.events(f"solana:tx:{second}", 1, settle=0)[0]
+        self.assertIn("MintTo", {i.get("name") for i in event["instructions"]}, event)
+        self.assertEqual(node.status()["rpc_errors"], errors)
+
     def test_a_failed_transaction_is_published_with_its_error(self):
         node = self.start_node()
         failed = self.sim.control("fail")["signatures"][0]

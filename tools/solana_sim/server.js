@@ -105,6 +105,7 @@ class Emulator {
     this.held = [];           // [{conn, text}] while paused in 'hold' mode
     this.fault = null;        // {mode, until, remaining, methods, code, message, status}
     this.hanging = new Set(); // responses held by a 'hang' fault
+    this.rpcSockets = new Set(); // open connections to the RPC port
     this.frozen = false;
     this.chain.listeners.push((record) => this.onLanded(record));
   }
@@ -581,6 +582,14 @@ class Emulator {
     for (const { conn, text } of held) this.wsSend(conn, text, false);
   }
 
+  /** Closes every kept-alive RPC connection between requests, as a provider's idle timeout does. */
+  async closeIdleRpc() {
+    const before = this.rpcSockets.size;
+    this.rpcServer.closeIdleConnections();
+    await new Promise((resolve) => setTimeout(resolve, 20)); // their 'close' events
+    return before - this.rpcSockets.size;
+  }
+
   dropSockets(mode, code) {
     const count = this.connections.size;
     for (const conn of [...this.connections]) {
@@ -705,6 +714,8 @@ class Emulator {
       case 'POST /control/rpc/clear':
         this.clearFault();
         return [200, { fault: null }];
+      case 'POST /control/rpc/close_idle':
+        return [200, { closed: await this.closeIdleRpc() }];
       default:
         return [404, { error: `no control ${route}` }];
     }
@@ -818,6 +829,11 @@ async function main() {
   const emulator = new Emulator(args);
   const rpcServer = http.createServer((req, res) => emulator.handleHttp(req, res));
   rpcServer.keepAliveTimeout = 60_000;
+  emulator.rpcServer = rpcServer;
+  rpcServer.on('connection', (socket) => {
+    emulator.rpcSockets.add(socket);
+    socket.on('close', () => emulator.rpcSockets.delete(socket));
+  });
   const wsHttp = http.createServer((req, res) => res.writeHead(426, { 'Content-Type': 'text/plain' }).end('WebSocket only'));
   const wss = new WebSocketServer({ server: wsHttp, maxPayload: 16 * 1024 * 1024 });
   wss.on('connection', (socket) => emulator.onConnection(socket));

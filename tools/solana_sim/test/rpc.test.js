@@ -207,3 +207,25 @@ test('stats count the connections that carried JSON-RPC, so a test can tell a cl
   await call(false);
   assert.equal(await connections(), before + 3);
 });
+
+test('close_idle closes kept-alive RPC connections between requests; the client dials again', async () => {
+  const http = require('node:http');
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const call = () => new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/', agent,
+      headers: { 'Content-Type': 'application/json' } }, (res) => {
+      let body = '';
+      res.on('data', (chunk) => { body += chunk; });
+      res.on('end', () => resolve(JSON.parse(body)));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'getHealth' }));
+  });
+  await call();
+  const connections = async () => (await control(port, 'stats')).rpc_connections_total;
+  const before = await connections();
+  assert.ok((await control(port, 'rpc/close_idle')).closed >= 1);
+  assert.equal((await call()).result, 'ok');
+  assert.equal(await connections(), before + 1);
+  agent.destroy();
+});
