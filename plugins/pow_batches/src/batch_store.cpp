@@ -234,6 +234,7 @@ std::vector<RecordResult> BatchStore::record(const std::vector<RecordRequest>& r
                                              std::vector<RecordedBatch>* fresh) {
   std::lock_guard lock(mutex_);
   auto& st = *statements_;
+  auto* db = Poco::Data::SQLite::Utility::dbHandle(*session_);
   std::vector<RecordResult> results;
   results.reserve(requests.size());
   std::vector<RecordedBatch> recorded;
@@ -268,11 +269,11 @@ std::vector<RecordResult> BatchStore::record(const std::vector<RecordRequest>& r
                           {},
                           recorderMessage(request, batch_id, recorded_at)};
       // The message is kept under the batch's rowid (batch_schema.cpp says why).
-      const auto message_id = sqlite3_last_insert_rowid(Poco::Data::SQLite::Utility::dbHandle(*session_));
+      const auto message_id = sqlite3_last_insert_rowid(db);
       st.insert_message.bind(1, message_id).bind(2, entry.message).run();
       for (const auto& recorder : recorders_) {
         st.insert_outbox.bind(1, recorder).bind(2, batch_id).bind(3, kind).bind(4, message_id).run();
-        entry.outbox_seqs.push_back(sqlite3_last_insert_rowid(Poco::Data::SQLite::Utility::dbHandle(*session_)));
+        entry.outbox_seqs.push_back(sqlite3_last_insert_rowid(db));
       }
       results.push_back({batch_id, false});
       if (fresh) recorded.push_back(std::move(entry));
