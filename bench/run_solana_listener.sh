@@ -6,6 +6,8 @@
 #
 # usage: bench/run_solana_listener.sh [BUILD_DIR]      (default build/release)
 # env:   LIVE=2000 BURST=5000 GAP=10000
+#        RELEASE_INTERVAL_MS=4   live mints executed first, notifications released this far apart
+#                                (0: minted while the listener works, LIVE_INTERVAL_MS apart, default 1)
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -21,4 +23,5 @@ python=${PYTHON:-/usr/bin/python3}
 echo "node:  $build/bin/eventnode"
 echo "git:   $(git -C "$repo" log --oneline -1)"
 EVENTNODE_BINARY=$build/bin/eventnode exec "$python" "$repo/bench/solana_listener_bench.py" \
-  --live "${LIVE:-2000}" --burst "${BURST:-5000}" --gap "${GAP:-10000}"
+  --live "${LIVE:-2000}" --release-interval-ms "${RELEASE_INTERVAL_MS:-4}" \
+  --live-interval-ms "${LIVE_INTERVAL_MS:-1}" --burst "${BURST:-5000}" --gap "${GAP:-10000}"

@@ -1,10 +1,12 @@
 """Benchmark of the solana_listener plugin against the Solana emulator (tools/solana_sim).
 
 Three measurements, each printed as one RESULT line:
-  live      N real mints at the emulator's pace. A PubSub client of our own subscribes to the
+  live      N real mints, notified one at a time. A PubSub client of our own subscribes to the
             emulator directly, beside the node; the added latency of a transaction is when the
             node's /ws client got its event minus when the direct client got the notification
-            (same machine, same clock). Also the node's publish rate.
+            (same machine, same clock). Also the node's publish rate. With
+            --release-interval-ms the mints are executed before and only their notifications
+            are paced; otherwise they are minted --live-interval-ms apart while the node works.
   burst     notifications held by the emulator while N mints land, then released at once: the
             listener's own live capacity, not the emulator's minting pace.
   backfill  notifications dropped while N mints land, then the socket is dropped: the time
@@ -103,11 +105,20 @@ async def bench(args):
         async def control(path, body=None):
             return await loop.run_in_executor(None, sim.control, path, body)
 
-        # live: one mint per millisecond tick, so the emulator is free to answer the
-        # listener's getTransaction between mints, as a cluster's RPC node would be.
-        started = time.monotonic()
+        # live: one mint per tick, so the emulator is free to answer the listener's
+        # getTransaction between mints, as a cluster's RPC node would be. With
+        # --release-interval-ms the mints are executed first, their notifications held,
+        # then released that far apart: on Solana the execution is the validator's work,
+        # on another machine than the listener, not on the same two cores.
         before = set(at_direct.arrived)
-        await control("mint", {"count": args.live, "interval_ms": args.live_interval_ms})
+        if args.release_interval_ms:
+            await control("ws/pause", {"mode": "hold"})
+            await control("mint", {"count": args.live})
+            started = time.monotonic()
+            await control("ws/resume", {"interval_ms": args.release_interval_ms})
+        else:
+            started = time.monotonic()
+            await control("mint", {"count": args.live, "interval_ms": args.live_interval_ms})
         deadline = time.monotonic() + 120
         while len(at_direct.arrived) - len(before) < args.live and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
@@ -119,8 +130,13 @@ async def bench(args):
         span = max(at_node.arrived[s] for s in minted) - min(at_node.arrived[s] for s in minted)
         # What of it is the emulator's: the node's own timing of the getTransaction round
         # trips that named the live token events (its last 1,024 batches).
-        naming = (await loop.run_in_executor(None, node.status))["naming_rpc"]
-        print(f"RESULT live transactions={len(minted)} emulator_rate={len(minted) / mint_seconds:.0f}/s "
+        status = await loop.run_in_executor(None, node.status)
+        naming = status["naming_rpc"]
+        # A walk that found them first would publish them as backfill, not as live events.
+        backfilled = status["programs"][program]["backfilled"]
+        mode = f"released_every_ms={args.release_interval_ms}" if args.release_interval_ms else "minted_live"
+        print(f"RESULT live {mode} transactions={len(minted)} backfilled={backfilled} "
+              f"emulator_rate={len(minted) / mint_seconds:.0f}/s "
               f"published_rate={len(minted) / span if span else float('nan'):.0f}/s "
               f"added_latency_p50_ms={percentile(added, 50):.2f} p99_ms={percentile(added, 99):.2f} "
               f"max_ms={max(added):.2f} getTransaction_rtt_p50_ms={naming['p50_ms']} p99_ms={naming['p99_ms']} "
@@ -187,6 +203,8 @@ def main():
     parser.add_argument("--live", type=int, default=2000, help="mints at the emulator's pace")
     parser.add_argument("--live-interval-ms", type=int, default=1,
                         help="pause between live mints (1: as fast as the emulator mints)")
+    parser.add_argument("--release-interval-ms", type=int, default=0,
+                        help="execute the live mints first and release their notifications this far apart")
     parser.add_argument("--burst", type=int, default=5000, help="mints released to the listener at once")
     parser.add_argument("--anchor", type=int, default=300, help="Anchor-shaped transactions, one at a time")
     parser.add_argument("--gap", type=int, default=10000, help="mints in the gap to backfill")

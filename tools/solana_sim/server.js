@@ -504,7 +504,7 @@ class Emulator {
     this.notify(conn, {
       jsonrpc: '2.0', method: 'signatureNotification',
       params: { result: { context: { slot: record.slot }, value: { err: record.err } }, subscription: id },
-    });
+    }, record.slot);
   }
 
   onLanded(record) {
@@ -520,7 +520,7 @@ class Emulator {
             jsonrpc: '2.0', method: 'logsNotification',
             params: { result: { context: { slot: record.slot },
               value: { signature: record.signature, err: record.err, logs: record.logs } }, subscription: id },
-          });
+          }, record.slot);
         } else if (sub.kind === 'signature' && sub.signature === record.signature) {
           this.notifySignature(conn, id, record);
         } else if (sub.kind === 'account' && keys.has(sub.address)) {
@@ -532,7 +532,7 @@ class Emulator {
           this.notify(conn, {
             jsonrpc: '2.0', method: 'accountNotification',
             params: { result: { context: { slot: record.slot }, value: accountCache.get(key) }, subscription: id },
-          });
+          }, record.slot);
         }
       }
     }
@@ -543,22 +543,23 @@ class Emulator {
       for (const [id, sub] of conn.subs) {
         if (sub.kind !== 'slot') continue;
         this.notify(conn, { jsonrpc: '2.0', method: 'slotNotification',
-          params: { result: { parent: slot - 1, root: Math.max(0, slot - 32), slot }, subscription: id } });
+          params: { result: { parent: slot - 1, root: Math.max(0, slot - 32), slot }, subscription: id } }, slot);
       }
     }
   }
 
-  notify(conn, message) {
-    this.wsSend(conn, JSON.stringify(message), false);
+  /** `slot` is the slot the notification is about: a paced resume releases a slot's together. */
+  notify(conn, message, slot = null) {
+    this.wsSend(conn, JSON.stringify(message), false, slot);
   }
 
   /** Replies to requests always go out; notifications obey pause (drop or hold). */
-  wsSend(conn, text, isReply) {
+  wsSend(conn, text, isReply, slot = null) {
     if (!isReply && this.paused) {
       if (this.paused.until !== null && Date.now() >= this.paused.until) this.resume();
     }
     if (!isReply && this.paused) {
-      if (this.paused.mode === 'hold') { this.held.push({ conn, text }); this.stats.notifications_held++; }
+      if (this.paused.mode === 'hold') { this.held.push({ conn, text, slot }); this.stats.notifications_held++; }
       else this.stats.notifications_dropped++;
       return;
     }
@@ -580,6 +581,34 @@ class Emulator {
     const held = this.held;
     this.held = [];
     for (const { conn, text } of held) this.wsSend(conn, text, false);
+  }
+
+  /**
+   * Sends the held notifications one slot's worth every `intervalMs`, then resumes. Until the
+   * queue is empty the pause stays, so what lands meanwhile queues behind and order is kept.
+   * A benchmark uses it to execute transactions first and deliver them paced afterwards: the
+   * listener then does not share the cores with the execution, which on Solana happens on the
+   * validator, not beside the client.
+   */
+  releasePaced(intervalMs) {
+    if (!this.paused || this.paused.mode !== 'hold') return;
+    if (this.paused.timer) clearTimeout(this.paused.timer);
+    const pause = this.paused;
+    pause.until = null;
+    const tick = () => {
+      if (this.paused !== pause) return; // resumed, or paused again, meanwhile
+      if (this.held.length === 0) { this.paused = null; return; }
+      const slot = this.held[0].slot;
+      let count = 1;
+      while (slot !== null && count < this.held.length && this.held[count].slot === slot) count++;
+      for (const { conn, text } of this.held.splice(0, count)) {
+        if (conn.socket.readyState !== 1) continue;
+        conn.socket.send(text);
+        this.stats.notifications_sent++;
+      }
+      pause.timer = setTimeout(tick, intervalMs);
+    };
+    tick();
   }
 
   /** Closes every kept-alive RPC connection between requests, as a provider's idle timeout does. */
@@ -680,6 +709,14 @@ class Emulator {
         return [200, { paused: true, mode: this.paused.mode, until: this.paused.until }];
       case 'POST /control/ws/resume': {
         const held = this.held.length;
+        if (input.interval_ms !== undefined) {
+          if (!Number.isInteger(input.interval_ms) || input.interval_ms < 1 || input.interval_ms > 60_000) {
+            return [400, { error: 'interval_ms is an integer from 1 to 60000' }];
+          }
+          if (!this.paused || this.paused.mode !== 'hold') return [409, { error: 'nothing is held: pause in hold mode first' }];
+          this.releasePaced(input.interval_ms);
+          return [200, { paused: this.paused !== null, releasing: held }];
+        }
         this.resume();
         return [200, { paused: false, flushed: held }];
       }

@@ -4,7 +4,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const bs58 = require('bs58').default;
-const { startSim, rpc, control, waitFor, PubSub } = require('../testing');
+const { startSim, post, rpc, control, waitFor, PubSub } = require('../testing');
 
 let sim;
 let port;
@@ -144,6 +144,36 @@ test('pause in hold mode delays notifications and flushes them in order on resum
   assert.ok(resumed.flushed >= 5);
   await waitFor(() => c.notifications('logsNotification', sub).length === 5, { what: 'flushed notifications' });
   assert.deepEqual(c.notifications('logsNotification', sub).map((n) => n.params.result.value.signature), during.signatures);
+});
+
+test('a paced resume releases the held notifications one slot at a time, and what lands meanwhile queues behind', async () => {
+  const c = await client();
+  const sub = await subscribeMint(c);
+  const arrivedAt = [];
+  c.ws.on('message', (data) => { if (data.toString('utf8').includes('"logsNotification"')) arrivedAt.push(Date.now()); });
+  await control(port, 'ws/pause', { mode: 'hold' });
+  const held = await control(port, 'mint', { count: 4 });
+  const released = await control(port, 'ws/resume', { interval_ms: 100 });
+  assert.equal(released.paused, true, 'still paused while the queue drains');
+  assert.ok(released.releasing >= 4, JSON.stringify(released));
+  const later = await control(port, 'mint', { count: 1 });
+  await waitFor(() => c.notifications('logsNotification', sub).length === 5, { what: 'all five notifications' });
+  assert.deepEqual(c.notifications('logsNotification', sub).map((n) => n.params.result.value.signature),
+    [...held.signatures, ...later.signatures]);
+  // Timers never fire early, so every gap is at least about the interval.
+  for (let i = 1; i < arrivedAt.length; i++) assert.ok(arrivedAt[i] - arrivedAt[i - 1] >= 90, `gaps ${arrivedAt}`);
+  await waitFor(async () => (await control(port, 'stats')).paused === null, { what: 'the pause to end once drained' });
+});
+
+test('a paced resume refuses a bad interval, and needs something held', async () => {
+  for (const interval of [0, -5, 1.5, 'fast', 60_001]) {
+    const answer = await post(port, { interval_ms: interval }, { path: '/control/ws/resume' });
+    assert.equal(answer.status, 400, `interval ${interval}: ${answer.text}`);
+    assert.match(answer.json.error, /interval_ms is an integer from 1 to 60000/);
+  }
+  const unpaused = await post(port, { interval_ms: 10 }, { path: '/control/ws/resume' });
+  assert.equal(unpaused.status, 409);
+  assert.match(unpaused.json.error, /nothing is held/);
 });
 
 test('a timed pause ends by itself', async () => {
