@@ -563,6 +563,11 @@ class Emulator {
       else this.stats.notifications_dropped++;
       return;
     }
+    this.deliver(conn, text, isReply);
+  }
+
+  /** Sends now, whatever the pause; a closed socket loses it, as on Solana. */
+  deliver(conn, text, isReply) {
     if (conn.socket.readyState !== 1) return;
     conn.socket.send(text);
     if (!isReply) this.stats.notifications_sent++;
@@ -601,11 +606,7 @@ class Emulator {
       const slot = this.held[0].slot;
       let count = 1;
       while (slot !== null && count < this.held.length && this.held[count].slot === slot) count++;
-      for (const { conn, text } of this.held.splice(0, count)) {
-        if (conn.socket.readyState !== 1) continue;
-        conn.socket.send(text);
-        this.stats.notifications_sent++;
-      }
+      for (const { conn, text } of this.held.splice(0, count)) this.deliver(conn, text, false);
       pause.timer = setTimeout(tick, intervalMs);
     };
     tick();
