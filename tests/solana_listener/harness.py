@@ -8,6 +8,7 @@ with since=0 so the topic's history replays everything published so far.
 """
 import asyncio
 import json
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -35,12 +36,18 @@ def install_simulator():
 
 
 class SolanaSim:
-    """The emulator; `info` is its READY line."""
+    """The emulator; `info` is its READY line. With `tls` ({"cert","key","ca"}: PEM
+    files) it serves https:// and wss://, and the controls trust `ca`."""
 
-    def __init__(self):
+    def __init__(self, tls=None):
         # Its stderr goes to a file: a pipe nobody reads would stall it once full.
         self.stderr = tempfile.TemporaryFile()
-        self.process = subprocess.Popen(["node", str(SIM / "server.js")], stdout=subprocess.PIPE,
+        command = ["node", str(SIM / "server.js")]
+        self.ssl_context = None
+        if tls:
+            command += ["--tls-cert", str(tls["cert"]), "--tls-key", str(tls["key"])]
+            self.ssl_context = ssl.create_default_context(cafile=str(tls["ca"]))
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE,
                                         stderr=self.stderr, stdin=subprocess.DEVNULL, text=True)
         deadline = time.monotonic() + READY_DEADLINE
         line = ""
@@ -56,11 +63,12 @@ class SolanaSim:
         request = urllib.request.Request(f"{self.info['rpc_url']}/control/{path}",
                                          data=json.dumps(body or {}).encode(), method="POST")
         request.add_header("Content-Type", "application/json")
-        with urllib.request.urlopen(request, timeout=120) as answer:
+        with urllib.request.urlopen(request, timeout=120, context=self.ssl_context) as answer:
             return json.loads(answer.read())
 
     def signatures(self, address):
-        with urllib.request.urlopen(f"{self.info['rpc_url']}/control/signatures?address={address}", timeout=30) as a:
+        with urllib.request.urlopen(f"{self.info['rpc_url']}/control/signatures?address={address}", timeout=30,
+                                    context=self.ssl_context) as a:
             return json.loads(a.read())["signatures"]
 
     def mint(self, count=1, **options):

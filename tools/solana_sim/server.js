@@ -6,10 +6,12 @@
 //
 //   node server.js [--host 127.0.0.1] [--rpc-port 0] [--ws-port 0] [--decimals 9]
 //                  [--tx-per-slot 1] [--mint-authority-keypair FILE]
+//                  [--tls-cert FILE --tls-key FILE]   (PEM: serve https:// and wss:// instead)
 //
 // Prints one line when both ports listen:
 //   READY {"rpc_port":…,"ws_port":…,"mint":"…","program_ids":[…],…}
 const http = require('node:http');
+const https = require('node:https');
 const fs = require('node:fs');
 const crypto = require('node:crypto');
 const { WebSocketServer } = require('ws');
@@ -21,7 +23,8 @@ const API_VERSION = '2.2.0';
 const MAX_SIGNATURES_LIMIT = 1000;
 
 function parseArgs(argv) {
-  const args = { host: '127.0.0.1', rpcPort: 0, wsPort: 0, decimals: 9, txPerSlot: 1, mintAuthorityKeypair: null };
+  const args = { host: '127.0.0.1', rpcPort: 0, wsPort: 0, decimals: 9, txPerSlot: 1, mintAuthorityKeypair: null,
+    tlsCert: null, tlsKey: null };
   for (let i = 2; i < argv.length; i++) {
     const name = argv[i];
     const value = argv[++i];
@@ -32,8 +35,11 @@ function parseArgs(argv) {
     else if (name === '--decimals') args.decimals = Number(value);
     else if (name === '--tx-per-slot') args.txPerSlot = Number(value);
     else if (name === '--mint-authority-keypair') args.mintAuthorityKeypair = value;
+    else if (name === '--tls-cert') args.tlsCert = value;
+    else if (name === '--tls-key') args.tlsKey = value;
     else throw new Error(`unknown option ${name}`);
   }
+  if (!args.tlsCert !== !args.tlsKey) throw new Error('--tls-cert and --tls-key go together');
   return args;
 }
 
@@ -816,7 +822,8 @@ class Emulator {
     const c = this.chain;
     return {
       rpc_port: this.rpcPort, ws_port: this.wsPort,
-      rpc_url: `http://${this.args.host}:${this.rpcPort}`, ws_url: `ws://${this.args.host}:${this.wsPort}`,
+      rpc_url: `${this.args.tlsCert ? 'https' : 'http'}://${this.args.host}:${this.rpcPort}`,
+      ws_url: `${this.args.tlsCert ? 'wss' : 'ws'}://${this.args.host}:${this.wsPort}`,
       mint: c.mint, decimals: c.decimals, mint_authority: c.mintAuthority, payer: c.payer,
       recipient: c.recipient, recipient_token_account: c.recipientTokenAccount,
       token_program: w.TOKEN_PROGRAM, anchor_program: this.anchorProgram,
@@ -865,14 +872,17 @@ function listen(server, port, host) {
 async function main() {
   const args = parseArgs(process.argv);
   const emulator = new Emulator(args);
-  const rpcServer = http.createServer((req, res) => emulator.handleHttp(req, res));
+  // With a certificate both ports speak TLS, as a provider's https:// and wss:// endpoints do.
+  const tls = args.tlsCert ? { cert: fs.readFileSync(args.tlsCert), key: fs.readFileSync(args.tlsKey) } : null;
+  const createServer = (handler) => (tls ? https.createServer(tls, handler) : http.createServer(handler));
+  const rpcServer = createServer((req, res) => emulator.handleHttp(req, res));
   rpcServer.keepAliveTimeout = 60_000;
   emulator.rpcServer = rpcServer;
   rpcServer.on('connection', (socket) => {
     emulator.rpcSockets.add(socket);
     socket.on('close', () => emulator.rpcSockets.delete(socket));
   });
-  const wsHttp = http.createServer((req, res) => res.writeHead(426, { 'Content-Type': 'text/plain' }).end('WebSocket only'));
+  const wsHttp = createServer((req, res) => res.writeHead(426, { 'Content-Type': 'text/plain' }).end('WebSocket only'));
   const wss = new WebSocketServer({ server: wsHttp, maxPayload: 16 * 1024 * 1024 });
   wss.on('connection', (socket) => emulator.onConnection(socket));
   emulator.rpcPort = await listen(rpcServer, args.rpcPort, args.host);

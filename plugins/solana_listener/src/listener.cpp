@@ -43,7 +43,7 @@ Listener::Listener(ListenerConfig config, const AnchorEventRegistry& events, Cur
       cursors_(cursors),
       logger_(std::move(logger)),
       publish_(std::move(publish)),
-      rpc_(std::make_unique<RpcClient>(config_.rpc_url, config_.rpc_timeout)),
+      rpc_(std::make_unique<RpcClient>(config_.rpc_url, config_.rpc_timeout, config_.tls_ca_file)),
       published_(config_.dedup_capacity),
       cursor_of_(cursors.loadAll()) {
   builder_.events = &events;

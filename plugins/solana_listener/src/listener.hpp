@@ -40,6 +40,7 @@ struct ListenerConfig {
   std::size_t max_backfill = 10000;       ///< most transactions one walk publishes per program
   std::size_t dedup_capacity = 200000;    ///< signatures remembered
   std::chrono::seconds watch_timeout{90}; ///< a watched signature not landed by then is "expired"
+  std::string tls_ca_file;                ///< for rpc_url; see HttpTarget::ca_file (pubsub has its own copy)
   PubSubConfig pubsub;
 };
 

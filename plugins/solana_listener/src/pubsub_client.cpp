@@ -41,6 +41,7 @@ PubSubClient::PubSubClient(PubSubConfig config, std::shared_ptr<spdlog::logger> 
       target_(parseTarget(config_.url, "ws_url")),
       logger_(std::move(logger)),
       on_connected_(std::move(on_connected)) {
+  target_.ca_file = config_.tls_ca_file;
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (wake_fd_ < 0) throw std::runtime_error("eventfd failed");
 }

@@ -38,6 +38,7 @@ struct PubSubConfig {
   std::chrono::milliseconds backoff_max{30000};
   std::chrono::milliseconds dial_timeout{10000};
   std::size_t max_message_bytes = 8u << 20;
+  std::string tls_ca_file;  ///< see HttpTarget::ca_file
 };
 
 class PubSubClient {

@@ -16,8 +16,10 @@ namespace {
 constexpr std::streamsize kMaxResponseBytes = 32 << 20;
 }  // namespace
 
-RpcClient::RpcClient(const std::string& url, std::chrono::milliseconds timeout)
-    : url_(url), target_(parseTarget(url, "rpc_url")), timeout_(timeout) {}
+RpcClient::RpcClient(const std::string& url, std::chrono::milliseconds timeout, const std::string& tls_ca_file)
+    : url_(url), target_(parseTarget(url, "rpc_url")), timeout_(timeout) {
+  target_.ca_file = tls_ca_file;
+}
 
 RpcClient::~RpcClient() = default;
 

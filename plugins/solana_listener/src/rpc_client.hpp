@@ -35,8 +35,8 @@ class RpcUnavailable : public std::runtime_error {
 
 class RpcClient {
  public:
-  /// Throws std::invalid_argument for a bad URL.
-  RpcClient(const std::string& url, std::chrono::milliseconds timeout);
+  /// Throws std::invalid_argument for a bad URL. `tls_ca_file`: see HttpTarget::ca_file.
+  RpcClient(const std::string& url, std::chrono::milliseconds timeout, const std::string& tls_ca_file = "");
   ~RpcClient();
 
   /// Calls `method` with `params` and returns its "result" (may be null).

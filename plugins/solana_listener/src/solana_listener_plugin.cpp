@@ -76,6 +76,10 @@ class SolanaListenerPlugin final : public plugin::Plugin {
         integer("dedup_capacity", "signatures remembered to drop duplicates", 200000, 1000),
         integer("watch_timeout_seconds", "a watched signature not landed by then is reported expired", 90, 1),
         integer("max_message_bytes", "largest PubSub message; a larger one drops the socket", 8 << 20, 1024),
+        {.name = "tls_ca_file",
+         .description = "PEM file of certificate authorities trusted for https:// and wss:// besides the "
+                        "system's (a private RPC node's own CA); empty: the system's only",
+         .default_value = YAML::Node("")},
     };
   }
 
@@ -110,6 +114,10 @@ class SolanaListenerPlugin final : public plugin::Plugin {
     config_.dedup_capacity = config["dedup_capacity"].as<std::size_t>();
     config_.watch_timeout = std::chrono::seconds(config["watch_timeout_seconds"].as<long long>());
     config_.pubsub.max_message_bytes = config["max_message_bytes"].as<std::size_t>();
+    config_.tls_ca_file = config["tls_ca_file"].as<std::string>();
+    config_.pubsub.tls_ca_file = config_.tls_ca_file;
+    // Loaded now, so a missing or unreadable file stops the start with its name.
+    if (!config_.tls_ca_file.empty()) tlsClientContext(config_.tls_ca_file);
   }
 
   void start(plugin::Host& host) override {
