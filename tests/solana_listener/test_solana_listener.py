@@ -1,7 +1,9 @@
 """solana_listener against the Solana emulator (issue 6): live mints, a dropped socket
 with 200 transactions landing meanwhile, notifications silently paused, a restart that
-backfills from the stored cursor, malformed and oversized notifications, and RPC errors.
-Each test checks what a client of the node checks: every transaction once, in slot order."""
+backfills from the stored cursor, malformed and oversized notifications, RPC errors, and
+watched signatures (confirmed, failed, expired, a notification lost with its socket, a
+malformed request). Each test checks what a client of the node checks: every transaction
+once, in slot order; every watch answered once."""
 import unittest
 
 from harness import ListenerNode, SolanaSim, install_simulator, wait_until
@@ -188,6 +190,72 @@ class ListenerTest(unittest.TestCase):
         self.assertEqual(len(outcome), 1, outcome)
         self.assertEqual(outcome[0]["status"], "confirmed")
         self.assertIsNone(outcome[0]["err"])
+
+    def watch_outcomes(self, node, signature, settle=1.0):
+        events = node.events(f"solana:tx:{signature}", 1, settle=settle)
+        return [e for e in events if e["type"] == "SolanaSignatureStatus"]
+
+    def test_a_watched_failed_transaction_is_reported_failed_with_its_error(self):
+        node = self.start_node()
+        failed = self.sim.control("fail", {"count": 1})
+        signature = failed["signatures"][0]
+        node.publish("solana:watch", {"signature": signature, "commitment": "confirmed"})
+        outcome = self.watch_outcomes(node, signature)
+        self.assertEqual(len(outcome), 1, outcome)
+        self.assertEqual(outcome[0]["status"], "failed")
+        self.assertEqual(outcome[0]["err"], {"InstructionError": [0, {"Custom": 4}]})
+        self.assertEqual(outcome[0]["slot"], failed["slots"][0])
+
+    def test_a_watched_signature_that_never_lands_expires_once(self):
+        node = self.start_node(watch_timeout_seconds=2)
+        never = base58(bytes(range(64)))
+        node.publish("solana:watch", {"signature": never, "commitment": "confirmed"})
+        outcome = self.watch_outcomes(node, never, settle=2.5)
+        self.assertEqual(len(outcome), 1, outcome)
+        self.assertEqual(outcome[0]["status"], "expired")
+        self.assertIsNone(outcome[0]["err"])
+        self.assertEqual(node.status()["watching"], 0)
+
+    def test_a_watch_whose_notification_is_lost_with_its_socket_still_gets_its_outcome_once(self):
+        node = self.start_node()
+        signature = self.sim.mint(1)["signatures"][0]
+        # The notification is dropped, and the status check fails, so neither tells the node...
+        self.sim.control("ws/pause", {"mode": "drop"})
+        self.sim.control("rpc/fault", {"mode": "error", "methods": ["getSignatureStatuses"], "duration_ms": 1500})
+        node.publish("solana:watch", {"signature": signature, "commitment": "confirmed"})
+        wait_until(lambda: node.status()["watching"] == 1, 10, interval=0.05, what="the watch to be registered")
+        # ...then the socket dies; after the reconnect the node asks again.
+        self.sim.control("ws/drop")
+        self.sim.control("ws/resume")
+        outcome = self.watch_outcomes(node, signature, settle=3.0)
+        self.assertEqual(len(outcome), 1, outcome)
+        self.assertEqual(outcome[0]["status"], "confirmed")
+        self.assertEqual(node.status()["watching"], 0)
+
+    def test_a_malformed_watch_request_is_logged_with_what_it_needs_and_nothing_else_changes(self):
+        node = self.start_node()
+        for bad in ({"signature": "not base58 0OIl"}, {"signature": base58(bytes(32))},
+                    {"signature": base58(bytes(64)), "commitment": "soon"}, ["not", "an", "object"]):
+            node.publish("solana:watch", bad)
+        wait_until(lambda: node.log().count("refused solana:watch request") >= 4, 10, interval=0.05,
+                   what="four refusals in the log")
+        self.assertIn('it needs {"signature": base58 of 64 bytes', node.log())
+        self.assertEqual(node.status()["watching"], 0)
+        landed = self.sim.mint(2)["signatures"]
+        self.assert_once_in_slot_order(node.events(self.topic, 2), landed)
+
+
+BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+def base58(data):
+    """Bitcoin-alphabet base58, as Solana writes signatures and keys."""
+    number = int.from_bytes(data, "big")
+    text = ""
+    while number:
+        number, digit = divmod(number, 58)
+        text = BASE58[digit] + text
+    return "1" * (len(data) - len(data.lstrip(b"\0"))) + text
 
 
 if __name__ == "__main__":
