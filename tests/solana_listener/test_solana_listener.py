@@ -2,8 +2,9 @@
 with 200 transactions landing meanwhile, notifications silently paused, a restart that
 backfills from the stored cursor, malformed and oversized notifications, RPC errors, and
 watched signatures (confirmed, failed, expired, a notification lost with its socket, a
-malformed request). Each test checks what a client of the node checks: every transaction
+malformed request), and a followed account. Each test checks what a client of the node checks: every transaction
 once, in slot order; every watch answered once."""
+import base64
 import unittest
 
 from harness import ListenerNode, SolanaSim, install_simulator, wait_until
@@ -243,6 +244,24 @@ class ListenerTest(unittest.TestCase):
         self.assertEqual(node.status()["watching"], 0)
         landed = self.sim.mint(2)["signatures"]
         self.assert_once_in_slot_order(node.events(self.topic, 2), landed)
+
+    def test_a_followed_account_is_published_after_each_change_with_its_data(self):
+        account = self.sim.info["recipient_token_account"]
+        node = self.start_node(accounts=[account])
+        minted = self.sim.mint(2, amount=7)
+        events = node.events(f"solana:account:{account}", 2)
+        self.assertEqual([e["type"] for e in events], ["SolanaAccount"] * 2)
+        self.assertEqual([e["account"] for e in events], [account] * 2)
+        self.assertEqual([e["slot"] for e in events], minted["slots"])
+        # The SPL token account's amount, a u64 at byte 64, grows by 7 with each mint.
+        amounts = []
+        for event in events:
+            data, encoding = event["value"]["data"]
+            self.assertEqual(encoding, "base64")
+            amounts.append(int.from_bytes(base64.b64decode(data)[64:72], "little"))
+            self.assertEqual(event["value"]["owner"], TOKEN)
+        self.assertEqual(amounts[1] - amounts[0], 7)
+        self.assertEqual(amounts[1], int(minted["balance"]))
 
 
 BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
