@@ -1,9 +1,9 @@
 """solana_listener against the Solana emulator (issue 6): live mints, a dropped socket
 with 200 transactions landing meanwhile, notifications silently paused, a restart that
-backfills from the stored cursor, malformed and oversized notifications, RPC errors, and
+backfills from the stored cursor, malformed and oversized notifications, RPC errors,
 watched signatures (confirmed, failed, expired, a notification lost with its socket, a
-malformed request), and a followed account. Each test checks what a client of the node checks: every transaction
-once, in slot order; every watch answered once."""
+malformed request) and a followed account. Each test checks what a client of the node
+checks: every transaction once, in slot order; every watch answered once."""
 import base64
 import unittest
 
