@@ -154,13 +154,9 @@ class Chain {
     this.svm.setClock(clock);
   }
 
-  freshBlockhash() {
-    return freshBlockhash();
-  }
-
   /** Builds, signs and submits a legacy transaction; returns the landing result (see submitWire). */
   submitInstructions(instructions, signers, blockhash) {
-    const message = w.compileLegacyMessage(signers[0].publicKey, instructions, blockhash || this.freshBlockhash());
+    const message = w.compileLegacyMessage(signers[0].publicKey, instructions, blockhash || freshBlockhash());
     const bySigner = new Map(signers.map((s) => [s.publicKey, s]));
     const ordered = message.keys.slice(0, message.header.numRequiredSignatures).map((k) => bySigner.get(k));
     if (ordered.some((s) => !s)) throw new Error('signers do not match the message signer keys');
@@ -261,7 +257,7 @@ class Chain {
     const ixData = crypto.createHash('sha256').update(`global:${snake}`).digest().subarray(0, 8);
     const message = w.compileLegacyMessage(this.payer.publicKey,
       [{ programId: program, keys: [{ pubkey: this.payer.publicKey, isSigner: true, isWritable: true }], data: ixData }],
-      this.freshBlockhash());
+      freshBlockhash());
     const wire = w.signTransaction(message.bytes, [this.payer]);
     const tx = w.decodeTransaction(wire);
     const logs = [`Program ${program} invoke [1]`, `Program log: Instruction: ${instruction}`];

@@ -6,7 +6,6 @@
 const path = require('node:path');
 const v8 = require('node:v8');
 const { MessageChannel, Worker, receiveMessageOnPort } = require('node:worker_threads');
-const { freshBlockhash } = require('./chain');
 
 const SYNC_CALL_LIMIT_MS = 60_000;
 
@@ -131,7 +130,6 @@ class ChainClient {
     });
   }
 
-  freshBlockhash() { return freshBlockhash(); }
   balance(address) { return this.callSync('balance', address); }
 
   /** {lamports, owner(base58), executable, data(Buffer)} or null. */

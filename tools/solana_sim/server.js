@@ -15,6 +15,7 @@ const https = require('node:https');
 const fs = require('node:fs');
 const crypto = require('node:crypto');
 const { WebSocketServer } = require('ws');
+const { freshBlockhash } = require('./chain');
 const { ChainClient } = require('./chain_client');
 const w = require('./wire');
 
@@ -246,7 +247,7 @@ class Emulator {
       getGenesisHash: () => 'EtWTRABZaYq6iMfeYKouRu166VU2xqa1wcaWoxPkrZBG',
       getLatestBlockhash: (p) => {
         checkCommitment(configAt(p, 0));
-        return { context: this.context(), value: { blockhash: chain.freshBlockhash(), lastValidBlockHeight: chain.slot + 150 } };
+        return { context: this.context(), value: { blockhash: freshBlockhash(), lastValidBlockHeight: chain.slot + 150 } };
       },
       isBlockhashValid: () => ({ context: this.context(), value: true }),
       getMinimumBalanceForRentExemption: (p) => {
