@@ -69,15 +69,25 @@ def binary_path():
 _NODE_PORTS = range(20000, 32768)
 
 
+# Every port handed out in this process: a port is free until its node binds it,
+# so two calls before the first node starts could otherwise return the same one
+# (a cluster's P2P port and a node's HTTP port did, in CI).
+_handed_out = set()
+
+
 def free_port():
-    """A TCP port on 127.0.0.1 outside the ephemeral range that was free a moment ago."""
+    """A TCP port on 127.0.0.1 outside the ephemeral range that was free a moment ago and that this
+    process has not handed out before."""
     for _ in range(1000):
         port = random.choice(_NODE_PORTS)
+        if port in _handed_out:
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
+            _handed_out.add(port)
             return port
     raise RuntimeError(f"no free port in {_NODE_PORTS.start}-{_NODE_PORTS.stop - 1} after 1000 tries")
 
