@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <mutex>
 #include <random>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -112,8 +114,31 @@ std::string ChildProcess::log() const {
 }
 
 int freePort() {
-  Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
-  return socket.address().port();
+  // Below Linux's ephemeral range (32768-60999): a port bind(0) hands out can
+  // be taken again, as the source port of any client connection, before the
+  // node binds it. And never the same port twice in one process: a port stays
+  // free until the node it was picked for binds it, so two picks before then
+  // could otherwise return the same one. tests/gateway/node_harness.py picks
+  // the same way.
+  constexpr int kFirst = 20000;
+  constexpr int kEnd = 32768;
+  static std::mutex mutex;
+  static std::set<int> handed_out;
+  static std::minstd_rand random(std::random_device{}());
+  std::lock_guard lock(mutex);
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    const int port = kFirst + static_cast<int>(random() % (kEnd - kFirst));
+    if (handed_out.contains(port)) continue;
+    try {
+      Poco::Net::ServerSocket socket;
+      socket.bind(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(port)), false);
+    } catch (const Poco::Exception&) {
+      continue;
+    }
+    handed_out.insert(port);
+    return port;
+  }
+  throw std::runtime_error("no free port in 20000-32767 after 1000 tries");
 }
 
 HttpResult httpRequest(int port, const std::string& method, const std::string& path, const std::string& body,

@@ -44,7 +44,8 @@ class ChildProcess {
 /// Polls `condition` every 20 ms until it holds or `timeout` passes.
 bool waitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout);
 
-/// A TCP port on 127.0.0.1 that was free a moment ago.
+/// A TCP port on 127.0.0.1, below the ephemeral range, that was free a
+/// moment ago and that this process has not handed out before.
 int freePort();
 
 struct HttpResult {

@@ -2,6 +2,7 @@
 
 #include "p2p_auth.hpp"
 #include "p2p_codec.hpp"
+#include "process.hpp"
 #include "txid.hpp"
 
 #include <Poco/Exception.h>
@@ -99,12 +100,6 @@ class Inbox {
   std::vector<Received> items_;
 };
 
-std::uint16_t freePort() {
-  Poco::Net::ServerSocket socket;
-  socket.bind(Poco::Net::SocketAddress("127.0.0.1", 0), true, false);
-  return socket.address().port();
-}
-
 // A masternode under test: its network, what it received, what it logged.
 struct Node {
   std::string id;
@@ -117,7 +112,7 @@ struct Node {
 class Mesh {
  public:
   explicit Mesh(std::vector<std::string> ids) : ids_(std::move(ids)) {
-    for (const auto& id : ids_) ports_[id] = freePort();
+    for (const auto& id : ids_) ports_[id] = static_cast<std::uint16_t>(eventnode::tests::freePort());
   }
 
   P2pConfig config(const std::string& self) const {
