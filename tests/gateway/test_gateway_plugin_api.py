@@ -136,7 +136,7 @@ class PluginApiTest(unittest.TestCase):
             await send_json(relay, {"op": "publish_text", "topic": "relay:in", "text": '{"unfinished": '})
             refusal = await recv_json(relay)
             self.assertEqual(refusal["type"], "Error")
-            self.assertIn("event data for topic 'relay:in' is not JSON", refusal["message"])
+            self.assertIn("event data for topic 'relay:in' is refused: not valid JSON", refusal["message"])
             await send_json(relay, {"op": "publish_text", "topic": "bad topic", "text": "{}"})
             refusal = await recv_json(relay)
             self.assertIn("invalid topic 'bad topic'", refusal["message"])

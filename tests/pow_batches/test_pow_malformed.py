@@ -101,6 +101,31 @@ class MalformedOverHttp(PowTestCase, unittest.TestCase):
         self.stop_node(node)
 
 
+class DeeplyNestedOverHttp(PowTestCase, unittest.TestCase):
+
+    def test_nonces_nested_100000_deep_are_refused_and_the_node_stays_up(self):
+        # The unauthenticated body that crashed the node with a stack overflow.
+        node = self.new_node()
+        chain = self.recorder()
+        node.configure([node_entry("ml-1", 1, "http://127.0.0.1:9", autostart=False)],
+                       [{"name": "chain", "type": "http", "url": chain.url, "max_backoff_ms": 1000}],
+                       max_batch_length=CAP, **FAST).start()
+        depth = 100_000
+        text = json.dumps(dict(generated(), nonces=["DEEP"]))
+        raw = text.replace('"DEEP"', "[" * depth + "1" + "]" * depth).encode()
+        for prefix in ("/v1/poc-batches", "/mlnode/v1/poc-batches"):
+            with self.subTest(prefix=prefix):
+                status, answer = node.post_batch("generated", None, prefix=prefix, raw=raw)
+                self.assertEqual((status, answer["error"]["code"]), (400, "bad_json"), answer)
+                self.assertIn("nested deeper than 64 levels", answer["error"]["message"])
+        self.assertEqual(node.http("GET", "/healthz").status, 200)
+        good = generated()
+        self.assertEqual(node.post_batch("generated", good)[0], 200)
+        records = chain.wait_distinct(1)
+        self.assertEqual([r["body"]["block_hash"] for r in records], [good["block_hash"]])
+        self.stop_node(node)
+
+
 class MalformedOverWebSocket(PowTestCase, unittest.TestCase):
 
     def test_malformed_messages_are_counted_not_acked_and_the_connection_stays(self):

@@ -14,8 +14,10 @@ ProtocolError badRequest(std::string message) {
 }  // namespace
 
 std::variant<ClientRequest, ProtocolError> parseClientMessage(std::string_view text) {
-  const auto message = Json::parse(text.begin(), text.end(), nullptr, false);
-  if (message.is_discarded() || !message.is_object()) return ProtocolError{"bad_json", "expected a JSON object"};
+  const auto read = plugin::readJson(text);
+  if (!read.ok()) return ProtocolError{"bad_json", "expected a JSON object: " + read.error};
+  const auto& message = read.value;
+  if (!message.is_object()) return ProtocolError{"bad_json", "expected a JSON object"};
   const auto type = message.find("type");
   if (type == message.end() || !type->is_string()) return badRequest("'type' must be a string");
   const auto& name = type->get_ref<const std::string&>();

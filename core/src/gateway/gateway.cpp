@@ -114,10 +114,11 @@ std::uint64_t Gateway::publishText(const std::string& topic, std::string_view js
   // Parsed before any client sees the event, so text that is not JSON is refused whole.
   std::optional<plugin::Json> parsed;
   if (bus_.hasSubscriber(topic)) {
-    parsed = plugin::Json::parse(json_text, nullptr, false);
-    if (parsed->is_discarded()) {
-      throw std::invalid_argument("event data for topic '" + topic.substr(0, 64) + "' is not JSON");
+    auto read = plugin::readJson(json_text);
+    if (!read.ok()) {
+      throw std::invalid_argument("event data for topic '" + topic.substr(0, 64) + "' is refused: " + read.error);
     }
+    parsed = std::move(read.value);
   } else {
     assert(plugin::Json::accept(json_text) && "publishText needs one JSON value");
   }

@@ -9,8 +9,9 @@ using plugin::Json;
 
 /// Parses a JSON body, or says what is wrong with it.
 std::optional<HttpResponse> parseBody(const HttpRequest& request, Json& body) {
-  body = Json::parse(request.body, nullptr, false);
-  if (body.is_discarded()) return HttpResponse::error(400, "bad_json", "the body is not valid JSON");
+  auto read = plugin::readJson(request.body);
+  if (!read.ok()) return HttpResponse::error(400, "bad_json", "the body is refused: " + read.error);
+  body = std::move(read.value);
   return std::nullopt;
 }
 

@@ -400,8 +400,10 @@ std::optional<Batch> fastParseBatchBody(BatchKind kind, std::string_view text, s
 std::variant<BatchMessage, ParseError> parseBatchMessage(std::string_view text, std::size_t max_length) {
   if (auto fast = fastParseBatchMessage(text, max_length)) return std::move(*fast);
   // The same checks, in the same order, as before the one-pass reader.
-  const auto message = Json::parse(text, nullptr, false);
-  if (message.is_discarded() || !message.is_object()) return ParseError{"not a JSON object", true};
+  const auto read = plugin::readJson(text);
+  if (!read.ok()) return ParseError{"not a JSON object: " + read.error, true};
+  const auto& message = read.value;
+  if (!message.is_object()) return ParseError{"not a JSON object", true};
   const auto type = message.find("type");
   const auto id = message.find("id");
   if (type == message.end() || !type->is_string()) return ParseError{"'type' must be generated or validated"};
@@ -419,9 +421,9 @@ std::variant<BatchMessage, ParseError> parseBatchMessage(std::string_view text, 
 
 std::variant<Batch, ParseError> parseBatchBody(BatchKind kind, std::string_view text, std::size_t max_length) {
   if (auto fast = fastParseBatchBody(kind, text, max_length)) return std::move(*fast);
-  const auto body = Json::parse(text, nullptr, false);
-  if (body.is_discarded()) return ParseError{"the body is not valid JSON", true};
-  return validateJson(kind, body, max_length);
+  const auto read = plugin::readJson(text);
+  if (!read.ok()) return ParseError{"the body is refused: " + read.error, true};
+  return validateJson(kind, read.value, max_length);
 }
 
 }  // namespace eventnode::plugins::pow_batches

@@ -392,18 +392,4 @@ BuildResult buildFromTransaction(const Json& result, std::string_view program, c
   return guarded([&] { return fromTransaction(result, program, config); });
 }
 
-std::optional<Json> parseJsonBounded(std::string_view text, std::size_t max_bytes, std::string& error) {
-  if (text.size() > max_bytes) {
-    error = "message of " + std::to_string(text.size()) + " bytes exceeds the limit of " + std::to_string(max_bytes);
-    return std::nullopt;
-  }
-  auto json = Json::parse(text, nullptr, false);
-  if (json.is_discarded()) {
-    error = "message is not valid JSON";
-    return std::nullopt;
-  }
-  error.clear();
-  return json;
-}
-
 }  // namespace eventnode::plugins::solana_listener

@@ -42,8 +42,4 @@ BuildResult buildFromLogsNotification(const plugin::Json& result, std::string_vi
 BuildResult buildFromTransaction(const plugin::Json& result, std::string_view program,
                                  const EventBuilderConfig& config);
 
-/// Parses JSON text of at most max_bytes; nullopt with `error` set otherwise. Never throws
-/// except std::bad_alloc.
-std::optional<plugin::Json> parseJsonBounded(std::string_view text, std::size_t max_bytes, std::string& error);
-
 }  // namespace eventnode::plugins::solana_listener

@@ -325,16 +325,5 @@ TEST(EventBuilder, AnyJsonShapeGivesAResultNotAnException) {
   EXPECT_GT(tried, 100u);
 }
 
-TEST(EventBuilder, ParseJsonBoundedRefusesOversizedAndInvalidText) {
-  std::string error;
-  EXPECT_TRUE(parseJsonBounded(R"({"a":1})", 100, error).has_value());
-  EXPECT_TRUE(error.empty());
-  EXPECT_FALSE(parseJsonBounded(R"({"a":1})", 3, error).has_value());
-  EXPECT_EQ(error, "message of 7 bytes exceeds the limit of 3");
-  EXPECT_FALSE(parseJsonBounded("{\"a\":", 100, error).has_value());
-  EXPECT_EQ(error, "message is not valid JSON");
-  EXPECT_FALSE(parseJsonBounded(std::string(5000, '['), 10000, error).has_value());
-}
-
 }  // namespace
 }  // namespace eventnode::plugins::solana_listener

@@ -295,13 +295,14 @@ void PubSubClient::serve(WebSocket& socket) {
 }
 
 void PubSubClient::handleText(const std::string& text) {
-  const auto message = Json::parse(text, nullptr, false);
+  const auto read = plugin::readJson(text);
+  const auto& message = read.value;
   const auto malformed = [&](const char* why) {
     std::lock_guard lock(mutex_);
     ++malformed_;
     logger_->warn("pubsub malformed message reason=\"{}\" bytes={}", why, text.size());
   };
-  if (message.is_discarded() || !message.is_object()) return malformed("not a JSON object");
+  if (!read.ok() || !message.is_object()) return malformed("not a JSON object");
 
   if (const auto id = message.find("id"); id != message.end() && !id->is_null()) {
     if (!id->is_number_unsigned()) return malformed("a response id this client never sent");

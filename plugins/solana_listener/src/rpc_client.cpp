@@ -50,11 +50,10 @@ Json RpcClient::post(const std::string& body) {
     throw RpcUnavailable("the RPC node answered HTTP " + std::to_string(static_cast<int>(response.getStatus())) + " " +
                          response.getReason());
   }
-  auto parsed = Json::parse(text, nullptr, false);
-  if (parsed.is_discarded() || !(parsed.is_object() || parsed.is_array())) {
-    throw RpcUnavailable("the RPC answer is not JSON-RPC");
-  }
-  return parsed;
+  auto read = plugin::readJson(text, {.max_depth = 64, .max_bytes = static_cast<std::size_t>(kMaxResponseBytes)});
+  if (!read.ok()) throw RpcUnavailable("the RPC answer is refused: " + read.error);
+  if (!(read.value.is_object() || read.value.is_array())) throw RpcUnavailable("the RPC answer is not JSON-RPC");
+  return std::move(read.value);
 }
 
 Json RpcClient::exchange(const std::string& what, const std::string& body) {

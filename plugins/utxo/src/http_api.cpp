@@ -29,10 +29,10 @@ HttpResponse unavailable(const std::exception& e) {
 }
 
 Json parseBody(const HttpRequest& request) {
-  auto body = Json::parse(request.body, nullptr, false);
-  if (body.is_discarded()) throw InputError("the body is not valid JSON");
-  if (!body.is_object()) throw InputError("the body must be a JSON object");
-  return body;
+  auto read = plugin::readJson(request.body);
+  if (!read.ok()) throw InputError("the body is refused: " + read.error);
+  if (!read.value.is_object()) throw InputError("the body must be a JSON object");
+  return std::move(read.value);
 }
 
 Json utxoJson(const Utxo& utxo) {

@@ -251,12 +251,9 @@ P2pFrameDecoder::Status P2pFrameDecoder::next(Json& body) {
   if (buffered() < kLengthBytes + length) return Status::NeedMore;
 
   const char* begin = buffer_.data() + pos_ + kLengthBytes;
-  Json parsed;
-  try {
-    parsed = Json::parse(begin, begin + length);
-  } catch (const Json::exception& e) {
-    return fail(std::string("frame is not valid JSON: ") + e.what());
-  }
+  auto read = plugin::readJson(std::string_view(begin, length));
+  if (!read.ok()) return fail("frame is refused: " + read.error);
+  auto& parsed = read.value;
   pos_ += kLengthBytes + length;
   if (parsed.is_string()) {
     const auto& text = parsed.get_ref<const std::string&>();

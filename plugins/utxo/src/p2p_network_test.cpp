@@ -458,7 +458,7 @@ TEST(P2pNetwork, BadConnectionsAreClosedWhileGoodPeersKeepWorking) {
        [](RawPeer& raw) { raw.send(encodeP2pMagic(Network::Testnet) + encodeP2pFrame(Json("Ping"))); },
        "handshake is a JSON string"},
       {"oversized frame", afterHandshake(lengthHeader(10u * 1024 * 1024 + 1)), "peer=mn3 remote=127.0.0.1"},
-      {"garbage JSON", afterHandshake(lengthHeader(9) + "{garbage}"), "reason=malformed: frame is not valid JSON"},
+      {"garbage JSON", afterHandshake(lengthHeader(9) + "{garbage}"), "reason=malformed: frame is refused: not valid JSON"},
       {"zero length", afterHandshake(lengthHeader(0)), "reason=malformed: frame length is zero"},
       {"unknown variant", afterHandshake(encodeP2pFrame(Json{{"Gossip", Json::object()}})),
        "reason=malformed: unknown message variant \"Gossip\""},

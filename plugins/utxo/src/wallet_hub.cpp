@@ -34,8 +34,9 @@ void WalletHub::sendError(ConnectionId connection, const std::string& message) {
 }
 
 void WalletHub::onMessage(ConnectionId connection, std::string_view text) {
-  const auto message = Json::parse(text, nullptr, false);
-  if (message.is_discarded()) return sendError(connection, "the message is not valid JSON");
+  const auto read = plugin::readJson(text);
+  if (!read.ok()) return sendError(connection, "the message is refused: " + read.error);
+  const auto& message = read.value;
   if (!message.is_object()) return sendError(connection, "a message must be a JSON object with a \"type\"");
   const auto type = message.find("type");
   if (type == message.end() || !type->is_string()) {

@@ -1,7 +1,105 @@
 #pragma once
-/// The one JSON type of eventnode: nlohmann::json, used by the core and every plugin.
+/// The one JSON type of eventnode: nlohmann::json, used by the core and every
+/// plugin, and the one way to read JSON that came from outside the process.
 #include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
 
 namespace eventnode::plugin {
 using Json = nlohmann::json;
+
+/// Bounds on JSON read from a client, a peer or an outside service.
+struct JsonLimits {
+  /// Arrays and objects nested deeper than this are refused. nlohmann's dump(),
+  /// comparison and copy recurse once per level, so an unbounded depth is a
+  /// stack overflow waiting for the first walk over the value.
+  std::size_t max_depth = 64;
+  /// Longer text is refused before a byte of it is parsed.
+  std::size_t max_bytes = 16 * 1024 * 1024;
+};
+
+/// What readJson() gives back: the value, or a reason it was refused.
+struct JsonRead {
+  Json value;         ///< null when refused
+  std::string error;  ///< empty when the text was read; otherwise says what is wrong and where
+  bool ok() const { return error.empty(); }
+};
+
+namespace detail {
+
+/// A SAX handler that builds the value with nlohmann's own DOM builder and
+/// stops the parse at the first container past the depth limit, so a value
+/// deeper than the limit is never built.
+class DepthLimitedBuilder {
+ public:
+  DepthLimitedBuilder(Json& result, std::size_t max_depth) : builder_(result, false), max_depth_(max_depth) {}
+
+  bool null() { return builder_.null(); }
+  bool boolean(bool value) { return builder_.boolean(value); }
+  bool number_integer(Json::number_integer_t value) { return builder_.number_integer(value); }
+  bool number_unsigned(Json::number_unsigned_t value) { return builder_.number_unsigned(value); }
+  bool number_float(Json::number_float_t value, const Json::string_t& text) {
+    return builder_.number_float(value, text);
+  }
+  bool string(Json::string_t& value) { return builder_.string(value); }
+  bool binary(Json::binary_t& value) { return builder_.binary(value); }
+  bool key(Json::string_t& value) { return builder_.key(value); }
+  bool start_object(std::size_t elements) { return enter() && builder_.start_object(elements); }
+  bool end_object() {
+    --depth_;
+    return builder_.end_object();
+  }
+  bool start_array(std::size_t elements) { return enter() && builder_.start_array(elements); }
+  bool end_array() {
+    --depth_;
+    return builder_.end_array();
+  }
+  bool parse_error(std::size_t position, const std::string& /*last_token*/, const nlohmann::detail::exception& /*error*/) {
+    if (error_.empty()) {
+      // nlohmann's message repeats the position and ends in the offending token; the byte offset is enough.
+      error_ = "not valid JSON at byte " + std::to_string(position);
+    }
+    return false;
+  }
+
+  const std::string& error() const { return error_; }
+
+ private:
+  bool enter() {
+    if (++depth_ <= max_depth_) return true;
+    error_ = "JSON nested deeper than " + std::to_string(max_depth_) + " levels";
+    return false;
+  }
+
+  nlohmann::detail::json_sax_dom_parser<Json> builder_;
+  std::size_t max_depth_;
+  std::size_t depth_ = 0;
+  std::string error_;
+};
+
+}  // namespace detail
+
+/// Parses JSON from an untrusted source in one pass. Text longer than
+/// `limits.max_bytes` is refused before parsing; the parse stops at the first
+/// array or object nested deeper than `limits.max_depth`, so every later
+/// recursive walk over an accepted value is bounded. Never throws for bad input.
+/// Any thread.
+inline JsonRead readJson(std::string_view text, const JsonLimits& limits = {}) {
+  JsonRead read;
+  if (text.size() > limits.max_bytes) {
+    read.error = "JSON text of " + std::to_string(text.size()) + " bytes is over the limit of " +
+                 std::to_string(limits.max_bytes);
+    return read;
+  }
+  detail::DepthLimitedBuilder builder(read.value, limits.max_depth);
+  const bool parsed = Json::sax_parse(text.begin(), text.end(), &builder);
+  if (!parsed || !builder.error().empty()) {
+    read.error = builder.error().empty() ? std::string("not valid JSON") : builder.error();
+    read.value = nullptr;
+  }
+  return read;
+}
+
 }  // namespace eventnode::plugin
