@@ -79,6 +79,28 @@ TEST_F(NodeCliTest, CheckConfigValidatesPluginConfigsAgainstTheirSchemas) {
       << result.output;
 }
 
+TEST_F(NodeCliTest, APluginsOwnCheckIsReportedWithFileLineAndPathAndNothingStarts) {
+  const auto journal = dir_ / "journal.txt";
+  const int port = freePort();
+  const auto file = nodeConfig(port,
+                               "  - name: alpha\n"                                    // line 9
+                               "    config: {journal: " + journal.string() + "}\n"    // line 10
+                               "  - name: solana_listener\n"                          // line 11
+                               "    config:\n"                                        // line 12
+                               "      reconnect_min_ms: 5000\n"                       // line 13
+                               "      reconnect_max_ms: 100\n");                      // line 14
+  const auto expected =
+      file.string() + ":14: plugins[1].config.reconnect_max_ms: reconnect_max_ms must be at least reconnect_min_ms";
+  const auto check = runCommand({EVENTNODE_BINARY, "--config", file.string(), "--check-config"});
+  EXPECT_EQ(check.exit_code, 1) << check.output;
+  EXPECT_NE(check.output.find(expected), std::string::npos) << check.output;
+
+  const auto run = runCommand({EVENTNODE_BINARY, "--config", file.string()});
+  EXPECT_EQ(run.exit_code, 1) << run.output;
+  EXPECT_NE(run.output.find(expected), std::string::npos) << run.output;
+  EXPECT_EQ(readFile(journal), "configure alpha\nconfigure alpha\n") << "configured by both runs, started by neither";
+}
+
 TEST_F(NodeCliTest, TheShippedConfigsAreValid) {
   std::vector<std::filesystem::path> files{std::filesystem::path(EVENTNODE_SOURCE_DIR) / "etc/node.yaml"};
   for (const auto& entry :

@@ -6,6 +6,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <thread>
+
 namespace eventnode::tests {
 namespace {
 
@@ -117,7 +122,7 @@ TEST_F(PluginManagerTest, StartsInDependencyOrderAndStopsInReverse) {
   manager.startAll(services);
   manager.stopAll();
   EXPECT_EQ(readFile(journal_),
-            "configure beta\nstart beta\nconfigure gamma\nstart gamma\nconfigure alpha\nstart alpha\n"
+            "configure beta\nconfigure gamma\nconfigure alpha\nstart beta\nstart gamma\nstart alpha\n"
             "stop alpha\nstop gamma\nstop beta\n");
 }
 
@@ -140,7 +145,7 @@ TEST_F(PluginManagerTest, RequiringADisabledPluginIsAnError) {
   EXPECT_NE(problems[0].message.find("requires 'beta', which is not an enabled plugin"), std::string::npos);
 }
 
-TEST_F(PluginManagerTest, AThrowingStartStopsThePluginsAlreadyStartedAndNamesThePlugin) {
+TEST_F(PluginManagerTest, AThrowingStartStopsThatPluginAndThoseAlreadyStartedAndNamesThePlugin) {
   core::PluginManager manager(logs_.get("core.plugins"));
   std::vector<ConfigProblem> problems;
   const auto j = "{journal: " + journal_.string();
@@ -158,24 +163,38 @@ TEST_F(PluginManagerTest, AThrowingStartStopsThePluginsAlreadyStartedAndNamesThe
               std::string::npos)
         << e.what();
   }
-  EXPECT_EQ(readFile(journal_), "configure alpha\nstart alpha\nconfigure beta\nstart beta\nstop alpha\n");
+  EXPECT_EQ(readFile(journal_),
+            "configure alpha\nconfigure beta\nconfigure gamma\nstart alpha\nstart beta\nstop beta\nstop alpha\n");
+  EXPECT_EQ(manager.status()[1].state, "failed");
+  EXPECT_EQ(manager.status()[2].state, "configured");
 }
 
-TEST_F(PluginManagerTest, AThrowingConfigureNamesThePluginAndItsConfigPath) {
+TEST_F(PluginManagerTest, AConfigureRefusalIsAProblemAtTheKeyAndEveryPluginIsCheckedButNoneStarts) {
   core::PluginManager manager(logs_.get("core.plugins"));
   std::vector<ConfigProblem> problems;
-  manager.load(config("  - name: alpha\n    config: {fail_configure: true}\n"), problems);
-  ASSERT_TRUE(problems.empty()) << allMessages(problems);
-  CoreFixture core(logs_, dir_);
-  auto& services = core.services;
-  try {
-    manager.startAll(services);
-    FAIL() << "startAll should throw";
-  } catch (const core::PluginStartError& e) {
-    EXPECT_NE(std::string(e.what()).find("plugin 'alpha' refused its config (plugins[0].config): greeting refused"),
-              std::string::npos)
-        << e.what();
-  }
+  const auto j = "journal: " + journal_.string();
+  manager.load(config("  - name: alpha\n"                                  // line 5
+                      "    config:\n"                                      // line 6
+                      "      " + j + "\n"                                  // line 7
+                      "      greeting: hi\n"                               // line 8
+                      "      fail_configure: true\n"                       // line 9
+                      "  - name: beta\n    config: {" + j + "}\n"),        // lines 10-11
+               problems);
+  ASSERT_EQ(problems.size(), 1u) << allMessages(problems);
+  EXPECT_EQ(problems[0].path, "plugins[0].config.greeting");
+  EXPECT_EQ(problems[0].line, 8);
+  EXPECT_EQ(problems[0].message, "greeting refused by fixture");
+  EXPECT_EQ(readFile(journal_), "configure alpha\nconfigure beta\n") << "every plugin is checked, none started";
+}
+
+TEST_F(PluginManagerTest, AnyOtherConfigureExceptionIsReportedAtTheConfigLine) {
+  core::PluginManager manager(logs_.get("core.plugins"));
+  std::vector<ConfigProblem> problems;
+  manager.load(config("  - name: alpha\n    config: {greeting: throw}\n"), problems);
+  ASSERT_EQ(problems.size(), 1u) << allMessages(problems);
+  EXPECT_EQ(problems[0].path, "plugins[0].config");
+  EXPECT_EQ(problems[0].line, 6);
+  EXPECT_EQ(problems[0].message, "plugin 'alpha' refused its config: greeting 'throw' is not a greeting");
 }
 
 TEST_F(PluginManagerTest, PluginConfigErrorsNameTheYamlPathTheLineAndTheAllowedKeys) {
@@ -223,6 +242,53 @@ TEST_F(PluginManagerTest, DefaultsReachThePluginAndItsRoutesAnswer) {
   EXPECT_EQ(manager.status()[0].version, "1.2.3");
   manager.stopAll();
   EXPECT_EQ(manager.status()[0].state, "stopped");
+}
+
+TEST_F(PluginManagerTest, TwoPluginsThatPublishToEachOtherFromTheirHandlersRunTenSecondsWithoutDeadlock) {
+  // Before the executors, each handler ran on the publisher's thread under the
+  // subscription's lock: ping's handler publishing to pong while pong's handler
+  // published to ping took the two locks in opposite orders.
+  CoreFixture core(logs_, dir_);
+  core.gateway.start();
+  core::PluginHost ping("ping", core.services);
+  core::PluginHost pong("pong", core.services);
+  std::atomic<std::uint64_t> ping_handled{0};
+  std::atomic<std::uint64_t> pong_handled{0};
+  std::atomic<std::thread::id> ping_thread{};
+  ping.subscribe("to-ping", [&](const std::string&, const plugin::Json& data) {
+    ping_thread = std::this_thread::get_id();
+    ++ping_handled;
+    ping.publish("to-pong", data);
+  });
+  pong.subscribe("to-pong", [&](const std::string&, const plugin::Json& data) {
+    ++pong_handled;
+    pong.publish("to-ping", data);
+  });
+  // 200 events in flight between the two, and an outside publisher adding load to both for 10 s.
+  for (int i = 0; i < 200; ++i) core.gateway.publish(i % 2 ? "to-ping" : "to-pong", i);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  std::uint64_t outside = 0;
+  auto load = std::async(std::launch::async, [&] {
+    while (std::chrono::steady_clock::now() < until) {
+      core.gateway.publish(outside % 2 ? "to-ping" : "to-pong", -1);
+      if (++outside % 64 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+  ASSERT_EQ(load.wait_for(std::chrono::seconds(30)), std::future_status::ready) << "the outside publisher was held";
+  const auto ping_mid = ping_handled.load();
+  const auto pong_mid = pong_handled.load();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_GT(ping_handled.load(), ping_mid) << "the ping-pong has stopped: a deadlock";
+  EXPECT_GT(pong_handled.load(), pong_mid) << "the ping-pong has stopped: a deadlock";
+  EXPECT_NE(ping_thread.load(), std::this_thread::get_id());
+  auto stopping = std::async(std::launch::async, [&] {
+    ping.stopBusDelivery();
+    pong.stopBusDelivery();
+    ping.releaseAll();
+    pong.releaseAll();
+  });
+  ASSERT_EQ(stopping.wait_for(std::chrono::seconds(10)), std::future_status::ready) << "stopping deadlocked";
+  core.gateway.stop();
 }
 
 }  // namespace

@@ -133,9 +133,9 @@ class BadKeyConfiguration(unittest.TestCase):
         (pem1, public1), (pem2, public2) = self.keys["mn1"], self.keys["mn2"]
         cases = [
             ("a key on one masternode only", self.masternodes(mn1=public1), {"private_key_file": str(pem1)},
-             "masternodes: mn2 has no public_key; once one masternode has a key, every one needs one"),
+             "masternodes[1]: mn2 has no public_key; once one masternode has a key, every one needs one"),
             ("a public key that is not 64 hex characters", self.masternodes(mn1=public1[:-2], mn2=public2),
-             {"private_key_file": str(pem1)}, "masternodes: mn1.public_key must be 64 hex characters"),
+             {"private_key_file": str(pem1)}, "masternodes[0].public_key: the public_key of mn1 must be 64 hex characters"),
             ("public keys but no private key", self.masternodes(mn1=public1, mn2=public2), {},
              "p2p.private_key_file is needed: the masternodes have public keys"),
             ("a private key file that is not there", self.masternodes(mn1=public1, mn2=public2),

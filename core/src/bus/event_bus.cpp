@@ -11,7 +11,8 @@ bool isValidTopic(std::string_view topic) {
                      [](char c) { return c > ' ' && c < 127 && c != '*' && c != ',' && c != '"' && c != '\\'; });
 }
 
-plugin::SubscriptionId EventBus::subscribe(const std::string& pattern, plugin::BusHandler handler) {
+plugin::SubscriptionId EventBus::subscribe(const std::string& pattern, plugin::BusHandler handler,
+                                           std::shared_ptr<BusExecutor> executor) {
   const bool exact = pattern.empty() || pattern.back() != '*';
   const auto prefix = exact ? pattern : pattern.substr(0, pattern.size() - 1);
   if (exact ? !isValidTopic(prefix) : (!prefix.empty() && !isValidTopic(prefix))) {
@@ -22,6 +23,8 @@ plugin::SubscriptionId EventBus::subscribe(const std::string& pattern, plugin::B
   subscription->prefix = prefix;
   subscription->exact = exact;
   subscription->handler = std::move(handler);
+  subscription->on_executor = executor != nullptr;
+  subscription->executor = executor;
   std::lock_guard lock(mutex_);
   subscription->id = next_id_++;
   subscriptions_.push_back(subscription);
@@ -54,10 +57,28 @@ void EventBus::publish(const std::string& topic, const plugin::Json& data) {
       if (s->matches(topic)) matching.push_back(s);
     }
   }
+  if (matching.empty()) return;
+  // One copy of the event, shared by every queued delivery of this publish.
+  std::shared_ptr<const plugin::Json> shared;
+  std::shared_ptr<const std::string> shared_topic;
   for (const auto& s : matching) {
-    std::lock_guard call_lock(s->call_mutex);
-    if (s->active) s->handler(topic, data);
+    if (!s->on_executor) {
+      s->call(topic, data);
+      continue;
+    }
+    const auto executor = s->executor.lock();
+    if (!executor) continue;  // its owner is gone
+    if (!shared) {
+      shared = std::make_shared<const plugin::Json>(data);
+      shared_topic = std::make_shared<const std::string>(topic);
+    }
+    executor->post([s, shared, shared_topic] { s->call(*shared_topic, *shared); });
   }
+}
+
+void EventBus::Subscription::call(const std::string& topic, const plugin::Json& data) {
+  std::lock_guard call_lock(call_mutex);
+  if (active) handler(topic, data);
 }
 
 bool EventBus::hasSubscriber(const std::string& topic) const {
@@ -68,6 +89,48 @@ bool EventBus::hasSubscriber(const std::string& topic) const {
 std::size_t EventBus::subscriptionCount() const {
   std::lock_guard lock(mutex_);
   return subscriptions_.size();
+}
+
+std::string EventBus::renderMetrics() const {
+  std::vector<std::shared_ptr<BusExecutor>> executors;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& s : subscriptions_) {
+      auto executor = s->executor.lock();
+      if (executor && std::find(executors.begin(), executors.end(), executor) == executors.end()) {
+        executors.push_back(std::move(executor));
+      }
+    }
+  }
+  std::sort(executors.begin(), executors.end(), [](const auto& a, const auto& b) { return a->owner() < b->owner(); });
+  struct Family {
+    const char* name;
+    const char* type;
+    const char* help;
+    std::uint64_t (*value)(const BusExecutor::Counts&);
+  };
+  static constexpr Family kFamilies[] = {
+      {"eventnode_bus_handled_total", "counter", "Bus events handled by the subscriber's handlers.",
+       [](const BusExecutor::Counts& c) { return c.handled; }},
+      {"eventnode_bus_dropped_total", "counter",
+       "Bus events dropped for a subscriber because its queue was full (or it was stopping).",
+       [](const BusExecutor::Counts& c) { return c.dropped; }},
+      {"eventnode_bus_queued", "gauge", "Bus events waiting for the subscriber's thread.",
+       [](const BusExecutor::Counts& c) { return static_cast<std::uint64_t>(c.queued); }},
+      {"eventnode_bus_queue_capacity", "gauge", "Bus events a subscriber's queue holds at most.",
+       [](const BusExecutor::Counts& c) { return static_cast<std::uint64_t>(c.capacity); }},
+  };
+  std::vector<BusExecutor::Counts> counts;
+  for (const auto& executor : executors) counts.push_back(executor->counts());
+  std::string out;
+  for (const auto& family : kFamilies) {
+    out += std::string("# HELP ") + family.name + " " + family.help + "\n# TYPE " + family.name + " " + family.type + "\n";
+    for (std::size_t i = 0; i < executors.size(); ++i) {
+      out += std::string(family.name) + "{subscriber=\"" + executors[i]->owner() + "\"} " +
+             std::to_string(family.value(counts[i])) + "\n";
+    }
+  }
+  return out;
 }
 
 }  // namespace eventnode::core

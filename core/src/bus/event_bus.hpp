@@ -3,6 +3,8 @@
 // topics and subscribe to exact topics or prefixes (`solana:tx:*`).
 #include <eventnode/plugin/host.hpp>
 
+#include "bus/bus_executor.hpp"
+
 #include <memory>
 #include <mutex>
 #include <string>
@@ -19,9 +21,15 @@ inline constexpr const char* kTopicNameRule = "1 to 256 printable characters wit
 
 class EventBus {
  public:
-  /// Handlers are called on the publisher's thread, one call at a time per
-  /// subscription, in publish order for publishes from one thread.
-  plugin::SubscriptionId subscribe(const std::string& pattern, plugin::BusHandler handler);
+  /// With an executor (every plugin's subscriptions), the handler runs on the
+  /// executor's thread: publish() only queues the event there, and an event
+  /// that finds the executor's queue full is dropped for this subscription and
+  /// counted (BusExecutor::counts, /metrics). Without one, the handler runs on
+  /// the publisher's thread: only for core parts whose handler just queues.
+  /// Either way one call at a time per subscription, in publish order for
+  /// publishes from one thread.
+  plugin::SubscriptionId subscribe(const std::string& pattern, plugin::BusHandler handler,
+                                   std::shared_ptr<BusExecutor> executor = nullptr);
   /// When it returns the handler is not running (unless called from inside it) and will not run again.
   void unsubscribe(plugin::SubscriptionId id);
   /// Delivers to every matching subscription. Throws std::invalid_argument for a bad topic.
@@ -34,18 +42,26 @@ class EventBus {
 
   std::size_t subscriptionCount() const;
 
+  /// Prometheus text for every executor that has subscriptions: events handled,
+  /// dropped, queued, and the queue's capacity, labelled by owner.
+  std::string renderMetrics() const;
+
  private:
   struct Subscription {
     plugin::SubscriptionId id;
     std::string prefix;
     bool exact;
     plugin::BusHandler handler;
+    /// Weak: the executor's owner (a plugin's host) ends it; queued tasks never keep it alive.
+    std::weak_ptr<BusExecutor> executor;
+    bool on_executor = false;         ///< false: called on the publisher's thread
     std::recursive_mutex call_mutex;  // recursive: a handler may unsubscribe itself
     bool active = true;
 
     bool matches(const std::string& topic) const {
       return exact ? topic == prefix : topic.compare(0, prefix.size(), prefix) == 0;
     }
+    void call(const std::string& topic, const plugin::Json& data);
   };
 
   mutable std::mutex mutex_;

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <set>
+#include <utility>
 
 namespace eventnode::core {
 namespace {
@@ -124,6 +125,39 @@ int lineOf(const YAML::Node& node) {
   if (!node.IsDefined()) return 0;
   const auto mark = node.Mark();
   return mark.line >= 0 ? mark.line + 1 : 0;
+}
+
+int lineOfKey(const YAML::Node& root, const std::string& key_path) {
+  // Walked with copies: YAML::Node's operator= on a reference would overwrite the node itself.
+  YAML::Node node = root;
+  int line = lineOf(root);
+  std::size_t at = 0;
+  while (at < key_path.size() && node.IsDefined()) {
+    YAML::Node next;
+    if (key_path[at] == '[') {
+      const auto close = key_path.find(']', at);
+      if (close == std::string::npos || !node.IsSequence()) break;
+      std::size_t index = 0;
+      try {
+        index = std::stoul(key_path.substr(at + 1, close - at - 1));
+      } catch (const std::exception&) {
+        break;
+      }
+      if (index >= node.size()) break;
+      next = std::as_const(node)[index];
+      at = close + 1;
+    } else {
+      if (key_path[at] == '.') ++at;
+      const auto end = key_path.find_first_of(".[", at);
+      const auto key = key_path.substr(at, end == std::string::npos ? std::string::npos : end - at);
+      if (!node.IsMap() || !std::as_const(node)[key]) break;
+      next = std::as_const(node)[key];
+      at = end == std::string::npos ? key_path.size() : end;
+    }
+    if (lineOf(next) > 0) line = lineOf(next);
+    node.reset(next);
+  }
+  return line;
 }
 
 YAML::Node validateAgainstSchema(const YAML::Node& input, const ConfigSchema& schema, const std::string& path,

@@ -22,4 +22,9 @@ YAML::Node validateAgainstSchema(const YAML::Node& input, const plugin::ConfigSc
 /// 1-based line of a node, 0 when it has none (absent or generated nodes).
 int lineOf(const YAML::Node& node);
 
+/// 1-based line of the value at `key_path` below `root` (`pubsub.url`,
+/// `masternodes[2].id`); the line of the deepest part of the path that exists
+/// when the rest is absent (a key left to its default), 0 when none does.
+int lineOfKey(const YAML::Node& root, const std::string& key_path);
+
 }  // namespace eventnode::core

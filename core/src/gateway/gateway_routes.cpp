@@ -32,7 +32,7 @@ std::optional<HttpResponse> checkItem(const Json& item, const std::string& where
 
 }  // namespace
 
-void addGatewayRoutes(HttpRouter& router, Gateway& gateway) {
+void addGatewayRoutes(HttpRouter& router, Gateway& gateway, const EventBus& bus) {
   router.add({"POST", "/api/v1/publish", plugin::RouteAccess::Admin,
               [&gateway](const HttpRequest& request) {
                 Json body;
@@ -66,8 +66,9 @@ void addGatewayRoutes(HttpRouter& router, Gateway& gateway) {
               [&gateway](const HttpRequest&) { return HttpResponse::json(200, gateway.stats()); }},
              "core");
   router.add({"GET", "/metrics", plugin::RouteAccess::Public,
-              [&gateway](const HttpRequest&) {
-                return HttpResponse{200, "text/plain; version=0.0.4", gateway.metrics().render(), {}};
+              [&gateway, &bus](const HttpRequest&) {
+                return HttpResponse{200, "text/plain; version=0.0.4", gateway.metrics().render() + bus.renderMetrics(),
+                                    {}};
               }},
              "core");
 }

@@ -5,6 +5,7 @@
 
 namespace eventnode::core {
 
-void addGatewayRoutes(HttpRouter& router, Gateway& gateway);
+/// The gateway's HTTP API: publish, broadcast, connections, and /metrics (the gateway's and the bus's figures).
+void addGatewayRoutes(HttpRouter& router, Gateway& gateway, const EventBus& bus);
 
 }  // namespace eventnode::core

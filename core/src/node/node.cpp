@@ -40,7 +40,7 @@ void Node::start() {
   if (!problems.empty()) throw ConfigError(config_.file.string(), std::move(problems));
 
   addCoreRoutes();
-  addGatewayRoutes(router_, gateway_);
+  addGatewayRoutes(router_, gateway_, bus_);
   gateway_.start();
   try {
     plugins_.startAll(services_);

@@ -3,9 +3,18 @@
 #include <atomic>
 
 namespace eventnode::core {
+namespace {
+
+/// Bus events a plugin may have waiting for its handlers; more are dropped and counted.
+constexpr std::size_t kBusQueueCapacity = 10'000;
+
+}  // namespace
 
 PluginHost::PluginHost(std::string plugin_name, CoreServices& core)
-    : name_(std::move(plugin_name)), core_(core), logger_(core.logs.get("plugin." + name_)) {}
+    : name_(std::move(plugin_name)),
+      core_(core),
+      logger_(core.logs.get("plugin." + name_)),
+      executor_(std::make_shared<BusExecutor>(name_, kBusQueueCapacity)) {}
 
 std::filesystem::path PluginHost::dataDir() {
   auto dir = core_.data_dir / name_;
@@ -78,7 +87,8 @@ void PluginHost::addTopicRule(plugin::TopicRule rule) {
 plugin::SubscriptionId PluginHost::subscribe(const std::string& topic_pattern, plugin::BusHandler handler) {
   auto logger = logger_;
   auto id = core_.bus.subscribe(
-      topic_pattern, [logger, handler = std::move(handler)](const std::string& topic, const plugin::Json& data) {
+      topic_pattern,
+      [logger, handler = std::move(handler)](const std::string& topic, const plugin::Json& data) {
         try {
           handler(topic, data);
         } catch (const std::exception& e) {
@@ -86,7 +96,8 @@ plugin::SubscriptionId PluginHost::subscribe(const std::string& topic_pattern, p
         } catch (...) {
           logger->error("bus handler threw a non-standard exception topic={}", topic);
         }
-      });
+      },
+      executor_);
   std::lock_guard lock(mutex_);
   subscriptions_.insert(id);
   return id;
@@ -145,6 +156,10 @@ void PluginHost::cancelTimer(plugin::TimerId id) {
     timers_.erase(id);
   }
   core_.scheduler.cancel(id);
+}
+
+void PluginHost::stopBusDelivery() {
+  executor_->stop();
 }
 
 void PluginHost::releaseAll() {

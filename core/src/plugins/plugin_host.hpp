@@ -38,6 +38,10 @@ class PluginHost final : public plugin::Host {
   plugin::TimerId scheduleOnce(std::chrono::milliseconds delay, std::function<void()> task) override;
   void cancelTimer(plugin::TimerId id) override;
 
+  /// Ends bus delivery to the plugin: the handler running finishes, queued
+  /// events are dropped. Called before the plugin's stop(), so no handler
+  /// runs while the plugin tears down what its handlers use.
+  void stopBusDelivery();
   /// Cancels the plugin's remaining timers and subscriptions (after its stop()).
   void releaseAll();
 
@@ -47,6 +51,8 @@ class PluginHost final : public plugin::Host {
   std::string name_;
   CoreServices& core_;
   std::shared_ptr<spdlog::logger> logger_;
+  /// The plugin's own thread for its bus handlers (docs/plugins.md, "The bus").
+  std::shared_ptr<BusExecutor> executor_;
   std::mutex mutex_;
   std::set<plugin::SubscriptionId> subscriptions_;
   std::set<plugin::TimerId> timers_;

@@ -4,6 +4,8 @@
 #include "errors.hpp"
 #include "plugins/plugin_order.hpp"
 
+#include <eventnode/plugin/config_error.hpp>
+
 #include <map>
 #include <set>
 
@@ -99,28 +101,48 @@ void PluginManager::load(const NodeConfig& config, std::vector<ConfigProblem>& p
     problems.push_back({"plugins", 0, "plugin dependency cycle: " + cycle + "; remove one of these requires"});
     return;
   }
-  for (const auto& name : order.order) slots_.push_back(std::move(loaded[name]));
+  // Semantic checks run here, in start order, for every plugin before any starts, and under --check-config alike.
+  for (const auto& name : order.order) {
+    if (configureSlot(*loaded[name], problems)) slots_.push_back(std::move(loaded[name]));
+  }
   for (const auto& slot : slots_) {
     logger_->info("plugin loaded name={} version={} api={} file={}", slot->info.name, slot->info.version,
                   versionText(slot->library.api), slot->library.file.string());
   }
 }
 
+bool PluginManager::configureSlot(Slot& slot, std::vector<ConfigProblem>& problems) {
+  const auto& entry = slot.entry;
+  const auto config_path = entry.path() + ".config";
+  const auto config_line = entry.config.IsDefined() && lineOf(entry.config) > 0 ? lineOf(entry.config) : entry.line;
+  try {
+    slot.instance->configure(slot.config);
+    slot.state = "configured";
+    return true;
+  } catch (const plugin::ConfigError& e) {
+    const auto line = lineOfKey(entry.config, e.key());
+    problems.push_back({config_path + (e.key().empty() || e.key().front() == '[' ? "" : ".") + e.key(),
+                        line > 0 ? line : config_line, e.what()});
+  } catch (const std::exception& e) {
+    problems.push_back({config_path, config_line,
+                        "plugin '" + entry.name + "' refused its config: " +
+                            (e.what()[0] ? e.what() : "exception with an empty message")});
+  } catch (...) {
+    problems.push_back({config_path, config_line, "plugin '" + entry.name + "' refused its config: non-standard exception"});
+  }
+  return false;
+}
+
 void PluginManager::startAll(CoreServices& core) {
   for (auto& slot : slots_) {
     const auto& name = slot->info.name;
-    auto failure = guardedCall([&] { slot->instance->configure(slot->config); });
-    if (!failure.empty()) {
-      slot->state = "failed";
-      stopAll();
-      throw PluginStartError("plugin '" + name + "' refused its config (" + slot->entry.path() +
-                             ".config): " + failure);
-    }
     slot->host = std::make_unique<PluginHost>(name, core);
-    failure = guardedCall([&] { slot->instance->start(*slot->host); });
+    const auto failure = guardedCall([&] { slot->instance->start(*slot->host); });
     if (!failure.empty()) {
+      // start() may have started threads before it threw: stop() is what joins them.
+      slot->state = "started";
+      stopSlot(*slot);
       slot->state = "failed";
-      slot->host->releaseAll();
       stopAll();
       throw PluginStartError("plugin '" + name + "' failed to start: " + failure);
     }
@@ -131,6 +153,7 @@ void PluginManager::startAll(CoreServices& core) {
 
 void PluginManager::stopSlot(Slot& slot) {
   if (slot.state != "started") return;
+  slot.host->stopBusDelivery();
   const auto failure = guardedCall([&] { slot.instance->stop(); });
   if (!failure.empty()) logger_->error("plugin stop threw name={} error=\"{}\"", slot.info.name, failure);
   slot.host->releaseAll();

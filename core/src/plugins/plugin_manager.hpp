@@ -22,7 +22,7 @@ struct PluginStatus {
   std::string api_version;
   std::string file;
   bool enabled = false;
-  std::string state;  ///< loaded, started, stopped, failed, disabled, or the load error
+  std::string state;  ///< loaded, configured, started, stopped, failed, disabled, or the load error
 };
 
 class PluginManager {
@@ -32,14 +32,16 @@ class PluginManager {
   PluginManager(const PluginManager&) = delete;
   PluginManager& operator=(const PluginManager&) = delete;
 
-  /// Loads every enabled plugin, validates its config against its schema and
-  /// works out the start order. Every problem is appended to `problems`
-  /// (path and line in node.yaml); plugins with problems are not kept.
+  /// Loads every enabled plugin, validates its config against its schema,
+  /// calls its configure() (where the plugin's own checks live) and works out
+  /// the start order; nothing is started. Every problem is appended to
+  /// `problems` (path and line in node.yaml); plugins with problems are not kept.
   void load(const NodeConfig& config, std::vector<ConfigProblem>& problems);
 
-  /// configure() then start() each plugin in dependency order. On the first
-  /// failure, stops those already started (in reverse) and throws
-  /// PluginStartError naming the plugin and its reason.
+  /// start() each plugin in dependency order, all of them configured by load().
+  /// On the first failure, calls stop() on the failing plugin (it may have
+  /// started threads before it threw), stops those already started (in
+  /// reverse) and throws PluginStartError naming the plugin and its reason.
   void startAll(CoreServices& core);
 
   /// Stops started plugins in reverse order and releases what they registered. Idempotent.
@@ -58,6 +60,8 @@ class PluginManager {
     std::string state = "loaded";
   };
 
+  /// configure() with the validated config; a refusal becomes a problem with the key's path and line.
+  bool configureSlot(Slot& slot, std::vector<ConfigProblem>& problems);
   void stopSlot(Slot& slot);
 
   std::shared_ptr<spdlog::logger> logger_;

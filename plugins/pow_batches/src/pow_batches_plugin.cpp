@@ -122,28 +122,37 @@ class PowBatchesPlugin final : public plugin::Plugin {
     timing_.max_message_bytes = config["max_message_bytes"].as<std::size_t>();
     std::set<std::string> ids;
     std::set<std::uint64_t> nums;
-    for (const auto& node : config["nodes"]) {
+    const auto& node_entries = config["nodes"];
+    for (std::size_t i = 0; i < node_entries.size(); ++i) {
+      const auto node = node_entries[i];
+      const auto at = "nodes[" + std::to_string(i) + "]";
       MlNodeConfig entry{node["id"].as<std::string>(), node["node_num"].as<std::uint64_t>(),
                          node["url"].as<std::string>(), node["autostart"].as<bool>()};
-      if (!ids.insert(entry.id).second) throw std::invalid_argument("nodes: id '" + entry.id + "' is listed twice");
+      if (!ids.insert(entry.id).second) {
+        throw plugin::ConfigError(at + ".id", "ML node id '" + entry.id + "' is listed twice");
+      }
       if (!nums.insert(entry.node_num).second) {
-        throw std::invalid_argument("nodes: node_num " + std::to_string(entry.node_num) + " is listed twice");
+        throw plugin::ConfigError(at + ".node_num", "node_num " + std::to_string(entry.node_num) + " is listed twice");
       }
       if (entry.url.rfind("http://", 0) != 0 && entry.url.rfind("https://", 0) != 0) {
-        throw std::invalid_argument("nodes: url of '" + entry.id + "' must start with http:// or https://");
+        throw plugin::ConfigError(at + ".url", "the url of '" + entry.id + "' must start with http:// or https://");
       }
       nodes_.push_back(std::move(entry));
     }
     std::set<std::string> names;
-    for (const auto& recorder : config["recorders"]) {
+    const auto& recorder_entries = config["recorders"];
+    for (std::size_t i = 0; i < recorder_entries.size(); ++i) {
+      const auto recorder = recorder_entries[i];
+      const auto at = "recorders[" + std::to_string(i) + "]";
       RecorderConfig entry{recorder["name"].as<std::string>(), recorder["type"].as<std::string>(),
                            recorder["url"].as<std::string>(),
                            std::chrono::milliseconds(recorder["timeout_ms"].as<long long>()),
                            std::chrono::milliseconds(recorder["max_backoff_ms"].as<long long>())};
-      if (!names.insert(entry.name).second)
-        throw std::invalid_argument("recorders: name '" + entry.name + "' is listed twice");
+      if (!names.insert(entry.name).second) {
+        throw plugin::ConfigError(at + ".name", "recorder name '" + entry.name + "' is listed twice");
+      }
       if (entry.type == "http" && entry.url.rfind("http://", 0) != 0) {
-        throw std::invalid_argument("recorders: '" + entry.name + "' of type http needs an http:// url");
+        throw plugin::ConfigError(at + ".url", "recorder '" + entry.name + "' of type http needs an http:// url");
       }
       recorders_.push_back(std::move(entry));
     }

@@ -86,20 +86,25 @@ class SolanaListenerPlugin final : public plugin::Plugin {
   void configure(const YAML::Node& config) override {
     config_.rpc_url = config["rpc_url"].as<std::string>();
     config_.pubsub.url = config["ws_url"].as<std::string>();
-    parseTarget(config_.rpc_url, "rpc_url");
-    parseTarget(config_.pubsub.url, "ws_url");
+    plugin::atKey("rpc_url", [&] { return parseTarget(config_.rpc_url, "rpc_url"); });
+    plugin::atKey("ws_url", [&] { return parseTarget(config_.pubsub.url, "ws_url"); });
     config_.commitment = config["commitment"].as<std::string>();
     std::set<std::string> seen;
-    for (const auto& program : config["programs"]) {
+    const auto& programs = config["programs"];
+    for (std::size_t i = 0; i < programs.size(); ++i) {
+      const auto program = programs[i];
+      const auto at = "programs[" + std::to_string(i) + "]";
       const auto id = program["id"].as<std::string>();
-      requirePublicKey(id, "programs: id");
-      if (!seen.insert(id).second) throw std::invalid_argument("programs: '" + id + "' is listed twice");
+      plugin::atKey(at + ".id", [&] { requirePublicKey(id, "program id"); });
+      if (!seen.insert(id).second) throw plugin::ConfigError(at + ".id", "program '" + id + "' is listed twice");
       config_.programs.push_back(id);
       for (const auto& name : program["events"]) events_.add(id, name.as<std::string>());
     }
-    for (const auto& account : config["accounts"]) {
-      requirePublicKey(account.as<std::string>(), "accounts:");
-      config_.accounts.push_back(account.as<std::string>());
+    const auto& accounts = config["accounts"];
+    for (std::size_t i = 0; i < accounts.size(); ++i) {
+      const auto account = accounts[i].as<std::string>();
+      plugin::atKey("accounts[" + std::to_string(i) + "]", [&] { requirePublicKey(account, "account"); });
+      config_.accounts.push_back(account);
     }
     config_.reconcile_interval = std::chrono::seconds(config["reconcile_interval_seconds"].as<long long>());
     config_.max_backfill = config["max_backfill"].as<std::size_t>();
@@ -109,7 +114,7 @@ class SolanaListenerPlugin final : public plugin::Plugin {
     config_.pubsub.backoff_min = std::chrono::milliseconds(config["reconnect_min_ms"].as<long long>());
     config_.pubsub.backoff_max = std::chrono::milliseconds(config["reconnect_max_ms"].as<long long>());
     if (config_.pubsub.backoff_max < config_.pubsub.backoff_min) {
-      throw std::invalid_argument("reconnect_max_ms must be at least reconnect_min_ms");
+      throw plugin::ConfigError("reconnect_max_ms", "reconnect_max_ms must be at least reconnect_min_ms");
     }
     config_.dedup_capacity = config["dedup_capacity"].as<std::size_t>();
     config_.watch_timeout = std::chrono::seconds(config["watch_timeout_seconds"].as<long long>());

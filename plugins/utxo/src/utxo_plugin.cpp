@@ -23,16 +23,16 @@ namespace {
 using plugin::ConfigField;
 using plugin::FieldType;
 
-/// Splits "host:port"; throws std::invalid_argument naming `what`.
-PeerAddress parseHostPort(const std::string& text, const std::string& what) {
+/// Splits "host:port"; throws ConfigError at `key`.
+PeerAddress parseHostPort(const std::string& text, const std::string& key) {
   const auto colon = text.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == text.size()) {
-    throw std::invalid_argument(what + " must be host:port, got '" + text + "'");
+    throw plugin::ConfigError(key, key + " must be host:port, got '" + text + "'");
   }
   const auto port_text = text.substr(colon + 1);
   if (port_text.size() > 5 || port_text.find_first_not_of("0123456789") != std::string::npos ||
       std::stoul(port_text) > 65535) {
-    throw std::invalid_argument(what + " has a bad port in '" + text + "'");
+    throw plugin::ConfigError(key, key + " has a bad port in '" + text + "'");
   }
   return {"", text.substr(0, colon), static_cast<std::uint16_t>(std::stoul(port_text))};
 }
@@ -118,28 +118,37 @@ class UtxoPlugin final : public plugin::Plugin {
     mainnet_ = config["network"].as<std::string>() == "mainnet";
     masternode_id_ = config["masternode_id"].as<std::string>();
     std::set<std::string> ids;
-    for (const auto& entry : config["masternodes"]) {
-      auto peer = parseHostPort(entry["address"].as<std::string>(), "masternodes: address");
+    const auto& entries = config["masternodes"];
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      const auto entry = entries[i];
+      const auto at = "masternodes[" + std::to_string(i) + "]";
+      auto peer = parseHostPort(entry["address"].as<std::string>(), at + ".address");
       peer.id = entry["id"].as<std::string>();
-      if (peer.id.empty()) throw std::invalid_argument("masternodes: an id is empty");
-      if (!ids.insert(peer.id).second) throw std::invalid_argument("masternodes: id '" + peer.id + "' is listed twice");
+      if (peer.id.empty()) throw plugin::ConfigError(at + ".id", "a masternode id is empty");
+      if (!ids.insert(peer.id).second) {
+        throw plugin::ConfigError(at + ".id", "masternode id '" + peer.id + "' is listed twice");
+      }
       const auto key_hex = entry["public_key"].as<std::string>("");
       if (!key_hex.empty()) {
         const auto key = fromHex(key_hex);
         if (!key || key->size() != kPublicKeySize) {
-          throw std::invalid_argument("masternodes: " + peer.id + ".public_key must be 64 hex characters");
+          throw plugin::ConfigError(at + ".public_key", "the public_key of " + peer.id + " must be 64 hex characters");
         }
         public_keys_[peer.id] = std::vector<std::uint8_t>(key->begin(), key->end());
       }
       masternodes_.push_back(std::move(peer));
     }
     if (!public_keys_.empty() && public_keys_.size() != masternodes_.size()) {
-      for (const auto& masternode : masternodes_) {
-        if (!public_keys_.contains(masternode.id)) {
-          throw std::invalid_argument("masternodes: " + masternode.id +
-                                      " has no public_key; once one masternode has a key, every one needs one");
+      for (std::size_t i = 0; i < masternodes_.size(); ++i) {
+        if (!public_keys_.contains(masternodes_[i].id)) {
+          throw plugin::ConfigError("masternodes[" + std::to_string(i) + "]",
+                                    masternodes_[i].id +
+                                        " has no public_key; once one masternode has a key, every one needs one");
         }
       }
+    }
+    if (!masternode_id_.empty() && !masternodes_.empty() && !ids.contains(masternode_id_)) {
+      throw plugin::ConfigError("masternode_id", "masternode_id '" + masternode_id_ + "' is not in masternodes");
     }
     const auto p2p = config["p2p"];
     listen_ = parseHostPort(p2p["listen"].as<std::string>(), "p2p.listen");
@@ -152,7 +161,7 @@ class UtxoPlugin final : public plugin::Plugin {
     verify_signatures_ = config["verify_signatures"].as<bool>();
     private_key_file_ = p2p["private_key_file"].as<std::string>("");
     if (!public_keys_.empty() && private_key_file_.empty()) {
-      throw std::invalid_argument("p2p.private_key_file is needed: the masternodes have public keys");
+      throw plugin::ConfigError("p2p.private_key_file", "p2p.private_key_file is needed: the masternodes have public keys");
     }
   }
 

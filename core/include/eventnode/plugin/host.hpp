@@ -21,8 +21,8 @@ namespace eventnode::plugin {
 using SubscriptionId = std::uint64_t;
 using TimerId = std::uint64_t;
 
-/// Called for each event on a matching topic, on the publisher's thread, after
-/// the publisher's own bookkeeping; keep it short and do not block.
+/// Called for each event on a matching topic on the subscribing plugin's own bus thread, in order: a slow
+/// handler delays only its own plugin's events; past 10,000 waiting, they are dropped and counted in /metrics.
 using BusHandler = std::function<void(const std::string& topic, const Json& data)>;
 
 class Host {
