@@ -1,5 +1,5 @@
 # The two commands: `make run` and `make test`. Both install what is missing first.
-.PHONY: run test deps build build-asan test-release test-asan clean
+.PHONY: run test deps build build-asan build-tsan test-release test-asan test-tsan clean
 
 deps:
 	tools/install_deps.sh
@@ -21,8 +21,16 @@ test-release: build
 test-asan: build-asan
 	ctest --preset asan
 
-# Release suite first (fast feedback), then the same suite under ASan+UBSan.
-test: test-release test-asan
+# ThreadSanitizer over the core's unit tests (bus, executors, scheduler, gateway parts).
+build-tsan: deps
+	cmake --preset tsan
+	cmake --build --preset tsan
+
+test-tsan: build-tsan
+	ctest --preset tsan
+
+# Release suite first (fast feedback), then the same suite under ASan+UBSan, then the core under TSan.
+test: test-release test-asan test-tsan
 
 clean:
 	rm -rf build

@@ -143,9 +143,19 @@ class GatewayUserRateLimit(NodeTestCase, unittest.TestCase):
             alice, _ = await node.connect(node.token("alice"))
             bob, _ = await node.connect(node.token("bob"))
             self.assertEqual((await subscribe(alice, sentinel_topic))["type"], "subscribed")
-            for i in range(5):  # the node may refuse the excess at publish time; only delivery is checked
-                node.http("POST", "/api/v1/publish", {"topic": "user:alice", "data": {"n": i}}, token=node.admin_token())
-            for i in range(3):
+            answers = [node.http("POST", "/api/v1/publish", {"topic": "user:alice", "data": {"n": i}},
+                                 token=node.admin_token()) for i in range(5)]
+            # The publisher is told which were not delivered, and why.
+            self.assertEqual([a.status for a in answers], [200, 200, 200, 429, 429], [a.body for a in answers])
+            self.assertEqual(answers[3].json()["error"]["code"], "rate_limited")
+            self.assertIn("user_events_per_minute", answers[3].json()["error"]["message"])
+            batch = node.http("POST", "/api/v1/publish", [{"topic": "user:alice", "data": {"n": 5}},
+                                                          {"topic": "user:bob", "data": {"n": 0}}],
+                              token=node.admin_token()).json()
+            self.assertEqual(batch["offsets"][0], None, batch)
+            self.assertEqual(batch["refused"][0]["index"], 0, batch)
+            self.assertEqual(batch["refused"][0]["code"], "rate_limited", batch)
+            for i in range(1, 3):
                 node.publish("user:bob", {"n": i})
             sentinel = node.publish(sentinel_topic, {"type": "Sentinel"})
             frames = []

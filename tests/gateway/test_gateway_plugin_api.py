@@ -148,6 +148,88 @@ class PluginApiTest(unittest.TestCase):
             await relay.close()
         run(scenario())
 
+    def test_a_plugin_may_send_to_and_close_only_its_own_connections(self):
+        async def scenario():
+            client, greeting = await self.node.connect(self.node.token("frank"))
+            relay, _ = await self.open_relay(self.node.token("relay-user"))
+            other, _ = await self.open_relay(self.node.token("relay-other"))
+            await send_json(other, {"op": "whoami"})
+            other_id = (await recv_json(other))["connection"]
+
+            await send_json(relay, {"op": "send_to", "connection": greeting["connection_id"], "text": "hi",
+                                    "close": True})
+            answer = await recv_json(relay)
+            self.assertEqual((answer["status"], answer["closed"]), (3, False), "a /ws connection is refused")
+            await send_json(client, {"type": "ping"})
+            self.assertEqual(await recv_json(client), {"type": "pong"}, "the /ws client got nothing and stays open")
+
+            await send_json(relay, {"op": "send_many", "connections": [other_id, greeting["connection_id"]],
+                                    "text": '{"type":"many"}'})
+            self.assertEqual(await recv_json(relay), {"type": "sent_many", "queued": 1})
+            self.assertEqual(await recv_json(other), {"type": "many"})
+            await send_json(relay, {"op": "send_to", "connection": other_id, "text": '{"type":"direct"}'})
+            self.assertEqual((await recv_json(relay))["status"], 0)
+            self.assertEqual(await recv_json(other), {"type": "direct"})
+            for ws in (client, relay, other):
+                await ws.close()
+
+        run(scenario())
+
+    def test_a_bus_only_publish_reaches_plugins_and_no_client(self):
+        async def scenario():
+            watcher, _ = await self.node.connect(self.node.token("gina"))
+            self.assertEqual((await subscribe(watcher, "relay:in"))["type"], "subscribed")
+            self.assertEqual((await subscribe(watcher, "relay:out"))["type"], "subscribed")
+            relay, _ = await self.open_relay(self.node.token("relay-user"))
+            await send_json(relay, {"op": "publish_bus", "topic": "relay:in", "data": {"n": 9}})
+            self.assertEqual(await recv_json(relay), {"type": "published", "accepted": True, "offset": 0, "reason": ""})
+            # The relay's bus handler saw it (and republished it to clients); the bus-only event itself reached none.
+            event = await recv_json(watcher)
+            self.assertEqual((event["topic"], event["data"]), ("relay:out", {"relayed": {"n": 9}}))
+            await send_json(relay, {"op": "publish_bus", "topic": "bad topic", "data": {}})
+            refused = await recv_json(relay)
+            self.assertFalse(refused["accepted"])
+            self.assertIn("invalid topic", refused["reason"])
+            await send_json(watcher, {"type": "ping"})
+            self.assertEqual(await recv_json(watcher), {"type": "pong"}, "nothing else reached the client")
+            for ws in (watcher, relay):
+                await ws.close()
+
+        run(scenario())
+
+    def test_a_plugins_metrics_and_health_show_on_metrics_and_healthz(self):
+        async def scenario():
+            relay, _ = await self.open_relay(self.node.token("relay-user"))
+            await send_json(relay, {"op": "count", "n": 5})
+            self.assertEqual(await recv_json(relay), {"type": "counted"})
+            text = self.node.metrics()
+            self.assertIn("# TYPE eventnode_relay_relayed_total counter\n", text)
+            self.assertIn('eventnode_relay_relayed_total{kind="test"} 5\n', text)
+            self.assertIn("eventnode_relay_subscribers 7\n", text)
+            self.assertIn('eventnode_bus_handled_total{subscriber="relay"}', text)
+
+            await send_json(relay, {"op": "health", "state": "degraded", "reason": "upstream gone for 40 s"})
+            self.assertEqual(await recv_json(relay), {"type": "health_reported"})
+            health = self.node.http("GET", "/healthz")
+            self.assertEqual(health.status, 200, health.body)
+            self.assertEqual(health.json()["status"], "degraded")
+            self.assertEqual(health.json()["plugins"][0]["health"], "degraded")
+            self.assertEqual(health.json()["plugins"][0]["reason"], "upstream gone for 40 s")
+
+            await send_json(relay, {"op": "health", "state": "failing", "reason": "cannot work"})
+            await recv_json(relay)
+            health = self.node.http("GET", "/healthz")
+            self.assertEqual((health.status, health.json()["status"]), (503, "failing"), health.body)
+
+            await send_json(relay, {"op": "health", "state": "ok"})
+            await recv_json(relay)
+            health = self.node.http("GET", "/healthz")
+            self.assertEqual((health.status, health.json()["status"]), (200, "ok"), health.body)
+            self.assertNotIn("reason", health.json()["plugins"][0])
+            await relay.close()
+
+        run(scenario())
+
     def test_a_throwing_plugin_callback_closes_only_that_connection_with_1011(self):
         async def scenario():
             broken, _ = await self.open_relay(self.node.token("frank"))

@@ -42,11 +42,13 @@ class PluginManagerTest : public ::testing::Test {
 /// The core services a plugin host needs, with a default node config.
 struct CoreFixture {
   CoreFixture(core::LogRegistry& logs, const std::filesystem::path& dir)
-      : gateway(config, bus, scheduler, logs), services{logs, bus, gateway, router, scheduler, "test", dir / "data"} {}
+      : gateway(config, bus, scheduler, logs),
+        services{logs, bus, gateway, router, scheduler, metrics, "test", dir / "data"} {}
   core::NodeConfig config;
   core::EventBus bus;
   core::HttpRouter router;
   core::Scheduler scheduler;
+  core::MetricRegistry metrics;
   core::Gateway gateway;
   core::CoreServices services;
 };
@@ -65,7 +67,7 @@ TEST_F(PluginManagerTest, RefusesANewerMajorApiNamingTheFileBothVersionsAndTheFi
   const auto& message = problems[0].message;
   EXPECT_EQ(problems[0].path, "plugins[0].library");
   EXPECT_NE(message.find("libwrong_major.so"), std::string::npos) << message;
-  EXPECT_NE(message.find("plugin API 2.0"), std::string::npos) << message;
+  EXPECT_NE(message.find("plugin API 3.0"), std::string::npos) << message;
   const auto ours =
       "plugin API " + std::to_string(plugin::kApiVersionMajor) + "." + std::to_string(plugin::kApiVersionMinor);
   EXPECT_NE(message.find(ours), std::string::npos) << message;
@@ -78,7 +80,24 @@ TEST_F(PluginManagerTest, RefusesANewerMinorApi) {
   std::vector<ConfigProblem> problems;
   manager.load(config("  - name: newer_minor\n"), problems);
   ASSERT_EQ(problems.size(), 1u);
-  EXPECT_NE(problems[0].message.find("plugin API 1.99"), std::string::npos) << problems[0].message;
+  EXPECT_NE(problems[0].message.find("plugin API 2.99"), std::string::npos) << problems[0].message;
+}
+
+TEST_F(PluginManagerTest, RefusesALibraryBuiltAgainstOtherVersionsOfTheBoundaryTypesNamingThem) {
+  core::PluginManager manager(logs_.get("core.plugins"));
+  std::vector<ConfigProblem> problems;
+  manager.load(config("  - name: abi_mismatch\n"), problems);
+  ASSERT_EQ(problems.size(), 1u);
+  const auto& message = problems[0].message;
+  EXPECT_EQ(problems[0].path, "plugins[0].library");
+  EXPECT_NE(message.find("libabi_mismatch.so"), std::string::npos) << message;
+  const auto ours = std::to_string(NLOHMANN_JSON_VERSION_MAJOR) + "." + std::to_string(NLOHMANN_JSON_VERSION_MINOR) +
+                    "." + std::to_string(NLOHMANN_JSON_VERSION_PATCH);
+  EXPECT_NE(message.find("nlohmann_json 0.0.1-" + ours + " (this node: " + ours + ")"), std::string::npos) << message;
+  EXPECT_NE(message.find("spdlog 0.0.1-"), std::string::npos) << message;
+  EXPECT_EQ(message.find("sizeof_json"), std::string::npos) << "only what differs is named: " << message;
+  EXPECT_NE(message.find("rebuild it"), std::string::npos) << message;
+  EXPECT_TRUE(manager.status().empty());
 }
 
 TEST_F(PluginManagerTest, RefusesALibraryWithoutTheFactorySymbol) {

@@ -5,23 +5,14 @@
 
 namespace eventnode::core {
 
-bool isValidTopic(std::string_view topic) {
-  if (topic.empty() || topic.size() > 256) return false;
-  return std::all_of(topic.begin(), topic.end(),
-                     [](char c) { return c > ' ' && c < 127 && c != '*' && c != ',' && c != '"' && c != '\\'; });
-}
-
 plugin::SubscriptionId EventBus::subscribe(const std::string& pattern, plugin::BusHandler handler,
                                            std::shared_ptr<BusExecutor> executor) {
-  const bool exact = pattern.empty() || pattern.back() != '*';
-  const auto prefix = exact ? pattern : pattern.substr(0, pattern.size() - 1);
-  if (exact ? !isValidTopic(prefix) : (!prefix.empty() && !isValidTopic(prefix))) {
+  if (!isValidTopicPattern(pattern)) {
     throw std::invalid_argument("invalid topic pattern '" + pattern + "': use a topic name, optionally ending in *");
   }
   if (!handler) throw std::invalid_argument("subscribe to '" + pattern + "' needs a handler");
   auto subscription = std::make_shared<Subscription>();
-  subscription->prefix = prefix;
-  subscription->exact = exact;
+  subscription->pattern = pattern;
   subscription->handler = std::move(handler);
   subscription->on_executor = executor != nullptr;
   subscription->executor = executor;

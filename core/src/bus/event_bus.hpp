@@ -4,6 +4,7 @@
 #include <eventnode/plugin/host.hpp>
 
 #include "bus/bus_executor.hpp"
+#include "topics/topic_pattern.hpp"
 
 #include <memory>
 #include <mutex>
@@ -12,12 +13,6 @@
 #include <vector>
 
 namespace eventnode::core {
-
-/// Topic names: 1..256 printable ASCII characters other than space, `*`, `,`, `"` and `\`.
-bool isValidTopic(std::string_view topic);
-
-/// The topic name rule, as error messages state it.
-inline constexpr const char* kTopicNameRule = "1 to 256 printable characters without space, *, comma, quote or backslash";
 
 class EventBus {
  public:
@@ -49,8 +44,7 @@ class EventBus {
  private:
   struct Subscription {
     plugin::SubscriptionId id;
-    std::string prefix;
-    bool exact;
+    std::string pattern;
     plugin::BusHandler handler;
     /// Weak: the executor's owner (a plugin's host) ends it; queued tasks never keep it alive.
     std::weak_ptr<BusExecutor> executor;
@@ -58,9 +52,7 @@ class EventBus {
     std::recursive_mutex call_mutex;  // recursive: a handler may unsubscribe itself
     bool active = true;
 
-    bool matches(const std::string& topic) const {
-      return exact ? topic == prefix : topic.compare(0, prefix.size(), prefix) == 0;
-    }
+    bool matches(const std::string& topic) const { return topicMatches(pattern, topic); }
     void call(const std::string& topic, const plugin::Json& data);
   };
 

@@ -2,7 +2,7 @@
 
 #include "config/core_schema.hpp"
 #include "config/schema_validator.hpp"
-#include "gateway/topic_rules.hpp"
+#include "topics/topic_pattern.hpp"
 
 #include <Poco/Environment.h>
 

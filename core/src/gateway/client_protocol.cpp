@@ -1,6 +1,6 @@
 #include "gateway/client_protocol.hpp"
 
-#include "bus/event_bus.hpp"
+#include "topics/topic_pattern.hpp"
 
 namespace eventnode::core {
 namespace {

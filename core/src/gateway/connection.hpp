@@ -24,6 +24,7 @@ namespace eventnode::core {
 struct ConnectionShared {
   std::atomic<std::size_t> queued_bytes{0};
   std::atomic<bool> closed{false};
+  std::string owner;  ///< the plugin whose endpoint it came through; empty for /ws. Set before it is shared.
 };
 
 struct ClientSubscription {

@@ -1,6 +1,6 @@
 #include "gateway/event_loop.hpp"
 
-#include "bus/event_bus.hpp"
+#include "topics/topic_pattern.hpp"
 #include "gateway/client_protocol.hpp"
 
 #include <sys/epoll.h>

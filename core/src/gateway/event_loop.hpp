@@ -9,7 +9,7 @@
 #include "gateway/connection.hpp"
 #include "gateway/gateway_metrics.hpp"
 #include "gateway/topic_registry.hpp"
-#include "gateway/topic_rules.hpp"
+#include "topics/topic_rules.hpp"
 
 #include <spdlog/logger.h>
 

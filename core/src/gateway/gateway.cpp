@@ -12,10 +12,13 @@ namespace {
 constexpr auto kSweepInterval = std::chrono::seconds(60);
 constexpr auto kTopicIdle = std::chrono::minutes(10);
 
-void requireValidTopic(const std::string& topic) {
-  if (!isValidTopic(topic)) {
-    throw std::invalid_argument("invalid topic '" + topic.substr(0, 64) + "': " + kTopicNameRule);
-  }
+plugin::PublishResult refused(std::string reason) {
+  return {plugin::PublishStatus::Refused, 0, std::move(reason)};
+}
+
+std::optional<plugin::PublishResult> checkTopic(const std::string& topic) {
+  if (isValidTopic(topic)) return std::nullopt;
+  return refused("invalid topic '" + topic.substr(0, 64) + "': " + kTopicNameRule);
 }
 
 }  // namespace
@@ -68,6 +71,7 @@ void Gateway::addEndpoint(plugin::WebSocketEndpoint endpoint, const std::string&
   if (endpoints_.count(path))
     throw std::logic_error("WebSocket endpoint " + path + " from " + owner + " is already taken");
   endpoints_.emplace(path, std::move(endpoint));
+  endpoint_owners_.emplace(path, owner);
 }
 
 void Gateway::freeze() {
@@ -98,36 +102,38 @@ void Gateway::stop() {
   logger_->info("gateway stopped");
 }
 
-std::uint64_t Gateway::publish(const std::string& topic, const plugin::Json& data) {
-  requireValidTopic(topic);
+plugin::PublishResult Gateway::publish(const std::string& topic, const plugin::Json& data) {
+  if (auto refusal = checkTopic(topic)) return *refusal;
   // Serialized once, outside the topic's lock; invalid UTF-8 in strings is replaced rather than refused.
-  const auto offset = publishToClients(topic, data.dump(-1, ' ', false, plugin::Json::error_handler_t::replace));
-  if (offset != 0) bus_.publish(topic, data);
-  return offset;
+  auto result = publishToClients(topic, data.dump(-1, ' ', false, plugin::Json::error_handler_t::replace));
+  if (result.accepted()) bus_.publish(topic, data);
+  return result;
 }
 
-std::uint64_t Gateway::publishText(const std::string& topic, std::string_view json_text) {
-  requireValidTopic(topic);
-  if (!isValidUtf8(json_text)) {
-    throw std::invalid_argument("event data for topic '" + topic.substr(0, 64) + "' is not valid UTF-8");
-  }
+plugin::PublishResult Gateway::publishText(const std::string& topic, std::string_view json_text) {
+  if (auto refusal = checkTopic(topic)) return *refusal;
+  if (!isValidUtf8(json_text)) return refused("event data for topic '" + topic.substr(0, 64) + "' is not valid UTF-8");
   // Parsed before any client sees the event, so text that is not JSON is refused whole.
   std::optional<plugin::Json> parsed;
   if (bus_.hasSubscriber(topic)) {
     auto read = plugin::readJson(json_text);
-    if (!read.ok()) {
-      throw std::invalid_argument("event data for topic '" + topic.substr(0, 64) + "' is refused: " + read.error);
-    }
+    if (!read.ok()) return refused("event data for topic '" + topic.substr(0, 64) + "' is refused: " + read.error);
     parsed = std::move(read.value);
   } else {
     assert(plugin::Json::accept(json_text) && "publishText needs one JSON value");
   }
-  const auto offset = publishToClients(topic, json_text);
-  if (offset != 0 && parsed) bus_.publish(topic, *parsed);
-  return offset;
+  auto result = publishToClients(topic, json_text);
+  if (result.accepted() && parsed) bus_.publish(topic, *parsed);
+  return result;
 }
 
-std::uint64_t Gateway::publishToClients(const std::string& topic, std::string_view data_text) {
+plugin::PublishResult Gateway::publishToBus(const std::string& topic, const plugin::Json& data) {
+  if (auto refusal = checkTopic(topic)) return *refusal;
+  bus_.publish(topic, data);
+  return {};
+}
+
+plugin::PublishResult Gateway::publishToClients(const std::string& topic, std::string_view data_text) {
   const auto state = topics_.get(topic);
   const auto user_limit = config_.server.limits.user_events_per_minute;
   const bool limited = user_limit > 0 && topic.rfind("user:", 0) == 0;
@@ -153,7 +159,9 @@ std::uint64_t Gateway::publishToClients(const std::string& topic, std::string_vi
                                " events a minute for this user; the rest of this minute's are dropped"));
           for (auto& loop : loops_) loop->post(DeliverTask{state, 0, notice});
         }
-        return 0;
+        return {plugin::PublishStatus::RateLimited, 0,
+                "more than " + std::to_string(user_limit) + " events a minute for " + topic.substr(0, 64) +
+                    " (server.limits.user_events_per_minute); this one was not delivered"};
       }
     }
     offset = ++state->offset;
@@ -176,7 +184,7 @@ std::uint64_t Gateway::publishToClients(const std::string& topic, std::string_vi
     }
   }
   metrics_.events_published.fetch_add(1, std::memory_order_relaxed);
-  return offset;
+  return {plugin::PublishStatus::Accepted, offset, {}};
 }
 
 std::optional<AdmissionRefusal> Gateway::admit(const std::string& ip) {
@@ -215,6 +223,7 @@ plugin::ConnectionId Gateway::adopt(Poco::Net::StreamSocket socket, bool tls, pl
   connection->identity = std::move(identity);
   connection->remote_ip = std::move(ip);
   connection->endpoint = endpoint;
+  if (endpoint) connection->shared->owner = endpoint_owners_.at(endpoint->path);
   std::vector<std::string> automatic;
   if (!endpoint) {
     automatic.push_back("broadcast");
@@ -246,25 +255,56 @@ void Gateway::onClosed(const Connection& connection) {
   }
 }
 
-plugin::SendStatus Gateway::send(plugin::ConnectionId id, std::string_view text) {
+std::shared_ptr<ConnectionShared> Gateway::ownedConnection(plugin::ConnectionId id, const std::string& owner) const {
+  std::lock_guard lock(registry_mutex_);
+  const auto it = connections_.find(id);
+  if (it == connections_.end() || it->second->owner != owner) return nullptr;
+  return it->second;
+}
+
+plugin::SendStatus Gateway::send(plugin::ConnectionId id, std::string_view text, const std::string& owner) {
   std::shared_ptr<ConnectionShared> shared;
   {
     std::lock_guard lock(registry_mutex_);
     const auto it = connections_.find(id);
     if (it == connections_.end()) return plugin::SendStatus::Closed;
+    if (it->second->owner != owner) return plugin::SendStatus::Refused;
     shared = it->second;
   }
   if (shared->closed.load()) return plugin::SendStatus::Closed;
+  return queueFrame(id, *shared, textFrame(text));
+}
+
+std::size_t Gateway::sendMany(const std::vector<plugin::ConnectionId>& ids, std::string_view text,
+                              const std::string& owner) {
+  FramePtr frame;  // framed once, on the first connection that takes it
+  std::size_t queued = 0;
+  for (const auto id : ids) {
+    const auto shared = ownedConnection(id, owner);
+    if (!shared || shared->closed.load()) continue;
+    if (!frame) frame = textFrame(text);
+    if (queueFrame(id, *shared, frame) == plugin::SendStatus::Ok) ++queued;
+  }
+  return queued;
+}
+
+FramePtr Gateway::textFrame(std::string_view text) {
   auto frame = std::make_shared<OutboundFrame>();
   frame->bytes = ws::encodeFrame(ws::Opcode::Text, text);
-  const bool over = shared->queued_bytes.load(std::memory_order_relaxed) + frame->bytes.size() >
+  return frame;
+}
+
+plugin::SendStatus Gateway::queueFrame(plugin::ConnectionId id, const ConnectionShared& shared, FramePtr frame) {
+  const bool over = shared.queued_bytes.load(std::memory_order_relaxed) + frame->bytes.size() >
                     config_.server.limits.outbound_buffer_bytes;
   loopFor(id).post(SendTask{id, std::move(frame)});
   return over ? plugin::SendStatus::Backpressure : plugin::SendStatus::Ok;
 }
 
-void Gateway::close(plugin::ConnectionId id, std::uint16_t code, std::string reason) {
+bool Gateway::close(plugin::ConnectionId id, std::uint16_t code, std::string reason, const std::string& owner) {
+  if (!ownedConnection(id, owner)) return false;
   loopFor(id).post(CloseTask{id, code, std::move(reason)});
+  return true;
 }
 
 plugin::Json Gateway::stats() const {

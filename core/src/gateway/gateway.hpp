@@ -10,7 +10,7 @@
 #include "gateway/event_loop.hpp"
 #include "gateway/gateway_metrics.hpp"
 #include "gateway/topic_registry.hpp"
-#include "gateway/topic_rules.hpp"
+#include "topics/topic_rules.hpp"
 #include "logging/log_registry.hpp"
 #include "scheduler/scheduler.hpp"
 
@@ -56,14 +56,16 @@ class Gateway {
   void stop();
 
   /// Publishes on a topic: WebSocket subscribers (with history) and the
-  /// in-process bus. Returns the event's offset, or 0 when a user's event was
-  /// dropped by user_events_per_minute. Throws std::invalid_argument for a bad topic.
-  std::uint64_t publish(const std::string& topic, const plugin::Json& data);
+  /// in-process bus. Refused for a bad topic; RateLimited (nothing delivered)
+  /// beyond user_events_per_minute on a user:<id> topic. Never throws for bad input.
+  plugin::PublishResult publish(const std::string& topic, const plugin::Json& data);
   /// publish() for data already serialized as JSON (Host::publishText): sent
-  /// as it is, parsed only for in-process subscribers. Throws
-  /// std::invalid_argument for a bad topic, text that is not UTF-8, or (when a
-  /// subscriber needs it parsed) not JSON; nothing is published then.
-  std::uint64_t publishText(const std::string& topic, std::string_view json_text);
+  /// as it is, parsed only for in-process subscribers. Refused, with nothing
+  /// published, for a bad topic, text that is not UTF-8, or (when a
+  /// subscriber needs it parsed) not JSON.
+  plugin::PublishResult publishText(const std::string& topic, std::string_view json_text);
+  /// The in-process bus only (Host::publishToBus): no frame, no history, offset 0.
+  plugin::PublishResult publishToBus(const std::string& topic, const plugin::Json& data);
 
   /// Reserves a connection slot for `ip`, or says why not. Thread-safe.
   std::optional<AdmissionRefusal> admit(const std::string& ip);
@@ -73,9 +75,13 @@ class Gateway {
   plugin::ConnectionId adopt(Poco::Net::StreamSocket socket, bool tls, plugin::Identity identity, std::string ip,
                              const plugin::WebSocketEndpoint* endpoint, std::vector<std::string> requested_topics);
 
-  /// Queues a text message to one connection; never blocks. Thread-safe.
-  plugin::SendStatus send(plugin::ConnectionId id, std::string_view text);
-  void close(plugin::ConnectionId id, std::uint16_t code, std::string reason);
+  /// Queues a text message to one connection of `owner`'s endpoints (Refused
+  /// for any other connection); never blocks. Thread-safe.
+  plugin::SendStatus send(plugin::ConnectionId id, std::string_view text, const std::string& owner);
+  /// send() of one text to many connections, framed once; returns how many were queued (Ok).
+  std::size_t sendMany(const std::vector<plugin::ConnectionId>& ids, std::string_view text, const std::string& owner);
+  /// Closes a connection of `owner`'s endpoints; false (nothing done) for any other.
+  bool close(plugin::ConnectionId id, std::uint16_t code, std::string reason, const std::string& owner);
 
   /// {"total_connections","active_users","subscriptions","topics","server_id"}
   plugin::Json stats() const;
@@ -84,9 +90,13 @@ class Gateway {
 
  private:
   void onClosed(const Connection& connection);
-  /// The WebSocket side of a publish: frame, history, the I/O threads. Returns
-  /// 0 when user_events_per_minute dropped the event.
-  std::uint64_t publishToClients(const std::string& topic, std::string_view data_text);
+  /// The WebSocket side of a publish: frame, history, the I/O threads.
+  plugin::PublishResult publishToClients(const std::string& topic, std::string_view data_text);
+  /// The connection's shared part when it is one of `owner`'s, else null.
+  std::shared_ptr<ConnectionShared> ownedConnection(plugin::ConnectionId id, const std::string& owner) const;
+  static FramePtr textFrame(std::string_view text);
+  /// Hands a frame to the connection's I/O thread; Backpressure when it goes past outbound_buffer_bytes.
+  plugin::SendStatus queueFrame(plugin::ConnectionId id, const ConnectionShared& shared, FramePtr frame);
   EventLoop& loopFor(plugin::ConnectionId id) { return *loops_[id % loops_.size()]; }
 
   const NodeConfig& config_;
@@ -99,6 +109,7 @@ class Gateway {
   LoopContext context_;
   std::vector<std::unique_ptr<EventLoop>> loops_;
   std::map<std::string, plugin::WebSocketEndpoint> endpoints_;
+  std::map<std::string, std::string> endpoint_owners_;  ///< path → the plugin that added it
   bool frozen_ = false;
   bool started_ = false;
   Scheduler::TaskId sweep_task_ = 0;

@@ -30,9 +30,32 @@ std::optional<HttpResponse> checkItem(const Json& item, const std::string& where
   return std::nullopt;
 }
 
+/// The HTTP status and error code of a publish that was not accepted.
+std::pair<int, const char*> refusalOf(plugin::PublishStatus status) {
+  switch (status) {
+    case plugin::PublishStatus::RateLimited:
+      return {429, "rate_limited"};
+    case plugin::PublishStatus::Unavailable:
+      return {503, "unavailable"};
+    default:
+      return {400, "refused"};
+  }
+}
+
+/// {"offset":N} for an accepted publish, the error that says why for any other.
+HttpResponse answerFor(const plugin::PublishResult& result, const char* topic_key = nullptr) {
+  if (!result.accepted()) {
+    const auto [status, code] = refusalOf(result.status);
+    return HttpResponse::error(status, code, result.reason);
+  }
+  Json body{{"offset", result.offset}};
+  if (topic_key) body["topic"] = topic_key;
+  return HttpResponse::json(200, body);
+}
+
 }  // namespace
 
-void addGatewayRoutes(HttpRouter& router, Gateway& gateway, const EventBus& bus) {
+void addGatewayRoutes(HttpRouter& router, Gateway& gateway, const EventBus& bus, const MetricRegistry& metrics) {
   router.add({"POST", "/api/v1/publish", plugin::RouteAccess::Admin,
               [&gateway](const HttpRequest& request) {
                 Json body;
@@ -43,12 +66,25 @@ void addGatewayRoutes(HttpRouter& router, Gateway& gateway, const EventBus& bus)
                   for (std::size_t i = 0; i < body.size(); ++i) {
                     if (auto error = checkItem(body[i], "[" + std::to_string(i) + "]")) return *error;
                   }
+                  // Each item is published on its own: one over a user's limit does not hold back the rest,
+                  // and the answer says which were not delivered (offset null, and why under "refused").
                   Json offsets = Json::array();
-                  for (const auto& item : body) offsets.push_back(gateway.publish(item["topic"], item["data"]));
-                  return HttpResponse::json(200, {{"offsets", offsets}});
+                  Json refused = Json::array();
+                  for (std::size_t i = 0; i < body.size(); ++i) {
+                    const auto result = gateway.publish(body[i]["topic"], body[i]["data"]);
+                    if (result.accepted()) {
+                      offsets.push_back(result.offset);
+                      continue;
+                    }
+                    offsets.push_back(nullptr);
+                    refused.push_back({{"index", i}, {"code", refusalOf(result.status).second}, {"message", result.reason}});
+                  }
+                  Json answer{{"offsets", offsets}};
+                  if (!refused.empty()) answer["refused"] = refused;
+                  return HttpResponse::json(200, answer);
                 }
                 if (auto error = checkItem(body, "body")) return *error;
-                return HttpResponse::json(200, {{"offset", gateway.publish(body["topic"], body["data"])}});
+                return answerFor(gateway.publish(body["topic"], body["data"]));
               }},
              "core");
   router.add({"POST", "/api/ws/broadcast", plugin::RouteAccess::Admin,
@@ -58,17 +94,16 @@ void addGatewayRoutes(HttpRouter& router, Gateway& gateway, const EventBus& bus)
                 if (!body.is_object() || !body.contains("data")) {
                   return HttpResponse::error(400, "bad_request", "expected {\"data\":{…}}");
                 }
-                return HttpResponse::json(
-                    200, {{"topic", "broadcast"}, {"offset", gateway.publish("broadcast", body["data"])}});
+                return answerFor(gateway.publish("broadcast", body["data"]), "broadcast");
               }},
              "core");
   router.add({"GET", "/api/ws/connections", plugin::RouteAccess::Admin,
               [&gateway](const HttpRequest&) { return HttpResponse::json(200, gateway.stats()); }},
              "core");
   router.add({"GET", "/metrics", plugin::RouteAccess::Public,
-              [&gateway, &bus](const HttpRequest&) {
-                return HttpResponse{200, "text/plain; version=0.0.4", gateway.metrics().render() + bus.renderMetrics(),
-                                    {}};
+              [&gateway, &bus, &metrics](const HttpRequest&) {
+                return HttpResponse{200, "text/plain; version=0.0.4",
+                                    gateway.metrics().render() + bus.renderMetrics() + metrics.render(), {}};
               }},
              "core");
 }

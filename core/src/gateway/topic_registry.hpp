@@ -6,7 +6,7 @@
 #include <eventnode/plugin/json.hpp>
 
 #include "gateway/outbound_frame.hpp"
-#include "gateway/topic_rules.hpp"
+#include "topics/topic_rules.hpp"
 
 #include <atomic>
 #include <chrono>

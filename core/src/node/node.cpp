@@ -11,6 +11,21 @@
 #include <filesystem>
 
 namespace eventnode::core {
+namespace {
+
+const char* healthName(plugin::HealthState state) {
+  switch (state) {
+    case plugin::HealthState::Ok:
+      return "ok";
+    case plugin::HealthState::Degraded:
+      return "degraded";
+    case plugin::HealthState::Failing:
+      return "failing";
+  }
+  return "unknown";
+}
+
+}  // namespace
 
 Node::Node(NodeConfig config, LogRegistry& logs)
     : config_(std::move(config)),
@@ -19,7 +34,7 @@ Node::Node(NodeConfig config, LogRegistry& logs)
       plugins_(logs.get("core.plugins")),
       auth_(config_.auth),
       gateway_(config_, bus_, scheduler_, logs),
-      services_{logs_, bus_, gateway_, router_, scheduler_, config_.node.id, config_.node.data_dir} {}
+      services_{logs_, bus_, gateway_, router_, scheduler_, metrics_, config_.node.id, config_.node.data_dir} {}
 
 Node::~Node() {
   stop();
@@ -40,7 +55,7 @@ void Node::start() {
   if (!problems.empty()) throw ConfigError(config_.file.string(), std::move(problems));
 
   addCoreRoutes();
-  addGatewayRoutes(router_, gateway_, bus_);
+  addGatewayRoutes(router_, gateway_, bus_, metrics_);
   gateway_.start();
   try {
     plugins_.startAll(services_);
@@ -83,14 +98,22 @@ void Node::addCoreRoutes() {
   router_.add({"GET", "/healthz", plugin::RouteAccess::Public,
                [this](const plugin::HttpRequest&) {
                  plugin::Json plugins = plugin::Json::array();
-                 bool healthy = true;
+                 // ok: every plugin started and well; degraded (still 200): one works in part;
+                 // failing (503): one is not started or says it fails.
+                 bool failing = false;
+                 bool degraded = false;
                  for (const auto& status : plugins_.status()) {
-                   plugins.push_back({{"name", status.name}, {"version", status.version}, {"state", status.state}});
-                   healthy = healthy && status.state == "started";
+                   plugin::Json row{{"name", status.name}, {"version", status.version}, {"state", status.state},
+                                    {"health", healthName(status.health.state)}};
+                   if (!status.health.reason.empty()) row["reason"] = status.health.reason;
+                   plugins.push_back(std::move(row));
+                   failing = failing || status.state != "started" || status.health.state == plugin::HealthState::Failing;
+                   degraded = degraded || status.health.state == plugin::HealthState::Degraded;
                  }
                  const auto uptime =
                      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_at_);
-                 return plugin::HttpResponse::json(healthy ? 200 : 503, {{"status", healthy ? "ok" : "degraded"},
+                 const char* overall = failing ? "failing" : degraded ? "degraded" : "ok";
+                 return plugin::HttpResponse::json(failing ? 503 : 200, {{"status", overall},
                                                                          {"node_id", config_.node.id},
                                                                          {"role", config_.node.role},
                                                                          {"version", kVersion},

@@ -8,6 +8,7 @@
 #include "http/http_router.hpp"
 #include "http/http_server.hpp"
 #include "logging/log_registry.hpp"
+#include "metrics/metric_registry.hpp"
 #include "plugins/core_services.hpp"
 #include "plugins/plugin_manager.hpp"
 #include "scheduler/scheduler.hpp"
@@ -45,6 +46,7 @@ class Node {
   PluginManager plugins_;
   Scheduler scheduler_;
   EventBus bus_;
+  MetricRegistry metrics_;
   HttpRouter router_;
   JwtAuthenticator auth_;
   Gateway gateway_;

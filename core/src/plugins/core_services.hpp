@@ -4,6 +4,7 @@
 #include "gateway/gateway.hpp"
 #include "http/http_router.hpp"
 #include "logging/log_registry.hpp"
+#include "metrics/metric_registry.hpp"
 #include "scheduler/scheduler.hpp"
 
 #include <filesystem>
@@ -17,6 +18,7 @@ struct CoreServices {
   Gateway& gateway;
   HttpRouter& router;
   Scheduler& scheduler;
+  MetricRegistry& metrics;
   std::string node_id;
   std::filesystem::path data_dir;
 };

@@ -22,46 +22,101 @@ std::filesystem::path PluginHost::dataDir() {
   return dir;
 }
 
-std::uint64_t PluginHost::publish(const std::string& topic, const plugin::Json& data) {
+plugin::PublishResult PluginHost::publish(const std::string& topic, const plugin::Json& data) {
   return core_.gateway.publish(topic, data);
 }
 
-std::uint64_t PluginHost::sendToUser(const std::string& user, const plugin::Json& data) {
-  return core_.gateway.publish("user:" + user, data);
-}
-
-std::uint64_t PluginHost::sendToAdmins(const plugin::Json& data) {
-  return core_.gateway.publish("admins", data);
-}
-
-std::uint64_t PluginHost::broadcast(const plugin::Json& data) {
-  return core_.gateway.publish("broadcast", data);
-}
-
-std::uint64_t PluginHost::publishText(const std::string& topic, std::string_view json_text) {
+plugin::PublishResult PluginHost::publishText(const std::string& topic, std::string_view json_text) {
   return core_.gateway.publishText(topic, json_text);
 }
 
-plugin::SendStatus PluginHost::sendToConnection(plugin::ConnectionId id, std::string_view text) {
-  return core_.gateway.send(id, text);
+plugin::PublishResult PluginHost::publishToBus(const std::string& topic, const plugin::Json& data) {
+  return core_.gateway.publishToBus(topic, data);
 }
 
-void PluginHost::closeConnection(plugin::ConnectionId id, std::uint16_t code, const std::string& reason) {
-  core_.gateway.close(id, code, reason);
+plugin::PublishResult PluginHost::sendToUser(const std::string& user, const plugin::Json& data) {
+  return core_.gateway.publish("user:" + user, data);
+}
+
+plugin::PublishResult PluginHost::sendToAdmins(const plugin::Json& data) {
+  return core_.gateway.publish("admins", data);
+}
+
+plugin::PublishResult PluginHost::broadcast(const plugin::Json& data) {
+  return core_.gateway.publish("broadcast", data);
+}
+
+plugin::SendStatus PluginHost::sendToConnection(plugin::ConnectionId id, std::string_view text) {
+  return core_.gateway.send(id, text, name_);
+}
+
+std::size_t PluginHost::sendToConnections(const std::vector<plugin::ConnectionId>& ids, std::string_view text) {
+  return core_.gateway.sendMany(ids, text, name_);
+}
+
+bool PluginHost::closeConnection(plugin::ConnectionId id, std::uint16_t code, const std::string& reason) {
+  return core_.gateway.close(id, code, reason, name_);
+}
+
+std::string PluginHost::metricName(const std::string& name) const {
+  if (!isMetricName(name)) {
+    throw std::invalid_argument("metric name '" + name + "' of plugin " + name_ + " must match [a-zA-Z_][a-zA-Z0-9_]*");
+  }
+  return "eventnode_" + name_ + "_" + name;
+}
+
+std::shared_ptr<plugin::Counter> PluginHost::counter(const std::string& name, const std::string& help,
+                                                     const plugin::MetricLabels& labels) {
+  return core_.metrics.counter(name_, metricName(name), help, labels);
+}
+
+std::shared_ptr<plugin::Gauge> PluginHost::gauge(const std::string& name, const std::string& help,
+                                                 const plugin::MetricLabels& labels) {
+  return core_.metrics.gauge(name_, metricName(name), help, labels);
+}
+
+std::shared_ptr<plugin::Histogram> PluginHost::histogram(const std::string& name, const std::string& help,
+                                                         std::vector<double> bounds,
+                                                         const plugin::MetricLabels& labels) {
+  return core_.metrics.histogram(name_, metricName(name), help, std::move(bounds), labels);
+}
+
+void PluginHost::observe(const std::string& name, const std::string& help, plugin::MetricType type,
+                         const plugin::MetricLabels& labels, std::function<double()> read) {
+  core_.metrics.observe(name_, metricName(name), help, type, labels, std::move(read));
+}
+
+void PluginHost::reportHealth(plugin::HealthState state, const std::string& reason) {
+  {
+    std::lock_guard lock(mutex_);
+    if (health_.state == state && health_.reason == reason) return;
+    health_ = {state, reason};
+  }
+  if (state == plugin::HealthState::Ok) {
+    logger_->info("health ok");
+  } else {
+    logger_->warn("health {} reason=\"{}\"", state == plugin::HealthState::Degraded ? "degraded" : "failing", reason);
+  }
+}
+
+PluginHealth PluginHost::health() const {
+  std::lock_guard lock(mutex_);
+  return health_;
 }
 
 void PluginHost::addWebSocketEndpoint(plugin::WebSocketEndpoint endpoint) {
   // Each callback is guarded: a throw is logged and closes only that connection.
   auto& gateway = core_.gateway;
-  const auto guard = [logger = logger_, &gateway](const char* what, plugin::ConnectionId id, auto&& call) {
+  const auto guard = [logger = logger_, &gateway, owner = name_](const char* what, plugin::ConnectionId id,
+                                                                 auto&& call) {
     try {
       call();
     } catch (const std::exception& e) {
       logger->error("websocket {} threw connection={} error=\"{}\"", what, id, e.what());
-      gateway.close(id, 1011, "internal error");
+      gateway.close(id, 1011, "internal error", owner);
     } catch (...) {
       logger->error("websocket {} threw a non-standard exception connection={}", what, id);
-      gateway.close(id, 1011, "internal error");
+      gateway.close(id, 1011, "internal error", owner);
     }
   };
   if (auto on_open = std::move(endpoint.on_open)) {
@@ -172,6 +227,8 @@ void PluginHost::releaseAll() {
   }
   for (const auto id : timers) core_.scheduler.cancel(id);
   for (const auto id : subscriptions) core_.bus.unsubscribe(id);
+  // The plugin's readers are its code: gone before its library can be.
+  core_.metrics.removeOwner(name_);
 }
 
 }  // namespace eventnode::core

@@ -169,7 +169,7 @@ std::vector<PluginStatus> PluginManager::status() const {
   std::vector<PluginStatus> rows;
   for (const auto& slot : slots_) {
     rows.push_back({slot->info.name, slot->info.version, versionText(slot->library.api), slot->library.file.string(),
-                    true, slot->state});
+                    true, slot->state, slot->host && slot->state == "started" ? slot->host->health() : PluginHealth{}});
   }
   return rows;
 }
@@ -177,7 +177,7 @@ std::vector<PluginStatus> PluginManager::status() const {
 std::vector<PluginStatus> describePlugins(const NodeConfig& config) {
   std::vector<PluginStatus> rows;
   for (const auto& entry : config.plugins) {
-    PluginStatus row{entry.name, "", "", "", entry.enabled, entry.enabled ? "enabled" : "disabled"};
+    PluginStatus row{entry.name, "", "", "", entry.enabled, entry.enabled ? "enabled" : "disabled", {}};
     try {
       auto library = openPluginLibrary(findPluginLibrary(entry, config));
       row.file = library.file.string();

@@ -23,6 +23,7 @@ struct PluginStatus {
   std::string file;
   bool enabled = false;
   std::string state;  ///< loaded, configured, started, stopped, failed, disabled, or the load error
+  PluginHealth health;  ///< the plugin's last report, while started
 };
 
 class PluginManager {

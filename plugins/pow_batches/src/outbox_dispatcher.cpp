@@ -155,13 +155,10 @@ void OutboxDispatcher::run() {
 std::string OutboxDispatcher::deliver(const OutboxRow& row) {
   const auto& message = row.recorded ? row.recorded->message : row.message;
   if (config_.type == "topic") {
-    try {
-      // The recorder message is the event: published as it is, not parsed and printed again.
-      host_.publishText(std::string("pow.") + row.kind, message);
-      return {};
-    } catch (const std::exception& e) {
-      return e.what();
-    }
+    // The recorder message is the event: published as it is, not parsed and printed again. The row stays
+    // in the outbox until the node accepts it.
+    const auto result = host_.publishText(std::string("pow.") + row.kind, message);
+    return result.accepted() ? std::string{} : result.reason;
   }
   try {
     const Poco::URI uri(config_.url);

@@ -6,6 +6,7 @@
 #include "batch_writer.hpp"
 #include "ml_node_worker.hpp"
 #include "outbox_dispatcher.hpp"
+#include "pow_metrics.hpp"
 
 #include <eventnode/plugin/export.hpp>
 
@@ -22,6 +23,9 @@ using plugin::FieldType;
 using plugin::HttpRequest;
 using plugin::HttpResponse;
 using plugin::Json;
+
+/// How often the ML nodes' connections are looked at for /healthz.
+constexpr std::chrono::seconds kHealthInterval{2};
 
 }  // namespace
 
@@ -159,6 +163,7 @@ class PowBatchesPlugin final : public plugin::Plugin {
   }
 
   void start(plugin::Host& host) override {
+    host_ = &host;
     logger_ = host.logger();
     std::vector<std::string> recorder_names;
     for (const auto& recorder : recorders_) recorder_names.push_back(recorder.name);
@@ -175,14 +180,17 @@ class PowBatchesPlugin final : public plugin::Plugin {
       workers_[node.id] = std::move(worker);
     }
     addRoutes(host);
+    registerMetrics(host, workers_);
     for (const auto& node : nodes_) {
       if (node.autostart) workers_[node.id]->start();
     }
+    health_timer_ = host.scheduleEvery(kHealthInterval, [this, &host] { reportHealth(host, workers_); });
     logger_->info("ready nodes={} recorders={} batches_on_record={}", nodes_.size(), recorders_.size(),
                   store_->batchCount());
   }
 
   void stop() override {
+    if (health_timer_) host_->cancelTimer(health_timer_);
     for (auto& [id, worker] : workers_) worker->stop();
     if (writer_) writer_->stop();
     for (auto& dispatcher : dispatchers_) dispatcher->stop();
@@ -245,6 +253,8 @@ class PowBatchesPlugin final : public plugin::Plugin {
   IntakeTiming timing_;
   std::vector<MlNodeConfig> nodes_;
   std::vector<RecorderConfig> recorders_;
+  plugin::Host* host_ = nullptr;
+  plugin::TimerId health_timer_ = 0;
   std::shared_ptr<spdlog::logger> logger_;
   // Destroyed in reverse: workers (which submit to the writer) go first.
   std::unique_ptr<BatchStore> store_;

@@ -239,13 +239,15 @@ void Listener::flushRemembered() {
 
 void Listener::publishTransaction(const std::string& program, const Json& event, bool live) {
   const auto& signature = event["signature"].get_ref<const std::string&>();
-  if (!published_.insert(signature)) {
+  if (published_.contains(signature)) {
     std::lock_guard lock(mutex_);
     ++duplicates_;
     return;
   }
   const auto text = eventText(event);
-  publish_("solana:program:" + program, text);
+  // Not taken (the broker is down): neither deduplicated nor remembered, so the next walk publishes it again.
+  if (!publish_("solana:program:" + program, text)) return;
+  published_.insert(signature);
   publish_("solana:tx:" + signature, text);
   remember_.push_back({program, signature, event.value("slot", std::uint64_t{0})});
   std::lock_guard lock(mutex_);

@@ -48,8 +48,9 @@ class Listener {
  public:
   /// Publishes an event, printed once as JSON text, on `topic` (the node's
   /// bus); called on the worker thread. A transaction goes out on two topics
-  /// from one text.
-  using Publish = std::function<void(const std::string& topic, std::string_view event_text)>;
+  /// from one text. Returns whether the node accepted it: a transaction is
+  /// marked published (deduplicated, remembered) only then.
+  using Publish = std::function<bool(const std::string& topic, std::string_view event_text)>;
 
   Listener(ListenerConfig config, const AnchorEventRegistry& events, CursorStore& cursors,
            std::shared_ptr<spdlog::logger> logger, Publish publish);

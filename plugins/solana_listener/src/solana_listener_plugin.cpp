@@ -2,6 +2,7 @@
 // reliable with reconnect, backfill over RPC, dedup and a stored cursor, and
 // published on the bus (solana:program:<id>, solana:tx:<signature>).
 #include "listener.hpp"
+#include "listener_metrics.hpp"
 #include "spl_token.hpp"
 
 #include <eventnode/plugin/export.hpp>
@@ -11,6 +12,9 @@
 
 namespace eventnode::plugins::solana_listener {
 namespace {
+
+/// How often the PubSub connection is looked at for /healthz.
+constexpr std::chrono::seconds kHealthInterval{2};
 
 using plugin::ConfigField;
 using plugin::FieldType;
@@ -131,7 +135,11 @@ class SolanaListenerPlugin final : public plugin::Plugin {
     cursors_ = std::make_unique<CursorStore>(host.dataDir() / "cursors.sqlite");
     listener_ = std::make_unique<Listener>(
         config_, events_, *cursors_, logger_,
-        [&host](const std::string& topic, std::string_view event_text) { host.publishText(topic, event_text); });
+        [this, &host](const std::string& topic, std::string_view event_text) {
+          const auto result = host.publishText(topic, event_text);
+          if (!result.accepted()) logger_->warn("event not published topic={} reason=\"{}\"", topic, result.reason);
+          return result.accepted();
+        });
     // Other plugins ask for a signature's outcome over the bus, never by linking to this one.
     watch_subscription_ = host.subscribe("solana:watch", [this](const std::string&, const Json& data) {
       const auto signature = data.is_object() ? data.value("signature", std::string()) : std::string();
@@ -149,11 +157,13 @@ class SolanaListenerPlugin final : public plugin::Plugin {
     host.addHttpRoute({"GET", "/api/solana/status", plugin::RouteAccess::Admin, [this](const plugin::HttpRequest&) {
                          return plugin::HttpResponse::json(200, listener_->status());
                        }});
+    registerMetrics(host, *listener_, config_.programs);
     listener_->start();
     timer_ = host.scheduleEvery(config_.reconcile_interval, [this] {
       listener_->reconcile();
       listener_->expireWatches();
     });
+    health_timer_ = host.scheduleEvery(kHealthInterval, [this, &host] { health_.check(host, *listener_); });
     logger_->info("ready rpc={} ws={} commitment={} programs={} accounts={}", config_.rpc_url, config_.pubsub.url,
                   config_.commitment, config_.programs.size(), config_.accounts.size());
   }
@@ -161,6 +171,7 @@ class SolanaListenerPlugin final : public plugin::Plugin {
   void stop() override {
     if (host_) {
       host_->cancelTimer(timer_);
+      host_->cancelTimer(health_timer_);
       host_->unsubscribe(watch_subscription_);
     }
     if (listener_) listener_->stop();
@@ -170,6 +181,8 @@ class SolanaListenerPlugin final : public plugin::Plugin {
  private:
   ListenerConfig config_;
   AnchorEventRegistry events_;
+  ListenerHealth health_;
+  plugin::TimerId health_timer_ = 0;
   plugin::Host* host_ = nullptr;
   std::shared_ptr<spdlog::logger> logger_;
   std::unique_ptr<CursorStore> cursors_;

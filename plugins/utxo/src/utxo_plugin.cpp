@@ -8,6 +8,7 @@
 #include "peer_protocol.hpp"
 #include "signature.hpp"
 #include "txid.hpp"
+#include "utxo_metrics.hpp"
 #include "wallet_hub.hpp"
 
 #include <eventnode/plugin/export.hpp>
@@ -202,9 +203,12 @@ class UtxoPlugin final : public plugin::Plugin {
           "give every masternode a public_key (docs/utxo.md \"Authenticated masternodes\")");
     }
 
-    hub_ = std::make_unique<WalletHub>(prefix, max_addresses_, [&host](plugin::ConnectionId id, std::string_view text) {
-      return host.sendToConnection(id, text);
-    });
+    hub_ = std::make_unique<WalletHub>(
+        prefix, max_addresses_,
+        [&host](plugin::ConnectionId id, std::string_view text) { return host.sendToConnection(id, text); },
+        [&host](const std::vector<plugin::ConnectionId>& ids, std::string_view text) {
+          host.sendToConnections(ids, text);
+        });
     engine_ = std::make_unique<Engine>(std::make_unique<Ledger>(ledger_config, logger_),
                                        std::make_unique<LedgerStore>(host.dataDir() / "utxo.sqlite", full_sync_),
                                        logger_, [this](const Effects& effects) { deliver(effects); });
@@ -239,6 +243,11 @@ class UtxoPlugin final : public plugin::Plugin {
       engine_->postDetached(
           [](Ledger& ledger, Effects& effects, std::int64_t now) { ledger.expireLocks(now, effects); });
     });
+    std::vector<std::string> peer_ids;
+    for (const auto& peer : p2p.peers) peer_ids.push_back(peer.id);
+    registerMetrics(host, *engine_, network_.get(), peer_ids);
+    health_timer_ = host.scheduleEvery(std::chrono::seconds(2),
+                                       [this, &host] { reportHealth(host, *engine_, network_.get()); });
     host_ = &host;
     const auto [utxos, transactions] = engine_->read([](const Ledger& ledger) {
       return std::pair{ledger.utxosCount(), ledger.transactionCount()};
@@ -251,7 +260,10 @@ class UtxoPlugin final : public plugin::Plugin {
   }
 
   void stop() override {
-    if (host_) host_->cancelTimer(expiry_timer_);
+    if (host_) {
+      host_->cancelTimer(expiry_timer_);
+      host_->cancelTimer(health_timer_);
+    }
     if (network_) network_->stop();
     if (engine_) engine_->stop();
     if (logger_) logger_->info("stopped");
@@ -318,6 +330,7 @@ class UtxoPlugin final : public plugin::Plugin {
   std::shared_ptr<spdlog::logger> logger_;
   plugin::Host* host_ = nullptr;
   plugin::TimerId expiry_timer_ = 0;
+  plugin::TimerId health_timer_ = 0;
   // Destroyed in reverse: the network (which feeds the engine) goes first.
   std::unique_ptr<WalletHub> hub_;
   std::unique_ptr<Engine> engine_;

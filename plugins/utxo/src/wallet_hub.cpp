@@ -8,8 +8,12 @@ namespace eventnode::plugins::utxo {
 using plugin::ConnectionId;
 using plugin::Json;
 
-WalletHub::WalletHub(std::string address_prefix, std::size_t max_addresses_per_connection, Send send)
-    : prefix_(std::move(address_prefix)), max_addresses_(max_addresses_per_connection), send_(std::move(send)) {}
+WalletHub::WalletHub(std::string address_prefix, std::size_t max_addresses_per_connection, Send send,
+                     SendMany send_many)
+    : prefix_(std::move(address_prefix)),
+      max_addresses_(max_addresses_per_connection),
+      send_(std::move(send)),
+      send_many_(std::move(send_many)) {}
 
 void WalletHub::onOpen(ConnectionId connection) {
   std::unique_lock lock(mutex_);
@@ -116,7 +120,7 @@ void WalletHub::deliver(const std::vector<WalletMessage>& messages) {
       std::sort(recipients.begin(), recipients.end());
       recipients.erase(std::unique(recipients.begin(), recipients.end()), recipients.end());
     }
-    for (const auto connection : recipients) send_(connection, message.text);
+    if (!recipients.empty()) send_many_(recipients, message.text);
   }
 }
 

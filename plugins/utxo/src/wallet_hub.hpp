@@ -20,8 +20,10 @@ namespace eventnode::plugins::utxo {
 class WalletHub {
  public:
   using Send = std::function<plugin::SendStatus(plugin::ConnectionId, std::string_view)>;
+  /// One message to many connections, framed once (Host::sendToConnections).
+  using SendMany = std::function<void(const std::vector<plugin::ConnectionId>&, std::string_view)>;
 
-  WalletHub(std::string address_prefix, std::size_t max_addresses_per_connection, Send send);
+  WalletHub(std::string address_prefix, std::size_t max_addresses_per_connection, Send send, SendMany send_many);
 
   void onOpen(plugin::ConnectionId connection);
   /// Answers every message: SubscriptionConfirmed, Pong, or Error naming what was wrong.
@@ -39,6 +41,7 @@ class WalletHub {
   const std::string prefix_;
   const std::size_t max_addresses_;
   Send send_;
+  SendMany send_many_;
   mutable std::shared_mutex mutex_;
   std::unordered_map<std::string, std::unordered_set<plugin::ConnectionId>> watchers_;       ///< by address
   std::unordered_map<plugin::ConnectionId, std::unordered_set<std::string>> subscriptions_;  ///< by connection

@@ -5,8 +5,8 @@
 
 namespace eventnode::plugin {
 
-inline constexpr std::uint32_t kApiVersionMajor = 1;
-inline constexpr std::uint32_t kApiVersionMinor = 1;
+inline constexpr std::uint32_t kApiVersionMajor = 2;
+inline constexpr std::uint32_t kApiVersionMinor = 0;
 
 /// Returned by every plugin's exported version query; a plain struct so the
 /// host can read it before trusting anything else in the library.

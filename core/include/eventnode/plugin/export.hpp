@@ -1,8 +1,10 @@
 #pragma once
 /// EVENTNODE_PLUGIN(MyPlugin) exports a plugin class from its shared library:
-/// the API version query `eventnode_plugin_api_version` and the factory
-/// `eventnode_plugin_create`, both through Boost.DLL aliases. Use it once, at
-/// namespace scope, in one .cpp file of the plugin.
+/// the API version query `eventnode_plugin_api_version`, the build signature
+/// `eventnode_plugin_abi` (abi.hpp) and the factory `eventnode_plugin_create`,
+/// all through Boost.DLL aliases. Use it once, at namespace scope, in one .cpp
+/// file of the plugin.
+#include <eventnode/plugin/abi.hpp>
 #include <eventnode/plugin/api_version.hpp>
 #include <eventnode/plugin/plugin.hpp>
 
@@ -22,9 +24,14 @@ inline constexpr const char* kFactorySymbol = "eventnode_plugin_create";
   ::eventnode::plugin::ApiVersion apiVersion() {                                           \
     return {::eventnode::plugin::kApiVersionMajor, ::eventnode::plugin::kApiVersionMinor}; \
   }                                                                                        \
+  const char* abi() {                                                                      \
+    static const std::string signature = ::eventnode::plugin::abiSignature();              \
+    return signature.c_str();                                                              \
+  }                                                                                        \
   std::unique_ptr<::eventnode::plugin::Plugin> create() {                                  \
     return std::make_unique<PluginClass>();                                                \
   }                                                                                        \
   }                                                                                        \
   BOOST_DLL_ALIAS(eventnode_plugin_export::apiVersion, eventnode_plugin_api_version)       \
+  BOOST_DLL_ALIAS(eventnode_plugin_export::abi, eventnode_plugin_abi)                      \
   BOOST_DLL_ALIAS(eventnode_plugin_export::create, eventnode_plugin_create)

@@ -19,6 +19,7 @@ enum class SendStatus {
   Ok,            ///< queued; it will be written in order
   Backpressure,  ///< the connection's outbound buffer is full: it is being closed with 1008
   Closed,        ///< the connection is gone
+  Refused,       ///< not a connection of this plugin's endpoints
 };
 
 /// A plugin's WebSocket endpoint. The host does the HTTP upgrade, the

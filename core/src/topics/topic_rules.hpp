@@ -4,6 +4,8 @@
 #include <eventnode/plugin/http.hpp>
 #include <eventnode/plugin/websocket.hpp>
 
+#include "topics/topic_pattern.hpp"
+
 #include <chrono>
 #include <string>
 #include <string_view>
@@ -22,12 +24,6 @@ struct TopicPolicy {
   HistoryPolicy history;
   std::string owner;  ///< "node.yaml" or the plugin that added it
 };
-
-/// Whether `topic` matches `pattern` (`*` suffix, one `{sub}`); `sub` receives what `{sub}` matched.
-bool topicMatches(std::string_view pattern, std::string_view topic, std::string_view* sub = nullptr);
-
-/// Whether a pattern is well formed: a topic name with at most one `{sub}` and `*` only at the end.
-bool isValidTopicPattern(std::string_view pattern);
 
 class TopicRules {
  public:

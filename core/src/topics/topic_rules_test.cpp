@@ -1,4 +1,4 @@
-#include "gateway/topic_rules.hpp"
+#include "topics/topic_rules.hpp"
 
 #include <gtest/gtest.h>
 
