@@ -109,10 +109,16 @@ TEST(SqliteDatabase, WithoutCreateAMissingFileIsAnError) {
 
 // ---- statements and transactions --------------------------------------------
 
-TEST(SqliteStatement, BoundValuesReadBackTheSame) {
-  TempDir dir;
-  Database db(dir.db(), options());
-  db.exec("CREATE TABLE t (name TEXT, amount INTEGER, note TEXT)");
+/// A new database in a test's own folder.
+class SqliteStatement : public ::testing::Test {
+ protected:
+  TempDir dir_;
+  Database db_{dir_.db(), options()};
+};
+using SqliteTransaction = SqliteStatement;
+
+TEST_F(SqliteStatement, BoundValuesReadBackTheSame) {
+  db_.exec("CREATE TABLE t (name TEXT, amount INTEGER, note TEXT)");
   const std::string with_nul("a\0b", 3);
   const std::string big(100000, 'z');
   struct Row {
@@ -123,10 +129,10 @@ TEST(SqliteStatement, BoundValuesReadBackTheSame) {
                                  {big, std::numeric_limits<std::int64_t>::max()},
                                  {"", 0},
                                  {"naïve ✓", -1}};
-  Statement insert(db, "INSERT INTO t (name, amount, note) VALUES (?, ?, ?)");
+  Statement insert(db_, "INSERT INTO t (name, amount, note) VALUES (?, ?, ?)");
   for (const auto& row : rows) insert.bind(1, row.name).bind(2, row.amount).bindNull(3).run();
 
-  Statement select(db, "SELECT name, amount, note FROM t ORDER BY rowid");
+  Statement select(db_, "SELECT name, amount, note FROM t ORDER BY rowid");
   for (const auto& row : rows) {
     ASSERT_TRUE(select.step());
     EXPECT_EQ(select.text(0), row.name);
@@ -136,11 +142,9 @@ TEST(SqliteStatement, BoundValuesReadBackTheSame) {
   EXPECT_FALSE(select.step());
 }
 
-TEST(SqliteStatement, AResetStatementRunsAgainWithNewBindings) {
-  TempDir dir;
-  Database db(dir.db(), options());
-  db.exec("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'one'), (2, 'two');");
-  Statement find(db, "SELECT v FROM t WHERE k = ?");
+TEST_F(SqliteStatement, AResetStatementRunsAgainWithNewBindings) {
+  db_.exec("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'one'), (2, 'two');");
+  Statement find(db_, "SELECT v FROM t WHERE k = ?");
   for (const auto& [key, value] : std::vector<std::pair<std::int64_t, std::string>>{{2, "two"}, {1, "one"}}) {
     find.bind(1, key);
     ASSERT_TRUE(find.step());
@@ -151,45 +155,39 @@ TEST(SqliteStatement, AResetStatementRunsAgainWithNewBindings) {
   EXPECT_FALSE(find.step());
 }
 
-TEST(SqliteStatement, AFailedStepNamesTheFileTheStatementAndTheReason) {
-  TempDir dir;
-  Database db(dir.db(), options());
-  db.exec("CREATE TABLE t (k INTEGER PRIMARY KEY)");
-  Statement insert(db, "INSERT INTO t (k) VALUES (?)");
+TEST_F(SqliteStatement, AFailedStepNamesTheFileTheStatementAndTheReason) {
+  db_.exec("CREATE TABLE t (k INTEGER PRIMARY KEY)");
+  Statement insert(db_, "INSERT INTO t (k) VALUES (?)");
   insert.bind(1, std::int64_t{1}).run();
   const auto message = errorOf([&] { insert.bind(1, std::int64_t{1}).run(); });
-  EXPECT_NE(message.find(dir.db().string()), std::string::npos) << message;
+  EXPECT_NE(message.find(dir_.db().string()), std::string::npos) << message;
   EXPECT_NE(message.find("INSERT INTO t (k) VALUES (?)"), std::string::npos) << message;
   EXPECT_NE(message.find("UNIQUE constraint failed"), std::string::npos) << message;
   // The statement is usable again after the failure.
   insert.bind(1, std::int64_t{2}).run();
-  EXPECT_EQ(db.queryInteger("SELECT COUNT(*) FROM t"), 2);
+  EXPECT_EQ(db_.queryInteger("SELECT COUNT(*) FROM t"), 2);
 }
 
-TEST(SqliteStatement, BadSqlIsRefusedNamingTheFile) {
-  TempDir dir;
-  Database db(dir.db(), options());
-  const auto message = errorOf([&] { Statement s(db, "SELECT * FROM nowhere"); });
-  EXPECT_NE(message.find(dir.db().string()), std::string::npos) << message;
+TEST_F(SqliteStatement, BadSqlIsRefusedNamingTheFile) {
+  const auto message = errorOf([&] { Statement s(db_, "SELECT * FROM nowhere"); });
+  EXPECT_NE(message.find(dir_.db().string()), std::string::npos) << message;
   EXPECT_NE(message.find("no such table: nowhere"), std::string::npos) << message;
 }
 
-TEST(SqliteTransaction, LeftWithoutCommitItRollsBack) {
-  TempDir dir;
-  Database db(dir.db(), options());
-  db.exec("CREATE TABLE t (k INTEGER)");
+TEST_F(SqliteTransaction, LeftWithoutCommitItRollsBack) {
+  db_.exec("CREATE TABLE t (k INTEGER)");
   try {
-    Transaction transaction(db);
-    db.exec("INSERT INTO t VALUES (1)");
+    Transaction transaction(db_);
+    db_.exec("INSERT INTO t VALUES (1)");
     throw std::runtime_error("interrupted");
   } catch (const std::runtime_error&) {
   }
   {
-    Transaction transaction(db);
-    db.exec("INSERT INTO t VALUES (2)");
+    Transaction transaction(db_);
+    db_.exec("INSERT INTO t VALUES (2)");
     transaction.commit();
   }
-  EXPECT_EQ(textOnFile(dir.db(), "SELECT group_concat(k) FROM t"), "2");
+  EXPECT_EQ(textOnFile(dir_.db(), "SELECT group_concat(k) FROM t"), "2");
 }
 
 // ---- migrations --------------------------------------------------------------
