@@ -52,9 +52,9 @@ TEST(Backoff, FullJitterSpreadsDelaysOverTheWholeStep) {
 
 TEST(Backoff, AddedJitterSpreadsAFixedDelayAboveIt) {
   // pow_batches' redial: 3 s plus 0..2 s, so every delay is within 3-5 s.
-  Backoff backoff({.min = milliseconds(3000), .max = milliseconds(3000), .full_jitter = false,
-                   .added_jitter = milliseconds(2000)},
-                  7);
+  Backoff backoff(
+      {.min = milliseconds(3000), .max = milliseconds(3000), .full_jitter = false, .added_jitter = milliseconds(2000)},
+      7);
   const auto drawn = delays(backoff, 1000);
   EXPECT_GE(*std::min_element(drawn.begin(), drawn.end()), 3000);
   EXPECT_LT(*std::min_element(drawn.begin(), drawn.end()), 3200);
@@ -63,8 +63,8 @@ TEST(Backoff, AddedJitterSpreadsAFixedDelayAboveIt) {
 }
 
 TEST(Backoff, TheSameSeedGivesTheSameDelays) {
-  const BackoffOptions options{.min = milliseconds(10), .max = milliseconds(5000), .full_jitter = true,
-                               .added_jitter = milliseconds(100)};
+  const BackoffOptions options{
+      .min = milliseconds(10), .max = milliseconds(5000), .full_jitter = true, .added_jitter = milliseconds(100)};
   Backoff first(options, 1234);
   Backoff second(options, 1234);
   Backoff other(options, 4321);

@@ -37,7 +37,8 @@ std::string textOnFile(const fs::path& file, const std::string& sql) {
   sqlite3_stmt* statement = nullptr;
   std::string value = "(none)";
   if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK &&
-      sqlite3_prepare_v2(db, sql.c_str(), -1, &statement, nullptr) == SQLITE_OK && sqlite3_step(statement) == SQLITE_ROW)
+      sqlite3_prepare_v2(db, sql.c_str(), -1, &statement, nullptr) == SQLITE_OK &&
+      sqlite3_step(statement) == SQLITE_ROW)
     value = reinterpret_cast<const char*>(sqlite3_column_text(statement, 0));
   sqlite3_finalize(statement);
   sqlite3_close(db);
@@ -75,8 +76,9 @@ TEST(SqliteDatabase, SynchronousModeIsTheCallers) {
 
 TEST(SqliteDatabase, BusyTimeoutPageSizeAndAutoCheckpointAreSetAsAsked) {
   TempDir dir;
-  Database db(dir.db(), OpenOptions{.name = "test database", .busy_timeout = 1234ms, .page_size = 16384,
-                                    .auto_checkpoint = false});
+  Database db(
+      dir.db(),
+      OpenOptions{.name = "test database", .busy_timeout = 1234ms, .page_size = 16384, .auto_checkpoint = false});
   EXPECT_EQ(db.queryInteger("PRAGMA busy_timeout"), 1234);
   EXPECT_EQ(db.queryInteger("PRAGMA page_size"), 16384);
   EXPECT_EQ(db.queryInteger("PRAGMA wal_autocheckpoint"), 0);

@@ -103,9 +103,8 @@ void OutboxDispatcher::run() {
   // not. When the cores are short, the intake threads go first.
   setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kNice);
   // Retries are paced for the recorder, not spread across clients: no jitter.
-  plugin::Backoff backoff({.min = std::min(kFirstBackoff, config_.max_backoff),
-                           .max = config_.max_backoff,
-                           .full_jitter = false});
+  plugin::Backoff backoff(
+      {.min = std::min(kFirstBackoff, config_.max_backoff), .max = config_.max_backoff, .full_jitter = false});
   while (true) {
     {
       std::unique_lock lock(mutex_);

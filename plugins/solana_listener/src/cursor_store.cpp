@@ -76,7 +76,8 @@ std::map<std::string, Cursor> CursorStore::loadAll() {
   std::lock_guard lock(mutex_);
   auto& select = statements_->load_all;
   std::map<std::string, Cursor> out;
-  while (select.step()) out.emplace(select.text(0), Cursor{select.text(1), static_cast<std::uint64_t>(select.integer(2))});
+  while (select.step())
+    out.emplace(select.text(0), Cursor{select.text(1), static_cast<std::uint64_t>(select.integer(2))});
   select.reset();
   return out;
 }
@@ -88,10 +89,7 @@ bool CursorStore::advance(const std::string& program, const Cursor& cursor) {
                              program + " does not fit a signed 64-bit integer");
   }
   std::lock_guard lock(mutex_);
-  statements_->advance.bind(1, program)
-      .bind(2, cursor.signature)
-      .bind(3, static_cast<std::int64_t>(cursor.slot))
-      .run();
+  statements_->advance.bind(1, program).bind(2, cursor.signature).bind(3, static_cast<std::int64_t>(cursor.slot)).run();
   return db_->changes() > 0;
 }
 

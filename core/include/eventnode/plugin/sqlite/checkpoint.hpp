@@ -33,9 +33,13 @@ struct CheckpointPolicy {
 class WalCheckpoint {
  public:
   /// Opens the existing `file`; throws Error naming it.
-  explicit WalCheckpoint(const std::filesystem::path& file, std::chrono::milliseconds busy_timeout = std::chrono::seconds(1))
-      : db_(file, OpenOptions{.name = "checkpoint of", .synchronous = Synchronous::Full, .busy_timeout = busy_timeout,
-                              .auto_checkpoint = false, .create = false}) {
+  explicit WalCheckpoint(const std::filesystem::path& file,
+                         std::chrono::milliseconds busy_timeout = std::chrono::seconds(1))
+      : db_(file, OpenOptions{.name = "checkpoint of",
+                              .synchronous = Synchronous::Full,
+                              .busy_timeout = busy_timeout,
+                              .auto_checkpoint = false,
+                              .create = false}) {
     page_size_ = db_.queryInteger("PRAGMA page_size", 4096);
     // The pragma, unlike sqlite3_wal_checkpoint_v2 on a connection that has
     // not read the file yet, opens the log first. It answers (busy, log

@@ -63,7 +63,8 @@ class Database {
       const auto folder = file_.has_parent_path() ? file_.parent_path() : std::filesystem::path(".");
       std::error_code ec;
       if (!std::filesystem::is_directory(folder, ec)) {
-        reason += "; the folder " + folder.string() + " does not exist: create it or point the data directory elsewhere";
+        reason +=
+            "; the folder " + folder.string() + " does not exist: create it or point the data directory elsewhere";
       }
       sqlite3_close(db_);
       db_ = nullptr;
