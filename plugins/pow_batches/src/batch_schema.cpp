@@ -1,6 +1,5 @@
 #include "batch_schema.hpp"
 
-#include <stdexcept>
 #include <string>
 
 namespace eventnode::plugins::pow_batches {
@@ -42,67 +41,40 @@ constexpr const char* kRenumberMessages =
     "DROP TABLE outbox_messages;"
     "ALTER TABLE outbox_messages_v2 RENAME TO outbox_messages;";
 
-void exec(sqlite3* db, const std::string& sql) {
-  char* error = nullptr;
-  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
-    std::string message = error ? error : sqlite3_errmsg(db);
-    sqlite3_free(error);
-    throw std::runtime_error(message);
-  }
+using plugin::sqlite::Database;
+
+bool hasTable(Database& db, const std::string& table) {
+  return db.queryInteger("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '" + table + "'") == 1;
 }
 
-/// The first column of the first row of `sql`, or `otherwise` when there is no row.
-long long firstInteger(sqlite3* db, const char* sql, long long otherwise) {
-  sqlite3_stmt* statement = nullptr;
-  if (sqlite3_prepare_v2(db, sql, -1, &statement, nullptr) != SQLITE_OK) {
-    throw std::runtime_error(sqlite3_errmsg(db));
-  }
-  const auto value = sqlite3_step(statement) == SQLITE_ROW ? sqlite3_column_int64(statement, 0) : otherwise;
-  sqlite3_finalize(statement);
-  return value;
+bool hasColumn(Database& db, const std::string& table, const std::string& column) {
+  return db.queryInteger("SELECT 1 FROM pragma_table_info('" + table + "') WHERE name = '" + column + "'") == 1;
 }
 
-bool hasTable(sqlite3* db, const std::string& table) {
-  return firstInteger(db, ("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '" + table + "'").c_str(), 0) ==
-         1;
-}
-
-bool hasColumn(sqlite3* db, const std::string& table, const std::string& column) {
-  return firstInteger(db, ("SELECT 1 FROM pragma_table_info('" + table + "') WHERE name = '" + column + "'").c_str(),
-                      0) == 1;
-}
-
-void upgradeFromVersion0(sqlite3* db) {
-  if (!hasColumn(db, "outbox", "message_id")) exec(db, kAddMessageId);
+void upgradeFromVersion0(Database& db) {
+  if (!hasColumn(db, "outbox", "message_id")) db.exec(kAddMessageId);
   if (!hasTable(db, "outbox_messages")) {
-    exec(db, kCreateMessages);
+    db.exec(kCreateMessages);
   } else if (hasColumn(db, "outbox_messages", "batch_id")) {
-    exec(db, kRenumberMessages);
+    db.exec(kRenumberMessages);
   }
 }
 
 }  // namespace
 
-void prepareBatchSchema(sqlite3* db) {
-  const auto version = firstInteger(db, "PRAGMA user_version", 0);
-  if (version == kBatchSchemaVersion) return;
-  if (version > kBatchSchemaVersion) {
-    throw std::runtime_error("the file has schema version " + std::to_string(version) + ", newer than this node's " +
-                             std::to_string(kBatchSchemaVersion) + "; run the eventnode release that wrote it");
-  }
-  exec(db, "BEGIN IMMEDIATE");
-  try {
-    if (hasTable(db, "batches")) {
-      upgradeFromVersion0(db);
-    } else {
-      exec(db, kCreate);
-    }
-    exec(db, "PRAGMA user_version = " + std::to_string(kBatchSchemaVersion));
-    exec(db, "COMMIT");
-  } catch (...) {
-    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-    throw;
-  }
+void prepareBatchSchema(Database& db) {
+  // No release wrote version 1: both shapes of version 0 become version 2 in one step.
+  static const plugin::sqlite::MigrationStep kSteps[] = {
+      {kBatchSchemaVersion,
+       [](Database& file) {
+         if (hasTable(file, "batches")) {
+           upgradeFromVersion0(file);
+         } else {
+           file.exec(kCreate);
+         }
+       }},
+  };
+  plugin::sqlite::migrate(db, kSteps);
 }
 
 }  // namespace eventnode::plugins::pow_batches

@@ -4,14 +4,12 @@
 // transaction that holds it and its outbox rows is on disk.
 #include "batch.hpp"
 
-#include <Poco/Data/Session.h>
+#include <eventnode/plugin/sqlite.hpp>
 
-#include <condition_variable>
 #include <filesystem>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace eventnode::plugins::pow_batches {
@@ -52,7 +50,7 @@ struct OutboxRow {
 class BatchStore {
  public:
   /// Opens (creating) the database and starts its checkpoint thread. Throws
-  /// std::runtime_error naming the file.
+  /// plugin::sqlite::Error (a std::runtime_error) naming the file.
   BatchStore(const std::filesystem::path& file, std::vector<std::string> recorders);
   ~BatchStore();
 
@@ -76,18 +74,15 @@ class BatchStore {
 
  private:
   class Statements;
-  /// Copies committed WAL frames into the database file on its own connection,
-  /// so the writer's commits (and so the acks) do not wait for checkpoints.
-  void checkpointLoop(std::filesystem::path file);
 
-  std::mutex mutex_;
+  std::mutex mutex_;  // held around each transaction, and by the checkpointer to restart the log
   std::vector<std::string> recorders_;
-  std::unique_ptr<Poco::Data::Session> session_;
-  std::unique_ptr<Statements> statements_;  // prepared once, on session_'s connection
-  std::mutex checkpoint_mutex_;
-  std::condition_variable checkpoint_wake_;
-  bool stopping_ = false;
-  std::thread checkpointer_;
+  std::unique_ptr<plugin::sqlite::Database> db_;
+  std::unique_ptr<Statements> statements_;  // prepared once, on db_'s connection
+  /// Copies committed log frames into the database file on its own
+  /// connection, so the writer's commits (and so the acks) do not wait for
+  /// checkpoints. Declared last: stopped first.
+  std::unique_ptr<plugin::sqlite::WalCheckpointer> checkpointer_;
 };
 
 /// The JSON text a recorder receives for a batch (MsgSubmitPocBatch-shaped).

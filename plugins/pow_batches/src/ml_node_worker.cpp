@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <random>
 #include <system_error>
 
 namespace eventnode::plugins::pow_batches {
@@ -67,6 +66,12 @@ MlNodeWorker::MlNodeWorker(MlNodeConfig config, IntakeTiming timing, BatchWriter
                            std::shared_ptr<spdlog::logger> logger)
     : config_(std::move(config)),
       timing_(timing),
+      // The documented 3-5 s: a fixed step (min = max, it never grows) plus
+      // added jitter, so nodes that dropped together are not redialled together.
+      redial_({.min = timing.reconnect_delay,
+               .max = timing.reconnect_delay,
+               .full_jitter = false,
+               .added_jitter = timing.reconnect_jitter}),
       waker_(std::make_shared<Waker>()),
       writer_(writer),
       logger_(std::move(logger)) {}
@@ -129,9 +134,7 @@ bool MlNodeWorker::waitForInput(Poco::Net::WebSocket& socket, long micros) {
 }
 
 bool MlNodeWorker::waitBeforeRedial() {
-  static thread_local std::mt19937_64 random{std::random_device{}()};
-  std::uniform_int_distribution<long long> jitter(0, timing_.reconnect_jitter.count());
-  const auto delay = timing_.reconnect_delay + std::chrono::milliseconds(jitter(random));
+  const auto delay = redial_.next();
   std::unique_lock lock(mutex_);
   state_ = "waiting";
   ++reconnects_;

@@ -4,6 +4,7 @@
 // writer and only then acknowledges it. No node's trouble reaches another.
 #include "batch_writer.hpp"
 
+#include <eventnode/plugin/backoff.hpp>
 #include <eventnode/plugin/json.hpp>
 
 #include <spdlog/logger.h>
@@ -34,6 +35,7 @@ struct MlNodeConfig {
 };
 
 struct IntakeTiming {
+  /// After every failure or close: this, plus a uniform random 0..reconnect_jitter (a fixed delay, no doubling).
   std::chrono::milliseconds reconnect_delay{3000};
   std::chrono::milliseconds reconnect_jitter{2000};
   std::chrono::milliseconds dial_timeout{10000};
@@ -84,6 +86,7 @@ class MlNodeWorker {
 
   MlNodeConfig config_;
   IntakeTiming timing_;
+  plugin::Backoff redial_;  // the worker thread's only
   std::shared_ptr<Waker> waker_;
   BatchWriter& writer_;
   std::shared_ptr<spdlog::logger> logger_;

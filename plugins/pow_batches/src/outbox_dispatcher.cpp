@@ -1,5 +1,7 @@
 #include "outbox_dispatcher.hpp"
 
+#include <eventnode/plugin/backoff.hpp>
+
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
@@ -100,7 +102,9 @@ void OutboxDispatcher::run() {
   // Delivery to recorders is asynchronous and durable in the outbox; acks are
   // not. When the cores are short, the intake threads go first.
   setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), kNice);
-  auto backoff = kFirstBackoff;
+  // Retries are paced for the recorder, not spread across clients: no jitter.
+  plugin::Backoff backoff(
+      {.min = std::min(kFirstBackoff, config_.max_backoff), .max = config_.max_backoff, .full_jitter = false});
   while (true) {
     {
       std::unique_lock lock(mutex_);
@@ -124,19 +128,19 @@ void OutboxDispatcher::run() {
         if (error.empty()) {
           delivered.push_back(row.seq);
           delivered_.fetch_add(1);
-          backoff = kFirstBackoff;
+          backoff.reset();
           break;
         }
         store_.markDelivered(delivered);
         delivered.clear();
         store_.countAttempt(row.seq);
+        const auto delay = backoff.next();
         logger_->warn("recorder refused batch recorder={} batch_id={} retry_in_ms={} error=\"{}\"", config_.name,
-                      row.batch_id, backoff.count(), error);
-        if (!sleepFor(backoff)) {
+                      row.batch_id, delay.count(), error);
+        if (!sleepFor(delay)) {
           stopping = true;
           break;
         }
-        backoff = std::min(backoff * 2, config_.max_backoff);
       }
       if (stopping) break;
     }

@@ -1,15 +1,13 @@
 #pragma once
 // Per program, the newest transaction this node has published: the point a
 // backfill after a restart or a reconnect starts from. One SQLite file (WAL).
-#include <Poco/Data/Session.h>
+#include <eventnode/plugin/sqlite.hpp>
 
 #include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
-#include <condition_variable>
 #include <mutex>
-#include <thread>
 #include <optional>
 #include <string>
 #include <vector>
@@ -57,15 +55,16 @@ class CursorStore {
   std::vector<std::string> rememberedSignatures();
 
  private:
-  std::filesystem::path file_;
-  std::mutex mutex_;
-  std::unique_ptr<Poco::Data::Session> session_;
+  class Statements;
 
-  void checkpointLoop();
-  std::mutex checkpoint_mutex_;
-  std::condition_variable checkpoint_wake_;
-  bool stopping_ = false;
-  std::thread checkpointer_;
+  std::mutex mutex_;
+  std::unique_ptr<plugin::sqlite::Database> db_;
+  std::unique_ptr<Statements> statements_;  // on db_'s connection
+  /// SQLite's own checkpoints run inside the commit that crosses 1,000 log
+  /// pages, on the listener's worker: a ~10 ms fsync that delayed the live
+  /// events queued behind it. This runs them on a connection of its own.
+  /// Declared last: stopped first.
+  std::unique_ptr<plugin::sqlite::WalCheckpointer> checkpointer_;
 };
 
 }  // namespace eventnode::plugins::solana_listener

@@ -101,6 +101,29 @@ TEST(CursorStore, RemembersPublishedSignaturesAcrossAReopenUntilTheCursorCoversT
   EXPECT_EQ(reopened.rememberedSignatures(), (std::vector<std::string>{"b"}));
 }
 
+TEST(CursorStore, AFileWrittenBeforeTheLayoutHadAVersionKeepsItsCursorsAndSignatures) {
+  TempDir dir;
+  {
+    // The tables exactly as releases without a schema version created them.
+    plugin::sqlite::Database old(dir.db(), {.name = "old cursor store"});
+    old.exec(
+        "CREATE TABLE cursors (program TEXT PRIMARY KEY, signature TEXT NOT NULL, slot INTEGER NOT NULL, "
+        "updated_at INTEGER NOT NULL DEFAULT (strftime('%s','now')));"
+        "CREATE TABLE published (signature TEXT PRIMARY KEY, program TEXT NOT NULL, slot INTEGER NOT NULL) "
+        "WITHOUT ROWID;"
+        "CREATE INDEX published_by_program_slot ON published (program, slot);"
+        "INSERT INTO cursors (program, signature, slot) VALUES ('" +
+        std::string(kProgram) +
+        "', 'sigOld', 41);"
+        "INSERT INTO published VALUES ('sigAhead', '" +
+        std::string(kProgram) + "', 42);");
+  }
+  CursorStore store(dir.db());
+  EXPECT_EQ(store.load(kProgram), (Cursor{"sigOld", 41}));
+  EXPECT_EQ(store.rememberedSignatures(), (std::vector<std::string>{"sigAhead"}));
+  EXPECT_FALSE(store.advance(kProgram, {"older", 40}));
+}
+
 TEST(CursorStore, UnopenableFileIsNamedInTheError) {
   TempDir dir;
   const auto file = dir.path() / "missing-dir" / "cursors.sqlite";

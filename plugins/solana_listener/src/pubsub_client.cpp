@@ -1,5 +1,7 @@
 #include "pubsub_client.hpp"
 
+#include <eventnode/plugin/backoff.hpp>
+
 #include <Poco/Buffer.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
@@ -10,7 +12,6 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include <random>
 #include <stdexcept>
 
 namespace eventnode::plugins::solana_listener {
@@ -114,21 +115,16 @@ Json PubSubClient::status() const {
               {"malformed", malformed_}};
 }
 
-bool PubSubClient::waitBeforeRedial(std::size_t attempt) {
-  // Full jitter: anywhere from 0 to the exponential step, so a fleet of
-  // listeners does not redial a recovering node in lockstep.
-  static thread_local std::mt19937_64 random{std::random_device{}()};
-  auto step = config_.backoff_min;
-  for (std::size_t i = 0; i < attempt && step < config_.backoff_max; ++i) step *= 2;
-  step = std::min(step, config_.backoff_max);
-  std::uniform_int_distribution<long long> jitter(0, step.count());
+bool PubSubClient::waitBeforeRedial(std::chrono::milliseconds delay) {
   std::unique_lock lock(mutex_);
-  stopped_.wait_for(lock, std::chrono::milliseconds(jitter(random)), [&] { return !running_; });
+  stopped_.wait_for(lock, delay, [&] { return !running_; });
   return running_;
 }
 
 void PubSubClient::run() {
-  std::size_t attempt = 0;
+  // Full jitter: anywhere from 0 to the exponential step, so a fleet of
+  // listeners does not redial a recovering node in lockstep.
+  plugin::Backoff backoff({.min = config_.backoff_min, .max = config_.backoff_max, .full_jitter = true});
   std::string last_logged_error;
   for (;;) {
     {
@@ -159,7 +155,7 @@ void PubSubClient::run() {
         }
       }
       logger_->info("pubsub connected url={}", config_.url);
-      attempt = 0;
+      backoff.reset();
       serve(socket);
     } catch (const Poco::Exception& e) {
       error = e.displayText();
@@ -189,7 +185,7 @@ void PubSubClient::run() {
         last_logged_error = was_connected ? std::string() : error;
       }
     }
-    if (!running || !waitBeforeRedial(attempt++)) return;
+    if (!running || !waitBeforeRedial(backoff.next())) return;
   }
 }
 

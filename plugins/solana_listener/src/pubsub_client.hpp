@@ -91,7 +91,8 @@ class PubSubClient {
   void sendText(Poco::Net::WebSocket& socket, const std::string& text);
   void handleText(const std::string& text);
   void sendPending(Poco::Net::WebSocket& socket);
-  bool waitBeforeRedial(std::size_t attempt);
+  /// Waits `delay` (the Backoff's) or until stopped; false when stopping.
+  bool waitBeforeRedial(std::chrono::milliseconds delay);
   void wake();
 
   PubSubConfig config_;

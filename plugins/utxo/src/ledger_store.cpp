@@ -1,177 +1,178 @@
 #include "ledger_store.hpp"
 
-#include <Poco/Data/SQLite/Connector.h>
-#include <Poco/Data/Transaction.h>
+#include <eventnode/plugin/sqlite/migration.hpp>
+#include <eventnode/plugin/sqlite/statement.hpp>
 
+#include <algorithm>
 #include <map>
-#include <stdexcept>
-
-using namespace Poco::Data::Keywords;
 
 namespace eventnode::plugins::utxo {
 
 using plugin::Json;
+using plugin::sqlite::Database;
+using plugin::sqlite::Statement;
+
+namespace {
+
+// Version 1: the tables as they were before the file had a version, created
+// only where missing, so that a file an earlier release wrote is left as it is.
+void createTables(Database& db) {
+  db.exec(
+      "CREATE TABLE IF NOT EXISTS utxos (txid TEXT NOT NULL, vout INTEGER NOT NULL, address TEXT NOT NULL,"
+      " amount INTEGER NOT NULL, state TEXT NOT NULL, PRIMARY KEY (txid, vout)) WITHOUT ROWID;"
+      // A rowid table, not clustered on the txid like the others: its rows carry
+      // the transaction's whole JSON, and a clustered (WITHOUT ROWID) row that
+      // large spills into overflow pages; here rows are appended in arrival
+      // order and the txid index holds only small keys.
+      "CREATE TABLE IF NOT EXISTS transactions (txid TEXT PRIMARY KEY, body TEXT NOT NULL, status TEXT NOT NULL,"
+      " addresses TEXT NOT NULL, received_at INTEGER NOT NULL, decided_at INTEGER NOT NULL,"
+      " confirmed_at INTEGER NOT NULL, block_height INTEGER NOT NULL, reason TEXT NOT NULL);"
+      // Votes are only ever added, once each (the ledger counts a voter once):
+      // appended in arrival order, a commit writes just the table's last page.
+      "CREATE TABLE IF NOT EXISTS votes (txid TEXT NOT NULL, voter TEXT NOT NULL, approve INTEGER NOT NULL,"
+      " timestamp INTEGER NOT NULL);");
+}
+
+}  // namespace
+
+/// The statements of save(), compiled once and stepped per row, where a
+/// statement per row would be parsed again every time.
+class LedgerStore::Statements {
+ public:
+  explicit Statements(Database& db)
+      : insert_utxo(db, "INSERT OR REPLACE INTO utxos (txid, vout, address, amount, state) VALUES (?, ?, ?, ?, ?)"),
+        insert_transaction(db,
+                           "INSERT OR REPLACE INTO transactions (txid, body, status, addresses, received_at,"
+                           " decided_at, confirmed_at, block_height, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+        update_transaction(db,
+                           "UPDATE transactions SET status = ?, decided_at = ?, confirmed_at = ?, block_height = ?,"
+                           " reason = ? WHERE txid = ?"),
+        insert_vote(db, "INSERT INTO votes (txid, voter, approve, timestamp) VALUES (?, ?, ?, ?)") {}
+
+  Statement insert_utxo, insert_transaction, update_transaction, insert_vote;
+};
 
 LedgerStore::LedgerStore(const std::filesystem::path& file, bool full_sync) {
-  Poco::Data::SQLite::Connector::registerConnector();
-  try {
-    session_ = std::make_unique<Poco::Data::Session>("SQLite", file.string(), 5);
-    auto& s = *session_;
-    // SQLite's default page size. 1 KiB pages wrote fewer bytes per commit,
-    // but a UTXO row (its state is JSON with a txid in it) is close to what a
-    // 1 KiB page keeps inline, so rows spilled into overflow pages; with 4 KiB
-    // the 4-node benchmark finalized 995-1,177/s instead of 881-888/s at
-    // window 128 (docs/performance.md). Only takes effect on a new file.
-    s << "PRAGMA page_size=4096", now;
-    // This process is the file's only user: exclusive locking spares the
-    // lock calls and shared-memory index a WAL transaction otherwise costs.
-    s << "PRAGMA locking_mode=EXCLUSIVE", now;
-    s << "PRAGMA journal_mode=WAL", now;
-    s << (full_sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"), now;
-    s << "CREATE TABLE IF NOT EXISTS utxos (txid TEXT NOT NULL, vout INTEGER NOT NULL, address TEXT NOT NULL,"
-         " amount INTEGER NOT NULL, state TEXT NOT NULL, PRIMARY KEY (txid, vout)) WITHOUT ROWID",
-        now;
-    // A rowid table, not clustered on the txid like the others: its rows carry
-    // the transaction's whole JSON, and a clustered (WITHOUT ROWID) row that
-    // large spills into overflow pages; here rows are appended in arrival
-    // order and the txid index holds only small keys.
-    s << "CREATE TABLE IF NOT EXISTS transactions (txid TEXT PRIMARY KEY, body TEXT NOT NULL, status TEXT NOT NULL,"
-         " addresses TEXT NOT NULL, received_at INTEGER NOT NULL, decided_at INTEGER NOT NULL,"
-         " confirmed_at INTEGER NOT NULL, block_height INTEGER NOT NULL, reason TEXT NOT NULL)",
-        now;
-    // Votes are only ever added, once each (the ledger counts a voter once):
-    // appended in arrival order, a commit writes just the table's last page.
-    s << "CREATE TABLE IF NOT EXISTS votes (txid TEXT NOT NULL, voter TEXT NOT NULL, approve INTEGER NOT NULL,"
-         " timestamp INTEGER NOT NULL)",
-        now;
-  } catch (const Poco::Exception& e) {
-    throw std::runtime_error("cannot open the UTXO database " + file.string() + ": " + e.displayText());
-  }
+  db_ = std::make_unique<Database>(
+      file, plugin::sqlite::OpenOptions{
+                .name = "UTXO database",
+                .synchronous = full_sync ? plugin::sqlite::Synchronous::Full : plugin::sqlite::Synchronous::Normal,
+                // SQLite's default page size. 1 KiB pages wrote fewer bytes per commit,
+                // but a UTXO row (its state is JSON with a txid in it) is close to what a
+                // 1 KiB page keeps inline, so rows spilled into overflow pages; with 4 KiB
+                // the 4-node benchmark finalized 995-1,177/s instead of 881-888/s at
+                // window 128 (docs/performance.md). Only takes effect on a new file.
+                .page_size = 4096,
+                // This process is the file's only user: exclusive locking spares the
+                // lock calls and shared-memory index a WAL transaction otherwise costs.
+                .exclusive = true});
+  static const plugin::sqlite::MigrationStep kSteps[] = {{1, createTables}};
+  plugin::sqlite::migrate(*db_, kSteps);
+  statements_ = std::make_unique<Statements>(*db_);
 }
 
 LedgerStore::~LedgerStore() = default;
 
 void LedgerStore::load(Ledger& ledger) {
-  auto& s = *session_;
+  auto& db = *db_;
   {
     // Amounts are u64 but SQLite integers are i64: stored as their bit pattern.
-    std::vector<std::string> txids, addresses, states;
-    std::vector<Poco::Int64> vouts, amounts;
-    s << "SELECT txid, vout, address, amount, state FROM utxos", into(txids), into(vouts), into(addresses),
-        into(amounts), into(states), now;
-    for (std::size_t i = 0; i < txids.size(); ++i) {
-      ledger.restoreUtxo({{txids[i], static_cast<std::uint32_t>(vouts[i])},
-                          addresses[i],
-                          static_cast<std::uint64_t>(amounts[i]),
-                          parseUtxoState(Json::parse(states[i]))});
+    Statement utxos(db, "SELECT txid, vout, address, amount, state FROM utxos");
+    while (utxos.step()) {
+      ledger.restoreUtxo({{utxos.text(0), static_cast<std::uint32_t>(utxos.integer(1))},
+                          utxos.text(2),
+                          static_cast<std::uint64_t>(utxos.integer(3)),
+                          parseUtxoState(Json::parse(utxos.text(4)))});
     }
   }
   std::multimap<std::string, Vote> votes;
   {
-    std::vector<std::string> txids, voters;
-    std::vector<bool> approvals;
-    std::vector<Poco::Int64> timestamps;
-    s << "SELECT txid, voter, approve, timestamp FROM votes", into(txids), into(voters), into(approvals),
-        into(timestamps), now;
-    for (std::size_t i = 0; i < txids.size(); ++i) {
-      votes.emplace(txids[i], Vote{txids[i], voters[i], approvals[i], timestamps[i]});
+    Statement rows(db, "SELECT txid, voter, approve, timestamp FROM votes");
+    while (rows.step()) {
+      auto txid = rows.text(0);
+      votes.emplace(txid, Vote{txid, rows.text(1), rows.integer(2) != 0, rows.integer(3)});
     }
   }
-  std::vector<std::string> bodies, statuses, address_lists, reasons;
-  std::vector<Poco::Int64> received, decided, confirmed, heights;
-  s << "SELECT body, status, addresses, received_at, decided_at, confirmed_at, block_height, reason"
-       " FROM transactions",
-      into(bodies), into(statuses), into(address_lists), into(received), into(decided), into(confirmed),
-      into(heights), into(reasons), now;
+  Statement transactions(db,
+                         "SELECT body, status, addresses, received_at, decided_at, confirmed_at, block_height, reason"
+                         " FROM transactions");
   const auto& prefix = ledger.config().address_prefix;
-  for (std::size_t i = 0; i < bodies.size(); ++i) {
+  while (transactions.step()) {
     TxRecord record;
-    record.tx = parseTransaction(Json::parse(bodies[i]), prefix);
-    record.status = parseStatus(statuses[i]);
-    record.addresses = Json::parse(address_lists[i]).get<std::vector<std::string>>();
+    record.tx = parseTransaction(Json::parse(transactions.text(0)), prefix);
+    record.status = parseStatus(transactions.text(1));
+    record.addresses = Json::parse(transactions.text(2)).get<std::vector<std::string>>();
     const auto [first, last] = votes.equal_range(record.tx.txid);
     for (auto it = first; it != last; ++it) record.votes.emplace(it->second.voter, it->second);
-    record.received_at = received[i];
-    record.decided_at = decided[i];
-    record.confirmed_at = confirmed[i];
-    record.block_height = static_cast<std::uint64_t>(heights[i]);
-    record.reason = reasons[i];
+    record.received_at = transactions.integer(3);
+    record.decided_at = transactions.integer(4);
+    record.confirmed_at = transactions.integer(5);
+    record.block_height = static_cast<std::uint64_t>(transactions.integer(6));
+    record.reason = transactions.text(7);
     ledger.restoreTransaction(std::move(record));
   }
 }
 
 void LedgerStore::save(const Ledger& ledger, const Effects& effects) {
-  // Each table's rows are bound as columns of vectors: Poco then compiles the
-  // statement once and steps it per row, where a statement per row would be
-  // parsed again every time.
-  std::vector<std::string> utxo_txids, utxo_addresses, utxo_states;
-  std::vector<Poco::Int64> utxo_vouts, utxo_amounts;
+  const auto updated = [&](const std::string& txid) {
+    // A new transaction is written whole, its status with it.
+    return !effects.new_transactions.contains(txid) && ledger.transaction(txid);
+  };
+  const bool nothing =
+      std::none_of(effects.changed_utxos.begin(), effects.changed_utxos.end(),
+                   [&](const OutPoint& outpoint) { return ledger.utxo(outpoint); }) &&
+      std::none_of(effects.new_transactions.begin(), effects.new_transactions.end(),
+                   [&](const std::string& txid) { return ledger.transaction(txid); }) &&
+      std::none_of(effects.changed_transactions.begin(), effects.changed_transactions.end(), updated) &&
+      effects.new_votes.empty();
+  if (nothing) return;
+
+  auto& st = *statements_;
+  plugin::sqlite::Transaction transaction(*db_);
   for (const auto& outpoint : effects.changed_utxos) {
     const auto* utxo = ledger.utxo(outpoint);
     if (!utxo) continue;
-    utxo_txids.push_back(outpoint.txid);
-    utxo_vouts.push_back(outpoint.vout);
-    utxo_addresses.push_back(utxo->address);
-    utxo_amounts.push_back(static_cast<Poco::Int64>(utxo->amount));
-    utxo_states.push_back(toJson(utxo->state).dump());
+    const auto state = toJson(utxo->state).dump();
+    st.insert_utxo.bind(1, outpoint.txid)
+        .bind(2, std::int64_t{outpoint.vout})
+        .bind(3, utxo->address)
+        .bind(4, static_cast<std::int64_t>(utxo->amount))
+        .bind(5, state)
+        .run();
   }
-  struct StatusColumns {
-    std::vector<std::string> txids, statuses, reasons;
-    std::vector<Poco::Int64> received, decided, confirmed, heights;
-    void add(const TxRecord& record) {
-      txids.push_back(record.tx.txid);
-      statuses.emplace_back(statusName(record.status));
-      reasons.push_back(record.reason);
-      received.push_back(record.received_at);
-      decided.push_back(record.decided_at);
-      confirmed.push_back(record.confirmed_at);
-      heights.push_back(static_cast<Poco::Int64>(record.block_height));
-    }
-  } inserted, updated;
-  std::vector<std::string> bodies, address_lists;
   for (const auto& txid : effects.new_transactions) {
     const auto* record = ledger.transaction(txid);
     if (!record) continue;
-    inserted.add(*record);
-    bodies.push_back(toJson(record->tx).dump());
-    address_lists.push_back(Json(record->addresses).dump());
+    const auto body = toJson(record->tx).dump();
+    const auto addresses = Json(record->addresses).dump();
+    st.insert_transaction.bind(1, record->tx.txid)
+        .bind(2, body)
+        .bind(3, statusName(record->status))
+        .bind(4, addresses)
+        .bind(5, record->received_at)
+        .bind(6, record->decided_at)
+        .bind(7, record->confirmed_at)
+        .bind(8, static_cast<std::int64_t>(record->block_height))
+        .bind(9, record->reason)
+        .run();
   }
   for (const auto& txid : effects.changed_transactions) {
-    if (effects.new_transactions.contains(txid)) continue;  // written whole just above
-    if (const auto* record = ledger.transaction(txid)) updated.add(*record);
+    if (!updated(txid)) continue;
+    const auto* record = ledger.transaction(txid);
+    st.update_transaction.bind(1, statusName(record->status))
+        .bind(2, record->decided_at)
+        .bind(3, record->confirmed_at)
+        .bind(4, static_cast<std::int64_t>(record->block_height))
+        .bind(5, record->reason)
+        .bind(6, record->tx.txid)
+        .run();
   }
-  std::vector<std::string> vote_txids, voters;
-  std::vector<Poco::Int32> approvals;
-  std::vector<Poco::Int64> vote_times;
   for (const auto& vote : effects.new_votes) {
-    vote_txids.push_back(vote.txid);
-    voters.push_back(vote.voter);
-    approvals.push_back(vote.approve ? 1 : 0);
-    vote_times.push_back(vote.timestamp);
-  }
-  if (utxo_txids.empty() && inserted.txids.empty() && updated.txids.empty() && vote_txids.empty()) return;
-
-  auto& s = *session_;
-  Poco::Data::Transaction transaction(s);
-  if (!utxo_txids.empty()) {
-    s << "INSERT OR REPLACE INTO utxos (txid, vout, address, amount, state) VALUES (?, ?, ?, ?, ?)", use(utxo_txids),
-        use(utxo_vouts), use(utxo_addresses), use(utxo_amounts), use(utxo_states), now;
-  }
-  if (!inserted.txids.empty()) {
-    s << "INSERT OR REPLACE INTO transactions (txid, body, status, addresses, received_at, decided_at,"
-         " confirmed_at, block_height, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        use(inserted.txids), use(bodies), use(inserted.statuses), use(address_lists), use(inserted.received),
-        use(inserted.decided), use(inserted.confirmed), use(inserted.heights), use(inserted.reasons), now;
-  }
-  if (!updated.txids.empty()) {
-    s << "UPDATE transactions SET status = ?, decided_at = ?, confirmed_at = ?, block_height = ?, reason = ?"
-         " WHERE txid = ?",
-        use(updated.statuses), use(updated.decided), use(updated.confirmed), use(updated.heights),
-        use(updated.reasons), use(updated.txids), now;
-  }
-  if (!vote_txids.empty()) {
-    s << "INSERT INTO votes (txid, voter, approve, timestamp) VALUES (?, ?, ?, ?)", use(vote_txids),
-        use(voters), use(approvals), use(vote_times), now;
+    st.insert_vote.bind(1, vote.txid)
+        .bind(2, vote.voter)
+        .bind(3, std::int64_t{vote.approve ? 1 : 0})
+        .bind(4, vote.timestamp)
+        .run();
   }
   transaction.commit();
 }

@@ -6,7 +6,7 @@
 /// Not thread-safe: the Engine's thread is its only user.
 #include "ledger.hpp"
 
-#include <Poco/Data/Session.h>
+#include <eventnode/plugin/sqlite/database.hpp>
 
 #include <filesystem>
 #include <memory>
@@ -27,7 +27,9 @@ class LedgerStore {
   void save(const Ledger& ledger, const Effects& effects);
 
  private:
-  std::unique_ptr<Poco::Data::Session> session_;
+  class Statements;
+  std::unique_ptr<plugin::sqlite::Database> db_;
+  std::unique_ptr<Statements> statements_;  // on db_'s connection; finalized first
 };
 
 }  // namespace eventnode::plugins::utxo

@@ -73,6 +73,31 @@ TEST_F(LedgerStoreTest, EveryStateVoteAndTransactionSurvivesAReopen) {
   EXPECT_EQ(reopened.utxo({kGenesis, 1})->state, UtxoState::unspent());
 }
 
+TEST_F(LedgerStoreTest, AFileWrittenBeforeTheLayoutHadAVersionOpensWithEveryRow) {
+  {
+    // The tables exactly as releases without a schema version created them.
+    plugin::sqlite::Database old(file(), {.name = "old UTXO database"});
+    old.exec(
+        "CREATE TABLE utxos (txid TEXT NOT NULL, vout INTEGER NOT NULL, address TEXT NOT NULL,"
+        " amount INTEGER NOT NULL, state TEXT NOT NULL, PRIMARY KEY (txid, vout)) WITHOUT ROWID;"
+        "CREATE TABLE transactions (txid TEXT PRIMARY KEY, body TEXT NOT NULL, status TEXT NOT NULL,"
+        " addresses TEXT NOT NULL, received_at INTEGER NOT NULL, decided_at INTEGER NOT NULL,"
+        " confirmed_at INTEGER NOT NULL, block_height INTEGER NOT NULL, reason TEXT NOT NULL);"
+        "CREATE TABLE votes (txid TEXT NOT NULL, voter TEXT NOT NULL, approve INTEGER NOT NULL,"
+        " timestamp INTEGER NOT NULL);"
+        "INSERT INTO utxos VALUES ('" +
+        kGenesis + "', 3, 'TIME0carol', 77, '" + toJson(UtxoState::unspent()).dump() + "');");
+  }
+  Ledger ledger(fourMasternodes(), quietLogger());
+  LedgerStore store(file(), false);
+  store.load(ledger);
+  const auto* utxo = ledger.utxo({kGenesis, 3});
+  ASSERT_NE(utxo, nullptr);
+  EXPECT_EQ(utxo->address, "TIME0carol");
+  EXPECT_EQ(utxo->amount, 77u);
+  EXPECT_EQ(utxo->state, UtxoState::unspent());
+}
+
 TEST_F(LedgerStoreTest, AnUnwritablePathFailsNamingTheFile) {
   try {
     LedgerStore store(dir_.path() / "missing" / "utxo.sqlite", false);

@@ -3,6 +3,8 @@
 #include "p2p_auth.hpp"
 #include "p2p_codec.hpp"
 
+#include <eventnode/plugin/backoff.hpp>
+
 #include <Poco/Exception.h>
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/ServerSocket.h>
@@ -23,7 +25,6 @@
 #include <map>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <span>
 #include <stdexcept>
 #include <thread>
@@ -557,8 +558,8 @@ struct P2pNetwork::Impl {
 
   void runLink(const std::shared_ptr<Peer>& peer_ptr) {
     Peer& peer = *peer_ptr;
-    std::mt19937_64 random(std::random_device{}());
-    auto backoff = config.reconnect_min;
+    // Full jitter: masternodes restarted together must not redial in lockstep.
+    plugin::Backoff backoff({.min = config.reconnect_min, .max = config.reconnect_max, .full_jitter = true});
     bool first_attempt = true;
     std::string last_logged_error;
     while (!stopping) {
@@ -589,7 +590,7 @@ struct P2pNetwork::Impl {
       if (stopping) break;
 
       if (handshaken) {
-        backoff = config.reconnect_min;
+        backoff.reset();
         last_logged_error.clear();
         logger->info("p2p outbound disconnected peer={} address={} reason={}", peer.address.id, peer.address_text,
                      error);
@@ -601,10 +602,7 @@ struct P2pNetwork::Impl {
         logger->debug("p2p dial failed again peer={} address={} reason={}", peer.address.id, peer.address_text, error);
       }
 
-      // Full jitter: masternodes restarted together must not redial in lockstep.
-      std::uniform_int_distribution<std::int64_t> jitter(0, std::max<std::int64_t>(backoff.count(), 0));
-      waitUntil(peer, Clock::now() + std::chrono::milliseconds(jitter(random)));
-      backoff = std::min(backoff * 2, std::max(config.reconnect_max, config.reconnect_min));
+      waitUntil(peer, Clock::now() + backoff.next());
     }
   }
 
