@@ -30,10 +30,13 @@ struct Settings {
   bool verify = true;
   std::size_t capacity = 1000;
   double ratio = 0.5;
-  std::chrono::seconds interval{15};
+  std::chrono::milliseconds interval{15000};  ///< read in seconds
   std::vector<std::string> tags;
   std::vector<Peer> peers;
   Backoff backoff;
+  struct {
+    std::string name = "inner-default";
+  } inner;  ///< bound through an accessor: the YAML key is flat
 };
 
 ConfigBinding<Settings> binding() {
@@ -41,8 +44,8 @@ ConfigBinding<Settings> binding() {
   peer.field("id", &Peer::id, "the peer's id").required();
   peer.field("address", &Peer::address, "host:port");
   ConfigBinding<Backoff> backoff;
-  backoff.field("min_ms", &Backoff::min, "first delay").minimum(10);
-  backoff.field("max_ms", &Backoff::max, "longest delay").minimum(10);
+  backoff.duration<std::chrono::milliseconds>("min_ms", &Backoff::min, "first delay").minimum(10);
+  backoff.duration<std::chrono::milliseconds>("max_ms", &Backoff::max, "longest delay").minimum(10);
 
   ConfigBinding<Settings> b;
   b.field("url", &Settings::url, "where to connect");
@@ -50,10 +53,11 @@ ConfigBinding<Settings> binding() {
   b.field("verify", &Settings::verify, "check signatures");
   b.field("capacity", &Settings::capacity, "how many").minimum(1).maximum(1'000'000);
   b.field("ratio", &Settings::ratio, "a share");
-  b.field("interval_seconds", &Settings::interval, "how often").minimum(1);
+  b.duration<std::chrono::seconds>("interval_seconds", &Settings::interval, "how often").minimum(1);
   b.field("tags", &Settings::tags, "labels");
   b.list("peers", &Settings::peers, "the peers", std::move(peer));
   b.map("backoff", &Settings::backoff, "redial delays", std::move(backoff));
+  b.field("inner_name", [](Settings& s) -> auto& { return s.inner.name; }, "a nested member, flat in YAML");
   return b;
 }
 
@@ -70,7 +74,7 @@ Settings load(const std::string& text, std::vector<core::ConfigProblem>& problem
 
 TEST(Unit, TheSchemaTakesItsTypesFromTheMembersAndItsDefaultsFromTheStruct) {
   const auto schema = binding().schema();
-  ASSERT_EQ(schema.size(), 9u);
+  ASSERT_EQ(schema.size(), 10u);
   EXPECT_EQ(schema[0].type, FieldType::String);
   EXPECT_EQ(schema[0].default_value.as<std::string>(), "ws://127.0.0.1:8900");
   EXPECT_EQ(schema[2].type, FieldType::Boolean);
@@ -95,6 +99,7 @@ TEST(Unit, AnEmptyConfigReadsAsTheStructsDefaults) {
   EXPECT_EQ(settings.url, "ws://127.0.0.1:8900");
   EXPECT_EQ(settings.capacity, 1000u);
   EXPECT_EQ(settings.interval, std::chrono::seconds(15));
+  EXPECT_EQ(settings.inner.name, "inner-default");
   EXPECT_TRUE(settings.peers.empty());
   EXPECT_EQ(settings.backoff.max, std::chrono::milliseconds(30000));
 }
@@ -113,6 +118,7 @@ peers:
   - {id: mn1, address: "10.0.0.1:9000"}
   - {id: mn2}
 backoff: {min_ms: 20}
+inner_name: flat
 )",
                              problems);
   ASSERT_TRUE(problems.empty()) << problems[0].message;
@@ -129,6 +135,7 @@ backoff: {min_ms: 20}
   EXPECT_EQ(settings.peers[1].address, "127.0.0.1:9000") << "an item's absent key takes the item struct's default";
   EXPECT_EQ(settings.backoff.min, std::chrono::milliseconds(20));
   EXPECT_EQ(settings.backoff.max, std::chrono::milliseconds(30000));
+  EXPECT_EQ(settings.inner.name, "flat");
 }
 
 TEST(Unit, TheHostRefusesWhatTheBindingDeclaresWithPaths) {

@@ -9,9 +9,13 @@
 ///   ConfigBinding<Settings> binding() {
 ///     ConfigBinding<Settings> b;
 ///     b.field("url", &Settings::url, "where to connect");
-///     b.field("timeout_ms", &Settings::timeout, "how long to wait").minimum(10);
+///     b.duration<std::chrono::milliseconds>("timeout_ms", &Settings::timeout, "how long to wait").minimum(10);
 ///     return b;
 ///   }
+///
+/// A key is bound to a data member pointer, or to a function that returns a
+/// reference into the struct (`[](Settings& s) -> auto& { return s.pubsub.url; }`)
+/// when the YAML is flatter than the struct.
 ///   ConfigSchema configSchema() const override { return binding().schema(); }
 ///   void configure(const YAML::Node& yaml) override { settings_ = binding().read(yaml); }
 #include <eventnode/plugin/config_schema.hpp>
@@ -22,6 +26,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <type_traits>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -68,6 +73,10 @@ YAML::Node toYaml(const Value& value) {
     return YAML::Node(value);
   }
 }
+
+/// The type a key's accessor (a member pointer or a function) gives a reference to.
+template <typename Settings, typename Access>
+using Bound = std::remove_cvref_t<std::invoke_result_t<Access, Settings&>>;
 
 template <typename Value>
 Value fromYaml(const YAML::Node& node) {
@@ -116,11 +125,12 @@ class ConfigBinding {
     std::size_t index_;
   };
 
-  /// A scalar key (string, bool, integer, floating point, a std::chrono
-  /// duration read as an integer count of its unit) or a list of scalars
-  /// (std::vector<std::string>, std::vector<int>, …).
-  template <typename Value>
-  Key field(std::string name, Value Settings::*member, std::string description) {
+  /// A scalar key (string, bool, integer, floating point) or a list of
+  /// scalars (std::vector<std::string>, std::vector<int>, …).
+  template <typename Access>
+  Key field(std::string name, Access access, std::string description) {
+    using Value = detail::Bound<Settings, Access>;
+    static_assert(!detail::IsDuration<Value>::value, "bind a duration with duration<Unit>(): the key names its unit");
     ConfigField field{.name = std::move(name), .description = std::move(description)};
     if constexpr (detail::IsVector<Value>::value) {
       field.type = FieldType::List;
@@ -128,17 +138,31 @@ class ConfigBinding {
     } else {
       field.type = detail::scalarType<Value>();
     }
-    field.default_value = detail::toYaml(Settings{}.*member);
-    return add(std::move(field), [member](const YAML::Node& node, Settings& settings) {
-      settings.*member = detail::fromYaml<Value>(node);
+    Settings defaults{};
+    field.default_value = detail::toYaml(std::invoke(access, defaults));
+    return add(std::move(field), [access](const YAML::Node& node, Settings& settings) {
+      std::invoke(access, settings) = detail::fromYaml<Value>(node);
+    });
+  }
+
+  /// A duration key whose YAML value is a count of `Unit` (`_ms` keys:
+  /// std::chrono::milliseconds), whatever duration type the member has.
+  template <typename Unit, typename Access>
+  Key duration(std::string name, Access access, std::string description) {
+    using Value = detail::Bound<Settings, Access>;
+    static_assert(detail::IsDuration<Value>::value && detail::IsDuration<Unit>::value, "durations only");
+    ConfigField field{.name = std::move(name), .type = FieldType::Integer, .description = std::move(description)};
+    Settings defaults{};
+    field.default_value = detail::toYaml(std::chrono::duration_cast<Unit>(std::invoke(access, defaults)));
+    return add(std::move(field), [access](const YAML::Node& node, Settings& settings) {
+      std::invoke(access, settings) = std::chrono::duration_cast<Value>(Unit(node.as<long long>()));
     });
   }
 
   /// A list of mappings, each read into an Item by `items`. Its default is the
   /// struct's (usually empty) list.
-  template <typename Item>
-  Key list(std::string name, std::vector<Item> Settings::*member, std::string description,
-           ConfigBinding<Item> items) {
+  template <typename Access, typename Item = typename detail::Bound<Settings, Access>::value_type>
+  Key list(std::string name, Access access, std::string description, ConfigBinding<Item> items) {
     ConfigField field{.name = std::move(name),
                       .type = FieldType::List,
                       .description = std::move(description),
@@ -146,8 +170,8 @@ class ConfigBinding {
                       .item_type = FieldType::Map,
                       .fields = items.schema()};
     auto shared = std::make_shared<const ConfigBinding<Item>>(std::move(items));
-    return add(std::move(field), [member, shared](const YAML::Node& node, Settings& settings) {
-      auto& list = settings.*member;
+    return add(std::move(field), [access, shared](const YAML::Node& node, Settings& settings) {
+      auto& list = std::invoke(access, settings);
       list.clear();
       for (const auto& item : node) list.push_back(shared->read(item));
     });
@@ -155,16 +179,16 @@ class ConfigBinding {
 
   /// A nested mapping read into a member struct by `nested`; absent, every
   /// nested key takes its default.
-  template <typename Nested>
-  Key map(std::string name, Nested Settings::*member, std::string description, ConfigBinding<Nested> nested) {
+  template <typename Access, typename Nested = detail::Bound<Settings, Access>>
+  Key map(std::string name, Access access, std::string description, ConfigBinding<Nested> nested) {
     ConfigField field{.name = std::move(name),
                       .type = FieldType::Map,
                       .description = std::move(description),
                       .default_value = YAML::Node(YAML::NodeType::Map),
                       .fields = nested.schema()};
     auto shared = std::make_shared<const ConfigBinding<Nested>>(std::move(nested));
-    return add(std::move(field), [member, shared](const YAML::Node& node, Settings& settings) {
-      settings.*member = shared->read(node);
+    return add(std::move(field), [access, shared](const YAML::Node& node, Settings& settings) {
+      std::invoke(access, settings) = shared->read(node);
     });
   }
 
