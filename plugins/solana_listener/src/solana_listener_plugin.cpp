@@ -5,6 +5,7 @@
 #include "listener_metrics.hpp"
 #include "spl_token.hpp"
 
+#include <eventnode/plugin/config_binding.hpp>
 #include <eventnode/plugin/export.hpp>
 
 #include <set>
@@ -16,8 +17,6 @@ namespace {
 /// How often the PubSub connection is looked at for /healthz.
 constexpr std::chrono::seconds kHealthInterval{2};
 
-using plugin::ConfigField;
-using plugin::FieldType;
 using plugin::Json;
 
 /// A Solana public key: base58 of 32 bytes. Throws std::invalid_argument naming `what`.
@@ -26,12 +25,67 @@ void requirePublicKey(const std::string& key, const std::string& what) {
   if (!bytes || bytes->size() != 32) throw std::invalid_argument(what + " '" + key + "' is not a base58 public key");
 }
 
-ConfigField integer(const char* name, const char* description, long long value, double minimum) {
-  return {.name = name,
-          .type = FieldType::Integer,
-          .description = description,
-          .default_value = YAML::Node(value),
-          .minimum = minimum};
+/// One entry of `programs`.
+struct ProgramSettings {
+  std::string id;
+  std::vector<std::string> events;  ///< Anchor event names
+};
+
+/// What node.yaml configures: the listener's own config, and the programs with their events.
+struct Settings {
+  ListenerConfig listener;
+  std::vector<ProgramSettings> programs;
+};
+
+/// Every key, once: its type and default come from ListenerConfig and PubSubConfig.
+plugin::ConfigBinding<Settings> binding() {
+  using std::chrono::milliseconds;
+  using std::chrono::seconds;
+  const auto listener = [](auto member) { return [member](Settings& s) -> auto& { return s.listener.*member; }; };
+  const auto pubsub = [](auto member) { return [member](Settings& s) -> auto& { return s.listener.pubsub.*member; }; };
+  plugin::ConfigBinding<ProgramSettings> program;
+  program.field("id", &ProgramSettings::id, "the program id (base58)").required();
+  program.field("events", &ProgramSettings::events, "Anchor event names to recognise in `Program data:`");
+
+  plugin::ConfigBinding<Settings> b;
+  b.field("rpc_url", listener(&ListenerConfig::rpc_url),
+          "Solana JSON-RPC over HTTP(S), for backfill and signature statuses");
+  b.field("ws_url", pubsub(&PubSubConfig::url), "Solana PubSub over WebSocket (ws:// or wss://)");
+  b.field("commitment", listener(&ListenerConfig::commitment), "commitment of subscriptions and RPC reads")
+      .allowed({"processed", "confirmed", "finalized"});
+  b.list("programs", &Settings::programs, "the programs to follow, one logsSubscribe each", std::move(program));
+  b.field("accounts", listener(&ListenerConfig::accounts),
+          "accounts to follow with accountSubscribe (events on solana:account:<key>)");
+  b.duration<seconds>("reconcile_interval_seconds", listener(&ListenerConfig::reconcile_interval),
+                      "walk getSignaturesForAddress from the cursor this often")
+      .minimum(1);
+  b.field("max_backfill", listener(&ListenerConfig::max_backfill), "most transactions one walk publishes per program")
+      .minimum(1);
+  b.duration<milliseconds>("rpc_timeout_ms", listener(&ListenerConfig::rpc_timeout), "timeout of one RPC call")
+      .minimum(100);
+  b.duration<seconds>("ping_interval_seconds", pubsub(&PubSubConfig::ping_interval),
+                      "WebSocket ping on the PubSub socket this often")
+      .minimum(1);
+  b.duration<seconds>("pong_timeout_seconds", pubsub(&PubSubConfig::pong_timeout),
+                      "no pong this long after a ping: reconnect")
+      .minimum(1);
+  b.duration<milliseconds>("reconnect_min_ms", pubsub(&PubSubConfig::backoff_min),
+                           "first redial delay; it doubles up to reconnect_max_ms, with full jitter")
+      .minimum(10);
+  b.duration<milliseconds>("reconnect_max_ms", pubsub(&PubSubConfig::backoff_max), "longest redial delay")
+      .minimum(10);
+  b.field("dedup_capacity", listener(&ListenerConfig::dedup_capacity), "signatures remembered to drop duplicates")
+      .minimum(1000);
+  b.duration<seconds>("watch_timeout_seconds", listener(&ListenerConfig::watch_timeout),
+                      "a watched signature not landed by then is reported expired")
+      .minimum(1);
+  b.field("max_message_bytes", pubsub(&PubSubConfig::max_message_bytes),
+          "largest PubSub message; a larger one drops the socket")
+      .minimum(1024);
+  b.field("tls_ca_file", listener(&ListenerConfig::tls_ca_file),
+          "PEM file of certificate authorities trusted for https:// and wss:// besides the system's (a private RPC "
+          "node's own CA); empty: the system's only");
+  return b;
 }
 
 }  // namespace
@@ -44,86 +98,30 @@ class SolanaListenerPlugin final : public plugin::Plugin {
             .description = "Solana program logs through PubSub with reconnect, backfill and dedup"};
   }
 
-  plugin::ConfigSchema configSchema() const override {
-    return {
-        {.name = "rpc_url",
-         .description = "Solana JSON-RPC over HTTP(S), for backfill and signature statuses",
-         .default_value = YAML::Node("http://127.0.0.1:8899")},
-        {.name = "ws_url",
-         .description = "Solana PubSub over WebSocket (ws:// or wss://)",
-         .default_value = YAML::Node("ws://127.0.0.1:8900")},
-        {.name = "commitment",
-         .description = "commitment of subscriptions and RPC reads",
-         .default_value = YAML::Node("confirmed"),
-         .allowed = {"processed", "confirmed", "finalized"}},
-        {.name = "programs",
-         .type = FieldType::List,
-         .description = "the programs to follow, one logsSubscribe each",
-         .default_value = YAML::Node(YAML::NodeType::Sequence),
-         .item_type = FieldType::Map,
-         .fields = {{.name = "id", .description = "the program id (base58)", .required = true},
-                    {.name = "events",
-                     .type = FieldType::List,
-                     .description = "Anchor event names to recognise in `Program data:`",
-                     .default_value = YAML::Node(YAML::NodeType::Sequence)}}},
-        {.name = "accounts",
-         .type = FieldType::List,
-         .description = "accounts to follow with accountSubscribe (events on solana:account:<key>)",
-         .default_value = YAML::Node(YAML::NodeType::Sequence)},
-        integer("reconcile_interval_seconds", "walk getSignaturesForAddress from the cursor this often", 15, 1),
-        integer("max_backfill", "most transactions one walk publishes per program", 10000, 1),
-        integer("rpc_timeout_ms", "timeout of one RPC call", 10000, 100),
-        integer("ping_interval_seconds", "WebSocket ping on the PubSub socket this often", 30, 1),
-        integer("pong_timeout_seconds", "no pong this long after a ping: reconnect", 10, 1),
-        integer("reconnect_min_ms", "first redial delay; it doubles up to reconnect_max_ms, with full jitter", 500, 10),
-        integer("reconnect_max_ms", "longest redial delay", 30000, 10),
-        integer("dedup_capacity", "signatures remembered to drop duplicates", 200000, 1000),
-        integer("watch_timeout_seconds", "a watched signature not landed by then is reported expired", 90, 1),
-        integer("max_message_bytes", "largest PubSub message; a larger one drops the socket", 8 << 20, 1024),
-        {.name = "tls_ca_file",
-         .description = "PEM file of certificate authorities trusted for https:// and wss:// besides the "
-                        "system's (a private RPC node's own CA); empty: the system's only",
-         .default_value = YAML::Node("")},
-    };
-  }
+  plugin::ConfigSchema configSchema() const override { return binding().schema(); }
 
-  void configure(const YAML::Node& config) override {
-    config_.rpc_url = config["rpc_url"].as<std::string>();
-    config_.pubsub.url = config["ws_url"].as<std::string>();
+  void configure(const YAML::Node& yaml) override {
+    auto settings = binding().read(yaml);
+    config_ = std::move(settings.listener);
     plugin::atKey("rpc_url", [&] { return parseTarget(config_.rpc_url, "rpc_url"); });
     plugin::atKey("ws_url", [&] { return parseTarget(config_.pubsub.url, "ws_url"); });
-    config_.commitment = config["commitment"].as<std::string>();
     std::set<std::string> seen;
-    const auto& programs = config["programs"];
-    for (std::size_t i = 0; i < programs.size(); ++i) {
-      const auto program = programs[i];
+    for (std::size_t i = 0; i < settings.programs.size(); ++i) {
+      const auto& program = settings.programs[i];
       const auto at = "programs[" + std::to_string(i) + "]";
-      const auto id = program["id"].as<std::string>();
-      plugin::atKey(at + ".id", [&] { requirePublicKey(id, "program id"); });
-      if (!seen.insert(id).second) throw plugin::ConfigError(at + ".id", "program '" + id + "' is listed twice");
-      config_.programs.push_back(id);
-      for (const auto& name : program["events"]) events_.add(id, name.as<std::string>());
+      plugin::atKey(at + ".id", [&] { requirePublicKey(program.id, "program id"); });
+      if (!seen.insert(program.id).second) {
+        throw plugin::ConfigError(at + ".id", "program '" + program.id + "' is listed twice");
+      }
+      config_.programs.push_back(program.id);
+      for (const auto& name : program.events) events_.add(program.id, name);
     }
-    const auto& accounts = config["accounts"];
-    for (std::size_t i = 0; i < accounts.size(); ++i) {
-      const auto account = accounts[i].as<std::string>();
-      plugin::atKey("accounts[" + std::to_string(i) + "]", [&] { requirePublicKey(account, "account"); });
-      config_.accounts.push_back(account);
+    for (std::size_t i = 0; i < config_.accounts.size(); ++i) {
+      plugin::atKey("accounts[" + std::to_string(i) + "]", [&] { requirePublicKey(config_.accounts[i], "account"); });
     }
-    config_.reconcile_interval = std::chrono::seconds(config["reconcile_interval_seconds"].as<long long>());
-    config_.max_backfill = config["max_backfill"].as<std::size_t>();
-    config_.rpc_timeout = std::chrono::milliseconds(config["rpc_timeout_ms"].as<long long>());
-    config_.pubsub.ping_interval = std::chrono::seconds(config["ping_interval_seconds"].as<long long>());
-    config_.pubsub.pong_timeout = std::chrono::seconds(config["pong_timeout_seconds"].as<long long>());
-    config_.pubsub.backoff_min = std::chrono::milliseconds(config["reconnect_min_ms"].as<long long>());
-    config_.pubsub.backoff_max = std::chrono::milliseconds(config["reconnect_max_ms"].as<long long>());
     if (config_.pubsub.backoff_max < config_.pubsub.backoff_min) {
       throw plugin::ConfigError("reconnect_max_ms", "reconnect_max_ms must be at least reconnect_min_ms");
     }
-    config_.dedup_capacity = config["dedup_capacity"].as<std::size_t>();
-    config_.watch_timeout = std::chrono::seconds(config["watch_timeout_seconds"].as<long long>());
-    config_.pubsub.max_message_bytes = config["max_message_bytes"].as<std::size_t>();
-    config_.tls_ca_file = config["tls_ca_file"].as<std::string>();
     config_.pubsub.tls_ca_file = config_.tls_ca_file;
     // Loaded now, so a missing or unreadable file stops the start with its name.
     if (!config_.tls_ca_file.empty()) tlsClientContext(config_.tls_ca_file);
