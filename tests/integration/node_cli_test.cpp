@@ -101,6 +101,37 @@ TEST_F(NodeCliTest, APluginsOwnCheckIsReportedWithFileLineAndPathAndNothingStart
   EXPECT_EQ(readFile(journal), "configure alpha\nconfigure alpha\n") << "configured by both runs, started by neither";
 }
 
+TEST_F(NodeCliTest, CheckConfigExpandsEnvironmentVariablesAndSaysWhereEachValueCameFrom) {
+  ::setenv("EVENTNODE_TEST_SERVER_ID", "gw-7", 1);
+  ::setenv("EVENTNODE_TEST_SECRET", "a-secret-that-must-not-be-printed-0123456789", 1);
+  ::unsetenv("EVENTNODE_TEST_ROLE");
+  const auto file = writeConfig(
+      "node:\n"                                              // 1
+      "  id: ${EVENTNODE_TEST_SERVER_ID}\n"                  // 2
+      "  role: ${EVENTNODE_TEST_ROLE:-gateway}\n"            // 3
+      "auth:\n"                                              // 4
+      "  secret: ${EVENTNODE_TEST_SECRET}\n");               // 5
+  const auto ok = runCommand({EVENTNODE_BINARY, "--config", file.string(), "--check-config"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_NE(ok.output.find("line 2: node.id = \"gw-7\"  (${EVENTNODE_TEST_SERVER_ID}: $EVENTNODE_TEST_SERVER_ID)"),
+            std::string::npos)
+      << ok.output;
+  EXPECT_NE(ok.output.find("line 3: node.role = \"gateway\"  (${EVENTNODE_TEST_ROLE:-gateway}: the default of "
+                           "$EVENTNODE_TEST_ROLE (unset))"),
+            std::string::npos)
+      << ok.output;
+  EXPECT_NE(ok.output.find("line 5: auth.secret = (hidden)"), std::string::npos) << ok.output;
+  EXPECT_EQ(ok.output.find("a-secret-that-must-not-be-printed"), std::string::npos) << ok.output;
+
+  ::unsetenv("EVENTNODE_TEST_SERVER_ID");
+  const auto unset = runCommand({EVENTNODE_BINARY, "--config", file.string(), "--check-config"});
+  EXPECT_EQ(unset.exit_code, 1) << unset.output;
+  EXPECT_NE(unset.output.find(file.string() + ":2: node.id: environment variable EVENTNODE_TEST_SERVER_ID is not set"),
+            std::string::npos)
+      << unset.output;
+  ::unsetenv("EVENTNODE_TEST_SECRET");
+}
+
 TEST_F(NodeCliTest, TheShippedConfigsAreValid) {
   std::vector<std::filesystem::path> files{std::filesystem::path(EVENTNODE_SOURCE_DIR) / "etc/node.yaml"};
   for (const auto& entry :

@@ -28,6 +28,19 @@ bool loadConfig(const CliOptions& options, NodeConfig& config, std::vector<Confi
   return problems.empty();
 }
 
+/// Where each ${VAR} value came from; secrets' values are not shown.
+void printExpanded(const std::vector<ExpandedValue>& expanded) {
+  if (expanded.empty()) return;
+  std::cout << "from the environment:\n";
+  for (const auto& value : expanded) {
+    std::string sources;
+    for (const auto& source : value.sources) sources += (sources.empty() ? "" : ", ") + source;
+    std::cout << "  line " << value.line << ": " << value.path << " = "
+              << (isSecretKey(value.path) ? std::string("(hidden)") : "\"" + value.value + "\"") << "  ("
+              << value.written << ": " << (sources.empty() ? std::string("no variable") : sources) << ")\n";
+  }
+}
+
 int checkConfig(const CliOptions& options) {
   NodeConfig config;
   std::vector<ConfigProblem> problems;
@@ -40,6 +53,7 @@ int checkConfig(const CliOptions& options) {
     manager.load(config, problems);
     plugins = manager.status().size();
   }
+  printExpanded(config.expanded);
   if (!problems.empty()) {
     printProblems(options.config.string(), problems);
     std::cerr << problems.size() << (problems.size() == 1 ? " problem" : " problems") << " in "

@@ -170,6 +170,7 @@ NodeConfig loadNodeConfig(const fs::path& file, std::vector<ConfigProblem>& prob
         {"", lineOf(root), "expected a mapping with sections node, server, auth, broker, logging, plugins"});
     return config;
   }
+  expandEnvironment(root, config.expanded, problems, [](const std::string& name) { return std::getenv(name.c_str()); });
 
   YAML::Node core_part(YAML::NodeType::Map);
   for (const auto& entry : root) {

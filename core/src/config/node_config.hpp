@@ -2,6 +2,7 @@
 // node.yaml, parsed and validated into plain structs. Relative paths in the
 // file resolve against the file's own folder, so a config means the same
 // thing whatever the working directory.
+#include "config/env_expansion.hpp"
 #include "errors.hpp"
 
 #include <yaml-cpp/yaml.h>
@@ -102,6 +103,7 @@ struct NodeConfig {
   LoggingSection logging;
   std::vector<TopicSection> topics;
   std::vector<PluginEntry> plugins;
+  std::vector<ExpandedValue> expanded;  ///< scalars that held ${VAR}, for --check-config
 };
 
 /// Reads and validates `file`. Appends every problem found to `problems` and
