@@ -293,8 +293,29 @@ TEST_F(NodeCliTest, APostWithoutContentLengthIsAnsweredAtOnceAsHavingNoBody) {
   char buffer[1024];
   const int received = socket.receiveBytes(buffer, sizeof(buffer));  // times out (throws) if the node waits for a body
   const std::string answer(buffer, static_cast<std::size_t>(received));
-  EXPECT_EQ(answer.rfind("HTTP/1.1 400", 0), 0u) << answer;
+  EXPECT_EQ(answer.rfind("HTTP/1.1 400 Bad Request\r\n", 0), 0u) << answer;
   EXPECT_NE(answer.find("bad_json"), std::string::npos) << answer;
+  EXPECT_EQ(node.stop(SIGTERM), 0);
+}
+
+TEST_F(NodeCliTest, EveryStatusCarriesItsOwnReasonPhrase) {
+  const int port = freePort();
+  const auto file = nodeConfig(port, "  - name: alpha\n", "auth:\n  api_keys: [key-0123456789abcdef]\n");
+  ChildProcess node({EVENTNODE_BINARY, "--config", file.string()}, dir_ / "node.log");
+  ASSERT_TRUE(waitUntil([&] { return httpRequest(port, "GET", "/healthz").status == 200; }, std::chrono::seconds(20)));
+  const auto statusLine = [port](const std::string& request) {
+    Poco::Net::StreamSocket socket(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(port)));
+    socket.setReceiveTimeout(Poco::Timespan(5, 0));
+    socket.sendBytes(request.data(), static_cast<int>(request.size()));
+    char buffer[1024];
+    const int received = socket.receiveBytes(buffer, sizeof(buffer));
+    const std::string answer(buffer, static_cast<std::size_t>(received));
+    return answer.substr(0, answer.find("\r\n"));
+  };
+  EXPECT_EQ(statusLine("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"), "HTTP/1.1 200 OK");
+  EXPECT_EQ(statusLine("GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n"), "HTTP/1.1 404 Not Found");
+  EXPECT_EQ(statusLine("DELETE /healthz HTTP/1.1\r\nHost: x\r\n\r\n"), "HTTP/1.1 405 Method Not Allowed");
+  EXPECT_EQ(statusLine("GET /api/ws/connections HTTP/1.1\r\nHost: x\r\n\r\n"), "HTTP/1.1 401 Unauthorized");
   EXPECT_EQ(node.stop(SIGTERM), 0);
 }
 

@@ -47,7 +47,8 @@ void HttpRequestHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Po
                    Poco::URI(request.getURI()).getPath(), e.what());
     answer_value = plugin::HttpResponse::error(500, "internal_error", "internal error; see the node's log");
   }
-  response.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(answer_value.status));
+  // setStatus alone keeps the reason phrase "OK" whatever the status: "413 OK", "404 OK".
+  response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(answer_value.status));
   response.setContentType(answer_value.content_type);
   for (const auto& [name, value] : answer_value.headers) response.set(name, value);
   response.setContentLength(static_cast<std::streamsize>(answer_value.body.size()));
