@@ -239,13 +239,15 @@ void EventLoop::onReadable(Connection& c) {
           break;
         case Kind::Binary:
           counters_.add(counters_.messages_in, 1);
+          if (!withinRate(c)) break;
           if (c.endpoint)
             closeWith(c, ws::kCloseUnsupportedData, "binary messages are not accepted");
           else
             sendText(c, errorMessage("bad_json", "expected a JSON text message, got a binary one"));
           break;
         case Kind::Ping:
-          enqueue(c, controlFrame(ws::encodeFrame(ws::Opcode::Pong, event.payload)), true);
+          // A ping costs the node a pong: it counts as a message, and the pong as queued bytes.
+          if (withinRate(c)) enqueue(c, controlFrame(ws::encodeFrame(ws::Opcode::Pong, event.payload)));
           break;
         case Kind::Pong:
           break;
@@ -264,24 +266,28 @@ void EventLoop::onReadable(Connection& c) {
   }
 }
 
-void EventLoop::onText(Connection& c, std::string_view text) {
-  counters_.add(counters_.messages_in, 1);
+bool EventLoop::withinRate(Connection& c) {
   const auto now = Clock::now();
   if (now - c.rate_window_start >= std::chrono::seconds(1)) {
     c.rate_window_start = now;
     c.rate_window_messages = 0;
   }
   const auto limit = context_.settings.limits.messages_per_second;
-  if (++c.rate_window_messages > limit) {
-    context_.metrics.drop(DropReason::InboundRateLimited);
-    if (c.rate_window_messages > 2 * limit) {
-      closeWith(c, ws::kClosePolicyViolation, "message rate limit exceeded");
-    } else {
-      sendText(c, errorMessage("rate_limited",
-                               "more than " + std::to_string(limit) + " messages in a second; message dropped"));
-    }
-    return;
+  if (++c.rate_window_messages <= limit) return true;
+  context_.metrics.drop(DropReason::InboundRateLimited);
+  if (c.rate_window_messages > 2 * limit) {
+    closeWith(c, ws::kClosePolicyViolation, "message rate limit exceeded");
+  } else {
+    // Each drop is answered; the answers count toward outbound_buffer_bytes like any frame.
+    sendText(c, errorMessage("rate_limited",
+                             "more than " + std::to_string(limit) + " messages in a second; message dropped"));
   }
+  return false;
+}
+
+void EventLoop::onText(Connection& c, std::string_view text) {
+  counters_.add(counters_.messages_in, 1);
+  if (!withinRate(c)) return;
   if (c.endpoint) {
     if (c.endpoint->on_message) c.endpoint->on_message(c.id, text);
     return;
@@ -370,18 +376,18 @@ void EventLoop::removeSubscription(Connection& c, std::size_t index) {
   context_.metrics.subscriptions.fetch_sub(1, std::memory_order_relaxed);
 }
 
-bool EventLoop::enqueue(Connection& c, FramePtr frame, bool control) {
-  if (c.close_queued || (c.closing && !control)) return false;
+bool EventLoop::enqueue(Connection& c, FramePtr frame, bool closing) {
+  if (c.close_queued || (c.closing && !closing)) return false;
   const auto size = frame->bytes.size();
   const auto limit = context_.settings.limits.outbound_buffer_bytes;
   // Only what the socket refused counts as backlog: before judging a client
   // slow, offer the socket what is queued (unless it already said it is full).
-  if (!control && c.queued_bytes + size > limit && !c.write_armed) {
+  if (!closing && c.queued_bytes + size > limit && !c.write_armed) {
     flush(c);
     if (c.doomed) return false;
   }
   // An event larger than the whole budget still goes to a client with nothing queued.
-  if (!control && c.queued_bytes > 0 && c.queued_bytes + size > limit) {
+  if (!closing && c.queued_bytes > 0 && c.queued_bytes + size > limit) {
     context_.metrics.drop(DropReason::OutboundBufferFull);
     context_.logger->info("closing slow connection id={} queued_bytes={} limit={}", c.id, c.queued_bytes, limit);
     closeWith(c, ws::kClosePolicyViolation, "outbound buffer full: the client reads too slowly");
@@ -398,7 +404,7 @@ bool EventLoop::enqueue(Connection& c, FramePtr frame, bool control) {
 }
 
 void EventLoop::sendText(Connection& c, std::string_view text) {
-  enqueue(c, textFrame(text), true);
+  enqueue(c, textFrame(text));
 }
 
 void EventLoop::flushDirty() {
@@ -547,7 +553,7 @@ void EventLoop::heartbeat(Clock::time_point now) {
       closeWith(c, ws::kCloseGoingAway, "heartbeat timeout: no frame from the client for two intervals");
     } else if (now - c.last_ping >= interval) {
       c.last_ping = now;
-      enqueue(c, controlFrame(ws::encodeFrame(ws::Opcode::Ping, {})), true);
+      enqueue(c, controlFrame(ws::encodeFrame(ws::Opcode::Ping, {})));
     }
   }
   flushDirty();

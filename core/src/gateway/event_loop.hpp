@@ -93,13 +93,19 @@ class EventLoop {
 
   void onReadable(Connection& connection);
   void onText(Connection& connection, std::string_view text);
+  /// Counts one client message (text, binary or ping) against messages_per_second.
+  /// False when it is over: dropped and counted, the client told, or closed past twice the limit.
+  bool withinRate(Connection& connection);
   void handleRequest(Connection& connection, ClientRequest& request);
   void subscribe(Connection& connection, const std::string& topic, const std::uint64_t* since, const std::string& epoch,
                  std::optional<SubscriptionFilter> filter, bool confirm);
   void unsubscribe(Connection& connection, const std::string& topic);
   void removeSubscription(Connection& connection, std::size_t index);
 
-  bool enqueue(Connection& connection, FramePtr frame, bool control = false);
+  /// Queues a frame; every frame counts toward outbound_buffer_bytes, and one
+  /// that goes past it closes the connection (1008). Only the close frame
+  /// (`closing`) is exempt: it must always be able to follow.
+  bool enqueue(Connection& connection, FramePtr frame, bool closing = false);
   void sendText(Connection& connection, std::string_view text);
   void flush(Connection& connection);
   void flushDirty();
