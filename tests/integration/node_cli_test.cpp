@@ -319,5 +319,30 @@ TEST_F(NodeCliTest, EveryStatusCarriesItsOwnReasonPhrase) {
   EXPECT_EQ(node.stop(SIGTERM), 0);
 }
 
+TEST_F(NodeCliTest, TwoContentLengthsOrALengthBesideChunkedAreRefusedAndTheConnectionClosed) {
+  const int port = freePort();
+  const auto file = nodeConfig(port, "  - name: alpha\n", "auth:\n  api_keys: [key-0123456789abcdef]\n");
+  ChildProcess node({EVENTNODE_BINARY, "--config", file.string()}, dir_ / "node.log");
+  ASSERT_TRUE(waitUntil([&] { return httpRequest(port, "GET", "/healthz").status == 200; }, std::chrono::seconds(20)));
+  const std::string head = "POST /api/v1/publish HTTP/1.1\r\nHost: x\r\nX-API-Key: key-0123456789abcdef\r\n";
+  const std::string body = R"({"topic":"t","data":1})";
+  for (const auto& request :
+       {head + "Content-Length: 22\r\nContent-Length: 40\r\n\r\n" + body,
+        head + "Content-Length: 22\r\nTransfer-Encoding: chunked\r\n\r\n16\r\n" + body + "\r\n0\r\n\r\n"}) {
+    SCOPED_TRACE(request.substr(0, 120));
+    Poco::Net::StreamSocket socket(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(port)));
+    socket.setReceiveTimeout(Poco::Timespan(5, 0));
+    socket.sendBytes(request.data(), static_cast<int>(request.size()));
+    std::string answer;
+    char buffer[1024];
+    // Read to the end: the node must close the connection after its answer.
+    for (int n; (n = socket.receiveBytes(buffer, sizeof(buffer))) > 0;) answer.append(buffer, static_cast<std::size_t>(n));
+    EXPECT_EQ(answer.rfind("HTTP/1.1 400 Bad Request\r\n", 0), 0u) << answer;
+    EXPECT_NE(answer.find("Content-Length"), std::string::npos) << answer;
+    EXPECT_EQ(answer.find("offset"), std::string::npos) << "nothing was published: " << answer;
+  }
+  EXPECT_EQ(node.stop(SIGTERM), 0);
+}
+
 }  // namespace
 }  // namespace eventnode::tests

@@ -4,6 +4,7 @@
 
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/String.h>
 #include <Poco/URI.h>
 
 #include <chrono>
@@ -63,6 +64,18 @@ void HttpRequestHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Po
 }
 
 plugin::HttpResponse HttpRequestHandler::answer(Poco::Net::HTTPServerRequest& request) {
+  // Two lengths, or a length beside chunked encoding, let a proxy and this node
+  // disagree on where the body ends (request smuggling): refused, and the
+  // connection closed, since the rest of its bytes cannot be trusted.
+  std::size_t lengths = 0;
+  for (const auto& [name, value] : request) lengths += Poco::icompare(name, "Content-Length") == 0 ? 1 : 0;
+  if (lengths > 1 || (lengths == 1 && request.getChunkedTransferEncoding())) {
+    auto refusal = plugin::HttpResponse::error(
+        400, "bad_request",
+        lengths > 1 ? "more than one Content-Length header" : "Content-Length together with chunked encoding");
+    refusal.headers.emplace_back("Connection", "close");
+    return refusal;
+  }
   const Poco::URI uri(request.getURI());
   plugin::HttpRequest req;
   req.method = request.getMethod();
