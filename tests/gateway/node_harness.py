@@ -174,7 +174,9 @@ class Node:
                 "plugin_dir": [str(self.binary.parent.parent / "lib" / "eventnode" / "plugins")],
             },
             "server": server_section,
-            "auth": dict({"required": True, "secret": SECRET}, **(auth or {})),
+            # As an operator with a Prometheus scraper that has no token would set it.
+            "auth": dict({"required": True, "secret": SECRET, "public_routes": ["/healthz", "/metrics"]},
+                         **(auth or {})),
             "logging": {"level": "info"},
             "topics": topics if topics is not None else DEFAULT_TOPICS,
             "plugins": [],

@@ -319,6 +319,38 @@ TEST_F(NodeCliTest, EveryStatusCarriesItsOwnReasonPhrase) {
   EXPECT_EQ(node.stop(SIGTERM), 0);
 }
 
+TEST_F(NodeCliTest, WithAuthRequiredEveryRouteButThePublicOnesNeedsACredential) {
+  const auto run = [&](const std::string& public_routes) {
+    const int port = freePort();
+    const auto file = nodeConfig(port, "  - name: alpha\n",
+                                 "auth:\n  required: true\n  secret: " + std::string(kSecret) +
+                                     "\n  api_keys: [key-0123456789abcdef]\n" + public_routes);
+    auto node = std::make_unique<ChildProcess>(std::vector<std::string>{EVENTNODE_BINARY, "--config", file.string()},
+                                               dir_ / ("node-" + std::to_string(port) + ".log"));
+    EXPECT_TRUE(waitUntil([&] { return httpRequest(port, "GET", "/healthz").status == 200; }, std::chrono::seconds(20)));
+    return std::make_pair(port, std::move(node));
+  };
+  {
+    // The default: /healthz only. A plugin's public route and /metrics need a credential.
+    auto [port, node] = run("");
+    const auto fixture = httpRequest(port, "GET", "/fixture/alpha");
+    EXPECT_EQ(fixture.status, 401);
+    EXPECT_NE(fixture.body.find("auth.public_routes"), std::string::npos) << fixture.body;
+    EXPECT_EQ(httpRequest(port, "GET", "/metrics").status, 401);
+    EXPECT_EQ(httpRequest(port, "GET", "/fixture/alpha", "", {"X-API-Key: key-0123456789abcdef"}).status, 200);
+    EXPECT_EQ(httpRequest(port, "GET", "/metrics", "", {"X-API-Key: key-0123456789abcdef"}).status, 200);
+    EXPECT_EQ(node->stop(SIGTERM), 0);
+  }
+  {
+    // An operator opens /metrics and a prefix.
+    auto [port, node] = run("  public_routes: [/healthz, /metrics, /fixture/*]\n");
+    EXPECT_EQ(httpRequest(port, "GET", "/metrics").status, 200);
+    EXPECT_EQ(httpRequest(port, "GET", "/fixture/alpha").status, 200);
+    EXPECT_EQ(httpRequest(port, "GET", "/api/ws/connections").status, 401) << "an admin route stays an admin route";
+    EXPECT_EQ(node->stop(SIGTERM), 0);
+  }
+}
+
 TEST_F(NodeCliTest, TwoContentLengthsOrALengthBesideChunkedAreRefusedAndTheConnectionClosed) {
   const int port = freePort();
   const auto file = nodeConfig(port, "  - name: alpha\n", "auth:\n  api_keys: [key-0123456789abcdef]\n");

@@ -201,7 +201,9 @@ class PowNode(Node):
     """An eventnode with the pow_batches plugin. The data dir survives stop/kill and start."""
 
     def __init__(self):
-        super().__init__(auth={"api_keys": [API_KEY]})
+        # ML nodes post their batches without a token: an operator lists the callback routes as public.
+        super().__init__(auth={"api_keys": [API_KEY], "public_routes": [
+            "/healthz", "/metrics", "/v1/poc-batches/*", "/mlnode/v1/poc-batches/*"]})
         self._base_config = self.config_path.read_text()
         self.plugin_config = None
 

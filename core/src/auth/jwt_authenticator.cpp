@@ -45,11 +45,24 @@ bool constantTimeEquals(std::string_view a, std::string_view b) {
 
 }  // namespace
 
+bool JwtAuthenticator::requiresCredentials(std::string_view path) const {
+  if (!required_) return false;
+  for (const auto& route : public_routes_) {
+    const bool prefix = !route.empty() && route.back() == '*';
+    if (prefix ? path.substr(0, route.size() - 1) == std::string_view(route).substr(0, route.size() - 1)
+               : path == route) {
+      return false;
+    }
+  }
+  return true;
+}
+
 JwtAuthenticator::JwtAuthenticator(const AuthSection& auth)
     : algorithm_(auth.algorithm),
       issuer_(auth.issuer),
       audience_(auth.audience),
       required_(auth.required),
+      public_routes_(auth.public_routes),
       api_keys_(auth.api_keys) {
   if (algorithm_ == "RS256") {
     if (!auth.public_key_file.empty()) verifier_ = rsaSigner(auth.public_key_file, {});

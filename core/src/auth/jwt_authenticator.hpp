@@ -27,6 +27,9 @@ class JwtAuthenticator {
   /// True when tokens can be verified (a secret or public key is configured).
   bool canVerify() const { return static_cast<bool>(verifier_); }
   bool required() const { return required_; }
+  /// True when auth.required is on and `path` is not one of auth.public_routes:
+  /// the HTTP request needs a valid token or API key whatever its route's access.
+  bool requiresCredentials(std::string_view path) const;
 
   /// Verifies signature, exp, nbf, and iss/aud when configured. Thread-safe.
   /// Throws AuthError with a reason fit for the client ("token expired").
@@ -44,6 +47,7 @@ class JwtAuthenticator {
   std::string issuer_;
   std::string audience_;
   bool required_ = false;
+  std::vector<std::string> public_routes_;
   std::vector<std::string> api_keys_;
   std::unique_ptr<Poco::JWT::Signer> verifier_;
   std::unique_ptr<Poco::JWT::Signer> signer_;

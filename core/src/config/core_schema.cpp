@@ -161,6 +161,12 @@ ConfigField authSection() {
                .type = FieldType::List,
                .description = "keys accepted in X-API-Key with admin rights",
                .item_type = FieldType::String},
+              {.name = "public_routes",
+               .type = FieldType::List,
+               .description = "with required: the HTTP paths that still answer without a token (a * at the end "
+                              "matches a prefix); add /metrics for a scraper without one",
+               .default_value = YAML::Load("[/healthz]"),
+               .item_type = FieldType::String},
           }};
 }
 

@@ -47,6 +47,10 @@ void readAuth(const YAML::Node& auth, const YAML::Node& raw, const fs::path& bas
   out.public_key_file = resolvePath(base, auth["public_key_file"].as<std::string>(""));
   out.private_key_file = resolvePath(base, auth["private_key_file"].as<std::string>(""));
   for (const auto& key : auth["api_keys"]) out.api_keys.push_back(key.as<std::string>(""));
+  if (const auto routes = auth["public_routes"]; routes && routes.IsSequence()) {
+    out.public_routes.clear();
+    for (const auto& route : routes) out.public_routes.push_back(route.as<std::string>(""));
+  }
 
   const auto secret = auth["secret"].as<std::string>("");
   const auto secret_env = auth["secret_env"].as<std::string>("");

@@ -68,6 +68,8 @@ struct AuthSection {
   std::string issuer;
   std::string audience;
   std::vector<std::string> api_keys;  ///< accepted as `X-API-Key` with admin rights; never logged
+  /// With `required`: HTTP paths answered without a token (`*` at the end: a prefix).
+  std::vector<std::string> public_routes{"/healthz"};
 };
 
 struct BrokerSection {

@@ -106,6 +106,11 @@ plugin::HttpResponse HttpRequestHandler::answer(Poco::Net::HTTPServerRequest& re
   if (access != plugin::RouteAccess::Public && !req.identity.authenticated) {
     return plugin::HttpResponse::error(401, "unauthorized", "this route needs a Bearer token or an API key");
   }
+  if (!req.identity.authenticated && auth_.requiresCredentials(req.path)) {
+    return plugin::HttpResponse::error(
+        401, "unauthorized",
+        "auth.required is on and " + req.path + " is not in auth.public_routes: send a Bearer token or an API key");
+  }
   if (access == plugin::RouteAccess::Admin && !req.identity.isAdmin()) {
     return plugin::HttpResponse::error(403, "forbidden", "this route needs the admin role");
   }
