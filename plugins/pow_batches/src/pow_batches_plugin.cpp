@@ -7,19 +7,16 @@
 #include "ml_node_worker.hpp"
 #include "outbox_dispatcher.hpp"
 #include "pow_metrics.hpp"
+#include "pow_settings.hpp"
 
 #include <eventnode/plugin/export.hpp>
 
 #include <map>
 #include <memory>
-#include <set>
-#include <stdexcept>
 
 namespace eventnode::plugins::pow_batches {
 namespace {
 
-using plugin::ConfigField;
-using plugin::FieldType;
 using plugin::HttpRequest;
 using plugin::HttpResponse;
 using plugin::Json;
@@ -37,156 +34,35 @@ class PowBatchesPlugin final : public plugin::Plugin {
             .description = "PoW batch intake from ML nodes over WebSocket and HTTP, recorded exactly once"};
   }
 
-  plugin::ConfigSchema configSchema() const override {
-    return {
-        {.name = "nodes",
-         .type = FieldType::List,
-         .description = "the ML nodes to take batches from",
-         .item_type = FieldType::Map,
-         .fields = {{.name = "id", .description = "name of the ML node, used in the admin API", .required = true},
-                    {.name = "node_num",
-                     .type = FieldType::Integer,
-                     .description = "the node_id its batches carry",
-                     .required = true,
-                     .minimum = 0},
-                    {.name = "url",
-                     .description = "base URL, e.g. http://10.0.0.5:8080 (the socket is /api/v1/pow/ws)",
-                     .required = true},
-                    {.name = "autostart",
-                     .type = FieldType::Boolean,
-                     .description = "start intake when the node starts",
-                     .default_value = YAML::Node(true)}}},
-        {.name = "max_batch_length",
-         .type = FieldType::Integer,
-         .description = "most entries in nonces, dist, received_dist",
-         .default_value = YAML::Node(100000),
-         .minimum = 1},
-        {.name = "reconnect_delay_ms",
-         .type = FieldType::Integer,
-         .description = "wait before redialling",
-         .default_value = YAML::Node(3000),
-         .minimum = 0},
-        {.name = "reconnect_jitter_ms",
-         .type = FieldType::Integer,
-         .description = "plus a uniform random 0..this",
-         .default_value = YAML::Node(2000),
-         .minimum = 0},
-        {.name = "dial_timeout_ms",
-         .type = FieldType::Integer,
-         .description = "connect and handshake timeout",
-         .default_value = YAML::Node(10000),
-         .minimum = 100},
-        {.name = "ping_interval_seconds",
-         .type = FieldType::Integer,
-         .description = "keepalive ping interval",
-         .default_value = YAML::Node(30),
-         .minimum = 1},
-        {.name = "silence_timeout_seconds",
-         .type = FieldType::Integer,
-         .description = "a connection silent this long is dropped and redialled",
-         .default_value = YAML::Node(60),
-         .minimum = 1},
-        {.name = "max_message_bytes",
-         .type = FieldType::Integer,
-         .description = "largest message from an ML node",
-         .default_value = YAML::Node(64 * 1024 * 1024),
-         .minimum = 1024},
-        {.name = "recorders",
-         .type = FieldType::List,
-         .description = "where recorded batches go, each through the durable outbox",
-         .item_type = FieldType::Map,
-         .fields = {{.name = "name", .description = "names the recorder's outbox", .required = true},
-                    {.name = "type",
-                     .description = "http: POST to url; topic: publish on pow.generated/pow.validated",
-                     .required = true,
-                     .allowed = {"http", "topic"}},
-                    {.name = "url",
-                     .description = "http: the URL batches are POSTed to",
-                     .default_value = YAML::Node("")},
-                    {.name = "timeout_ms",
-                     .type = FieldType::Integer,
-                     .description = "http: request timeout",
-                     .default_value = YAML::Node(5000),
-                     .minimum = 100},
-                    {.name = "max_backoff_ms",
-                     .type = FieldType::Integer,
-                     .description = "http: longest wait between retries",
-                     .default_value = YAML::Node(60000),
-                     .minimum = 100}}},
-    };
-  }
+  plugin::ConfigSchema configSchema() const override { return settingsBinding().schema(); }
 
-  void configure(const YAML::Node& config) override {
-    timing_.max_batch_length = config["max_batch_length"].as<std::size_t>();
-    timing_.reconnect_delay = std::chrono::milliseconds(config["reconnect_delay_ms"].as<long long>());
-    timing_.reconnect_jitter = std::chrono::milliseconds(config["reconnect_jitter_ms"].as<long long>());
-    timing_.dial_timeout = std::chrono::milliseconds(config["dial_timeout_ms"].as<long long>());
-    timing_.ping_interval = std::chrono::seconds(config["ping_interval_seconds"].as<long long>());
-    timing_.silence_timeout = std::chrono::seconds(config["silence_timeout_seconds"].as<long long>());
-    timing_.max_message_bytes = config["max_message_bytes"].as<std::size_t>();
-    std::set<std::string> ids;
-    std::set<std::uint64_t> nums;
-    const auto& node_entries = config["nodes"];
-    for (std::size_t i = 0; i < node_entries.size(); ++i) {
-      const auto node = node_entries[i];
-      const auto at = "nodes[" + std::to_string(i) + "]";
-      MlNodeConfig entry{node["id"].as<std::string>(), node["node_num"].as<std::uint64_t>(),
-                         node["url"].as<std::string>(), node["autostart"].as<bool>()};
-      if (!ids.insert(entry.id).second) {
-        throw plugin::ConfigError(at + ".id", "ML node id '" + entry.id + "' is listed twice");
-      }
-      if (!nums.insert(entry.node_num).second) {
-        throw plugin::ConfigError(at + ".node_num", "node_num " + std::to_string(entry.node_num) + " is listed twice");
-      }
-      if (entry.url.rfind("http://", 0) != 0 && entry.url.rfind("https://", 0) != 0) {
-        throw plugin::ConfigError(at + ".url", "the url of '" + entry.id + "' must start with http:// or https://");
-      }
-      nodes_.push_back(std::move(entry));
-    }
-    std::set<std::string> names;
-    const auto& recorder_entries = config["recorders"];
-    for (std::size_t i = 0; i < recorder_entries.size(); ++i) {
-      const auto recorder = recorder_entries[i];
-      const auto at = "recorders[" + std::to_string(i) + "]";
-      RecorderConfig entry{recorder["name"].as<std::string>(), recorder["type"].as<std::string>(),
-                           recorder["url"].as<std::string>(),
-                           std::chrono::milliseconds(recorder["timeout_ms"].as<long long>()),
-                           std::chrono::milliseconds(recorder["max_backoff_ms"].as<long long>())};
-      if (!names.insert(entry.name).second) {
-        throw plugin::ConfigError(at + ".name", "recorder name '" + entry.name + "' is listed twice");
-      }
-      if (entry.type == "http" && entry.url.rfind("http://", 0) != 0) {
-        throw plugin::ConfigError(at + ".url", "recorder '" + entry.name + "' of type http needs an http:// url");
-      }
-      recorders_.push_back(std::move(entry));
-    }
-  }
+  void configure(const YAML::Node& config) override { settings_ = readSettings(config); }
 
   void start(plugin::Host& host) override {
     host_ = &host;
     logger_ = host.logger();
     std::vector<std::string> recorder_names;
-    for (const auto& recorder : recorders_) recorder_names.push_back(recorder.name);
+    for (const auto& recorder : settings_.recorders) recorder_names.push_back(recorder.name);
     store_ = std::make_unique<BatchStore>(host.dataDir() / "pow_batches.sqlite", recorder_names);
-    for (std::size_t i = 0; i < recorders_.size(); ++i)
-      dispatchers_.push_back(std::make_unique<OutboxDispatcher>(recorders_[i], i, *store_, host));
+    for (std::size_t i = 0; i < settings_.recorders.size(); ++i)
+      dispatchers_.push_back(std::make_unique<OutboxDispatcher>(settings_.recorders[i], i, *store_, host));
     writer_ = std::make_unique<BatchWriter>(*store_, nullptr, [this](const auto& batches) {
       for (auto& dispatcher : dispatchers_) dispatcher->offer(batches);
     });
     for (auto& dispatcher : dispatchers_) dispatcher->start();
-    for (const auto& node : nodes_) {
-      auto worker = std::make_unique<MlNodeWorker>(node, timing_, *writer_, logger_);
+    for (const auto& node : settings_.nodes) {
+      auto worker = std::make_unique<MlNodeWorker>(node, settings_.timing, *writer_, logger_);
       by_num_[node.node_num] = worker.get();
       workers_[node.id] = std::move(worker);
     }
     addRoutes(host);
     registerMetrics(host, workers_);
-    for (const auto& node : nodes_) {
+    for (const auto& node : settings_.nodes) {
       if (node.autostart) workers_[node.id]->start();
     }
     health_timer_ = host.scheduleEvery(kHealthInterval, [this, &host] { reportHealth(host, workers_); });
-    logger_->info("ready nodes={} recorders={} batches_on_record={}", nodes_.size(), recorders_.size(),
-                  store_->batchCount());
+    logger_->info("ready nodes={} recorders={} batches_on_record={}", settings_.nodes.size(),
+                  settings_.recorders.size(), store_->batchCount());
   }
 
   void stop() override {
@@ -206,7 +82,7 @@ class PowBatchesPlugin final : public plugin::Plugin {
     }
     host.addHttpRoute({"GET", "/api/pow/nodes", plugin::RouteAccess::Admin, [this](const HttpRequest&) {
                          Json nodes = Json::array();
-                         for (const auto& node : nodes_) nodes.push_back(workers_.at(node.id)->status());
+                         for (const auto& node : settings_.nodes) nodes.push_back(workers_.at(node.id)->status());
                          return HttpResponse::json(200, {{"nodes", nodes}});
                        }});
     for (const char* action : {"start", "stop"}) {
@@ -228,7 +104,7 @@ class PowBatchesPlugin final : public plugin::Plugin {
   }
 
   HttpResponse receiveOverHttp(BatchKind kind, const HttpRequest& request) {
-    auto parsed = parseBatchBody(kind, request.body, timing_.max_batch_length);
+    auto parsed = parseBatchBody(kind, request.body, settings_.timing.max_batch_length);
     if (auto* error = std::get_if<ParseError>(&parsed))
       return HttpResponse::error(400, error->bad_json ? "bad_json" : "invalid_batch", error->message);
     auto& batch = std::get<Batch>(parsed);
@@ -250,9 +126,7 @@ class PowBatchesPlugin final : public plugin::Plugin {
     }
   }
 
-  IntakeTiming timing_;
-  std::vector<MlNodeConfig> nodes_;
-  std::vector<RecorderConfig> recorders_;
+  PowSettings settings_;
   plugin::Host* host_ = nullptr;
   plugin::TimerId health_timer_ = 0;
   std::shared_ptr<spdlog::logger> logger_;
