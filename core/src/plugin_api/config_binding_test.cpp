@@ -138,6 +138,23 @@ inner_name: flat
   EXPECT_EQ(settings.inner.name, "flat");
 }
 
+TEST(Unit, ARequiredKeyInsideAnAbsentNestedMappingIsReported) {
+  struct Inner {
+    std::string must;
+  };
+  struct Outer {
+    Inner inner;
+  };
+  ConfigBinding<Inner> inner;
+  inner.field("must", &Inner::must, "a key that must be set").required();
+  ConfigBinding<Outer> outer;
+  outer.map("inner", &Outer::inner, "a section", std::move(inner));
+  std::vector<core::ConfigProblem> problems;
+  core::validateAgainstSchema(YAML::Load("{}"), outer.schema(), "plugins[0].config", 1, problems);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].path, "plugins[0].config.inner.must");
+}
+
 TEST(Unit, TheHostRefusesWhatTheBindingDeclaresWithPaths) {
   std::vector<core::ConfigProblem> problems;
   validate("{commitment: soon, capacity: 0, verify: maybe, peers: [{address: x}], backoff: {min_ms: 1}, colour: red}",

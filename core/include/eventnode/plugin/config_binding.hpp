@@ -178,13 +178,13 @@ class ConfigBinding {
   }
 
   /// A nested mapping read into a member struct by `nested`; absent, every
-  /// nested key takes its default.
+  /// nested key takes its default. It has no default of its own, so the host
+  /// fills in and checks the nested keys (a required one among them too).
   template <typename Access, typename Nested = detail::Bound<Settings, Access>>
   Key map(std::string name, Access access, std::string description, ConfigBinding<Nested> nested) {
     ConfigField field{.name = std::move(name),
                       .type = FieldType::Map,
                       .description = std::move(description),
-                      .default_value = YAML::Node(YAML::NodeType::Map),
                       .fields = nested.schema()};
     auto shared = std::make_shared<const ConfigBinding<Nested>>(std::move(nested));
     return add(std::move(field), [access, shared](const YAML::Node& node, Settings& settings) {
