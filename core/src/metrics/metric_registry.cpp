@@ -96,30 +96,29 @@ MetricRegistry::Series* MetricRegistry::find(const std::string& owner, const std
   return nullptr;
 }
 
-std::shared_ptr<plugin::Counter> MetricRegistry::counter(const std::string& owner, const std::string& name,
-                                                         const std::string& help, const plugin::MetricLabels& labels) {
+template <typename Metric>
+std::shared_ptr<Metric> MetricRegistry::held(const std::string& owner, const std::string& name,
+                                             const std::string& help, const char* type,
+                                             const plugin::MetricLabels& labels) {
   std::lock_guard lock(mutex_);
   Family* family = nullptr;
-  if (auto* series = find(owner, name, help, "counter", labels, family)) {
-    if (auto* existing = std::get_if<std::shared_ptr<plugin::Counter>>(&series->source)) return *existing;
-    throw std::invalid_argument("metric " + name + " with these labels is read by a function, not counted");
+  if (auto* series = find(owner, name, help, type, labels, family)) {
+    if (auto* existing = std::get_if<std::shared_ptr<Metric>>(&series->source)) return *existing;
+    throw std::invalid_argument("metric " + name + " with these labels is read by a function, not held");
   }
-  auto created = std::make_shared<plugin::Counter>();
+  auto created = std::make_shared<Metric>();
   family->series.push_back({labels, created});
   return created;
 }
 
+std::shared_ptr<plugin::Counter> MetricRegistry::counter(const std::string& owner, const std::string& name,
+                                                         const std::string& help, const plugin::MetricLabels& labels) {
+  return held<plugin::Counter>(owner, name, help, "counter", labels);
+}
+
 std::shared_ptr<plugin::Gauge> MetricRegistry::gauge(const std::string& owner, const std::string& name,
                                                      const std::string& help, const plugin::MetricLabels& labels) {
-  std::lock_guard lock(mutex_);
-  Family* family = nullptr;
-  if (auto* series = find(owner, name, help, "gauge", labels, family)) {
-    if (auto* existing = std::get_if<std::shared_ptr<plugin::Gauge>>(&series->source)) return *existing;
-    throw std::invalid_argument("metric " + name + " with these labels is read by a function, not set");
-  }
-  auto created = std::make_shared<plugin::Gauge>();
-  family->series.push_back({labels, created});
-  return created;
+  return held<plugin::Gauge>(owner, name, help, "gauge", labels);
 }
 
 std::shared_ptr<plugin::Histogram> MetricRegistry::histogram(const std::string& owner, const std::string& name,

@@ -52,6 +52,10 @@ class MetricRegistry {
     std::vector<Series> series;
   };
 
+  /// A counter or gauge the registry holds (not read by a function), created on first use.
+  template <typename Metric>
+  std::shared_ptr<Metric> held(const std::string& owner, const std::string& name, const std::string& help,
+                               const char* type, const plugin::MetricLabels& labels);
   /// The family, created or checked against `type`, and the series of `labels` in it (null when new).
   Series* find(const std::string& owner, const std::string& name, const std::string& help, const std::string& type,
                const plugin::MetricLabels& labels, Family*& family);
