@@ -54,6 +54,13 @@ class AdminApi(PowTestCase, unittest.TestCase):
         # ml-2 was dialled, connected and delivered meanwhile; ml-1 (autostart false) was never dialled.
         self.assertEqual(first.status()["clients_accepted"], 0)
         self.assertEqual(nodes["ml-2"]["batches"], {"websocket": 4, "http": 0}, nodes["ml-2"])
+        # Every figure of the status route is also a metric.
+        text = node.metrics()
+        self.assertIn('eventnode_pow_batches_batches_received_total{node="ml-2",transport="websocket"} 4\n', text)
+        self.assertIn('eventnode_pow_batches_batches_received_total{node="ml-2",transport="http"} 0\n', text)
+        self.assertIn('eventnode_pow_batches_ml_node_connected{node="ml-2"} 1\n', text)
+        self.assertIn('eventnode_pow_batches_ml_node_connected{node="ml-1"} 0\n', text)
+        self.assertIn('eventnode_pow_batches_invalid_messages_total{node="ml-2"} 0\n', text)
 
         before = time.time()
         status, body = node.admin("POST", "/api/pow/nodes/ml-1/start")

@@ -93,6 +93,16 @@ class ReconnectJitter(PowTestCase, unittest.TestCase):
         status = node.pow_node("ml-1")
         self.assertGreaterEqual(status["reconnects"], 4, status)
         self.assertIsNotNone(status["last_error"], status)
+        # /healthz says which ML node is not connected, and /metrics counts its redials.
+        health = node.http("GET", "/healthz")
+        self.assertEqual((health.status, health.json()["status"]), (200, "degraded"), health.body)
+        plugin = health.json()["plugins"][0]
+        self.assertEqual((plugin["name"], plugin["health"]), ("pow_batches", "degraded"), plugin)
+        self.assertIn("ML nodes not connected: ml-1", plugin["reason"])
+        text = node.metrics()
+        self.assertIn('eventnode_pow_batches_ml_node_connected{node="ml-1"} 0\n', text)
+        self.assertIn("# TYPE eventnode_pow_batches_ml_node_reconnects_total counter\n", text)
+        self.assertIn(f'eventnode_pow_batches_ml_node_reconnects_total{{node="ml-1"}} ', text)
         self.stop_node(node)
 
 

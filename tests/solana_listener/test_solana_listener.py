@@ -127,6 +127,33 @@ class ListenerTest(unittest.TestCase):
         events = node.events(self.topic, 10)
         self.assert_once_in_slot_order(events, landed)
 
+    def test_healthz_says_pubsub_is_down_while_it_is_and_metrics_show_the_link(self):
+        node = self.start_node()
+        self.sim.mint(2)
+        node.events(self.topic, 2)
+        text = node.metrics()
+        self.assertIn("eventnode_solana_listener_pubsub_connected 1\n", text)
+        published = 0
+        for source in ("live", "backfilled"):
+            series = f'eventnode_solana_listener_events_published_total{{program="{self.program}",source="{source}"}} '
+            self.assertIn(series, text)
+            published += int(text.split(series, 1)[1].split("\n", 1)[0])
+        self.assertEqual(published, 2, "each mint counted once, live or backfilled")
+
+        def listener_health():
+            answer = node.http("GET", "/healthz").json()
+            return answer, answer["plugins"][0]
+
+        self.assertEqual(listener_health()[1]["health"], "ok")
+        # The Solana node goes away: every redial is refused, and /healthz says so while the node serves on.
+        self.sim.stop()
+        answer, plugin = wait_until(lambda: (lambda a, p: (a, p) if p["health"] == "degraded" else None)(
+            *listener_health()), 15, 0.1, "a degraded health while PubSub is down")
+        self.assertEqual(answer["status"], "degraded")
+        self.assertIn("pubsub disconnected for", plugin["reason"])
+        self.assertIn("eventnode_solana_listener_pubsub_connected 0\n", node.metrics())
+        self.assertEqual(node.http("GET", "/healthz").status, 200, "degraded, not down")
+
     def test_a_restart_backfills_from_the_stored_cursor(self):
         node = self.start_node()
         first = self.sim.mint(3)["signatures"]

@@ -45,6 +45,13 @@ class NodeLoss(ClusterTestCase, unittest.TestCase):
         # 2. mn3 dies too: 2 approvals of 4 can never make 3. Nothing finalizes; after the lock
         # timeout the input is Unspent again and the transaction rejected on the nodes still up.
         mn3.kill9()
+        # mn1 can tell it: 2 of 4 masternodes reachable cannot make the 3 votes of finality.
+        health = wait_until(lambda: (lambda h: h if h["plugins"][0]["health"] == "degraded" else None)(
+            mn1.http("GET", "/healthz").json()), 15, 0.1, "mn1's health degraded without a quorum")
+        self.assertEqual(health["plugins"][0]["reason"],
+                         "2 of 4 masternodes reachable; finalizing a transaction needs 3", health)
+        self.assertIn('eventnode_utxo_peer_connected{peer="mn3",direction="outbound"} 0\n', mn1.metrics())
+        self.assertIn("eventnode_utxo_quorum 3\n", mn1.metrics())
         stuck = payment([coins[2]], [(fresh("payee"), 300)])
         mark = len(wallet.messages())
         submitted = time.monotonic()
@@ -71,6 +78,8 @@ class NodeLoss(ClusterTestCase, unittest.TestCase):
         cluster.restart(mn3, wait_links=False)
         cluster.restart(mn4, wait_links=False)
         cluster.wait_connected()
+        wait_until(lambda: mn1.http("GET", "/healthz").json()["plugins"][0]["health"] == "ok", 15, 0.1,
+                   "mn1's health ok with its peers back")
         # Whatever mn1 and mn2 had queued for mn3 and mn4 while they were down (the broadcast, the
         # votes) must not revive the rejected transaction: the wallet was told its input is Unspent.
         watch_until = time.monotonic() + 2.0
