@@ -107,7 +107,7 @@ plugin::Identity JwtAuthenticator::verify(const std::string& token) const {
   // Poco converts any value to a string on request, so types are checked first.
   const auto addRole = [&](const Poco::Dynamic::Var& role) {
     if (!role.isString()) throw AuthError("token role/roles claims must be strings");
-    const auto name = role.extract<std::string>();
+    const auto& name = role.extract<std::string>();
     if (std::find(identity.roles.begin(), identity.roles.end(), name) == identity.roles.end())
       identity.roles.push_back(name);
   };

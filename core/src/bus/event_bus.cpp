@@ -112,6 +112,7 @@ std::string EventBus::renderMetrics() const {
        [](const BusExecutor::Counts& c) { return static_cast<std::uint64_t>(c.capacity); }},
   };
   std::vector<BusExecutor::Counts> counts;
+  counts.reserve(executors.size());
   for (const auto& executor : executors) counts.push_back(executor->counts());
   std::string out;
   for (const auto& family : kFamilies) {

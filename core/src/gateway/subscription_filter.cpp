@@ -52,7 +52,10 @@ SubscriptionFilter SubscriptionFilter::parse(const Json& spec) {
     } else if (key == "fields") {
       if (!value.is_object())
         throw std::invalid_argument("filter.fields must be an object of field: value or [values]");
-      for (const auto& [field, expected] : value.items()) {
+      for (const auto& item : value.items()) {
+        // Named, not a structured binding: lambdas may not capture bindings before clang 16.
+        const auto& field = item.key();
+        const auto& expected = item.value();
         Membership membership{splitPath(field), {}};
         const auto add = [&](const Json& v) {
           if (!v.is_primitive() || v.is_null()) {

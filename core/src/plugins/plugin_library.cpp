@@ -60,7 +60,7 @@ bool isCompatible(plugin::ApiVersion version) {
 }
 
 fs::path findPluginLibrary(const PluginEntry& entry, const NodeConfig& config) {
-  const fs::path wanted = entry.library.empty() ? fs::path("lib" + entry.name + ".so") : fs::path(entry.library);
+  fs::path wanted = entry.library.empty() ? fs::path("lib" + entry.name + ".so") : fs::path(entry.library);
   if (wanted.is_absolute()) {
     if (fs::exists(wanted)) return wanted;
     throw PluginLoadError("plugin '" + entry.name + "': library " + wanted.string() + " not found");
@@ -69,7 +69,7 @@ fs::path findPluginLibrary(const PluginEntry& entry, const NodeConfig& config) {
   for (const auto& dir : config.node.plugin_dirs) candidates.push_back(dir / wanted);
   std::string looked;
   for (const auto& candidate : candidates) {
-    const auto normal = candidate.lexically_normal();
+    auto normal = candidate.lexically_normal();
     if (fs::exists(normal)) return normal;
     looked += "\n  " + normal.string();
   }
