@@ -9,6 +9,7 @@ packages=(
   libyaml-cpp-dev libspdlog-dev nlohmann-json3-dev libjemalloc-dev libsodium-dev
   googletest libgtest-dev libgmock-dev
   python3 python3-websockets python3-cryptography openssl curl
+  redis-server libhiredis-dev
 )
 
 missing=()

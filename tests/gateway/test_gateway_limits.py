@@ -135,7 +135,7 @@ class GatewayRateLimit(NodeTestCase, unittest.TestCase):
 class GatewayUserRateLimit(NodeTestCase, unittest.TestCase):
     node_limits = {"user_events_per_minute": 3}
 
-    def test_user_events_beyond_the_per_minute_limit_are_dropped_and_the_user_told_once(self):
+    def test_user_events_beyond_the_per_minute_limit_are_kept_in_history_and_the_user_told_once(self):
         node = self.node
         sentinel_topic = fresh_topic("sentinel-")
 
@@ -166,6 +166,13 @@ class GatewayUserRateLimit(NodeTestCase, unittest.TestCase):
             self.assertEqual(events, [0, 1, 2], frames)
             self.assertEqual(errors, ["user_rate_limited"], frames)
             self.assertEqual(frames[-1]["offset"], sentinel)
+            # Not lost: kept in the user's history, and the notice says where to fetch them from.
+            notice = next(f for f in frames if f["type"] == "error")
+            self.assertIn("since=3", notice["message"], notice)
+            confirmation = await subscribe(alice, "user:alice", since=3)
+            self.assertEqual((confirmation["type"], confirmation["recovered"]), ("subscribed", True), confirmation)
+            kept = await receive_events(alice, "user:alice", 3)
+            self.assertEqual([(e["offset"], e["data"]["n"]) for e in kept], [(4, 3), (5, 4), (6, 5)], kept)
             bob_events = await receive_events(bob, "user:bob", 3)  # the limit is per user
             self.assertEqual([e["data"]["n"] for e in bob_events], [0, 1, 2])
             text = node.metrics()

@@ -176,9 +176,46 @@ ConfigField brokerSection() {
           .description = "how events move between processes",
           .fields = {
               {.name = "type",
-               .description = "memory: this process only",
+               .description = "memory: this process only; redis: every process of the deployment through Redis",
                .default_value = YAML::Node("memory"),
-               .allowed = {"memory"}},
+               .allowed = {"memory", "redis"}},
+              {.name = "redis",
+               .type = FieldType::Map,
+               .description = "with type redis: where Redis is and how to use it",
+               .fields =
+                   {
+                       {.name = "url",
+                        .description = "redis://[:password@]host[:port][/db] of a single Redis (or use shards)"},
+                       {.name = "shards",
+                        .type = FieldType::List,
+                        .description = "redis:// URLs of several Redis instances; topics are placed by a hash of "
+                                       "their name",
+                        .item_type = FieldType::String},
+                       {.name = "password",
+                        .description = "AUTH password for every shard (instead of one in the URL)"},
+                       {.name = "prefix",
+                        .description = "prefix of every key and channel, so deployments can share a Redis",
+                        .default_value = YAML::Node("eventnode")},
+                       {.name = "timeout_ms",
+                        .type = FieldType::Integer,
+                        .description = "connect and reply timeout of each Redis call",
+                        .default_value = YAML::Node(2000),
+                        .minimum = 50,
+                        .maximum = 60000},
+                       {.name = "heartbeat_ttl_seconds",
+                        .type = FieldType::Integer,
+                        .description = "a server that stops beating leaves the cluster after this long (beats every "
+                                       "third of it)",
+                        .default_value = YAML::Node(9),
+                        .minimum = 3,
+                        .maximum = 3600},
+                   }},
+              {.name = "local_bus_topics",
+               .type = FieldType::List,
+               .description = "with type redis: bus topic patterns that stay in this process (all others reach "
+                              "every process)",
+               .default_value = YAML::Load("[]"),
+               .item_type = FieldType::String},
           }};
 }
 

@@ -1,5 +1,6 @@
 #include "config/node_config.hpp"
 
+#include "broker/redis_endpoint.hpp"
 #include "config/core_schema.hpp"
 #include "config/schema_validator.hpp"
 #include "topics/topic_pattern.hpp"
@@ -35,6 +36,51 @@ std::string readSecretFile(const fs::path& file, std::vector<ConfigProblem>& pro
   auto secret = text.str();
   while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r' || secret.back() == ' ')) secret.pop_back();
   return secret;
+}
+
+/// The broker section: with type redis, one URL (redis.url) or several (redis.shards), each one checked.
+void readBroker(const YAML::Node& broker, const YAML::Node& raw, BrokerSection& out,
+                std::vector<ConfigProblem>& problems) {
+  out.type = broker["type"].as<std::string>("memory");
+  const auto redis = broker["redis"];
+  out.redis_password = redis["password"].as<std::string>("");
+  out.prefix = redis["prefix"].as<std::string>("eventnode");
+  out.timeout = std::chrono::milliseconds(redis["timeout_ms"].as<int>(2000));
+  out.heartbeat_ttl = std::chrono::seconds(redis["heartbeat_ttl_seconds"].as<int>(9));
+  for (const auto& pattern : broker["local_bus_topics"]) {
+    const auto text = pattern.as<std::string>("");
+    if (!isValidTopicPattern(text)) {
+      problems.push_back({"broker.local_bus_topics", lineOf(raw["local_bus_topics"]),
+                          "'" + text + "' is not a topic pattern: " + kTopicNameRule});
+    }
+    out.local_bus_topics.push_back(text);
+  }
+  if (out.type != "redis") return;
+  const auto raw_redis = raw["redis"];
+  const bool has_url = redis["url"].IsDefined() && !redis["url"].IsNull();
+  const bool has_shards = redis["shards"].IsDefined() && redis["shards"].size() > 0;
+  if (has_url == has_shards) {
+    problems.push_back({"broker.redis", lineOf(raw_redis.IsDefined() ? raw_redis : raw),
+                        has_url ? "set redis.url or redis.shards, not both"
+                                : "broker type redis needs redis.url (one Redis) or redis.shards (several)"});
+    return;
+  }
+  const auto check = [&](const std::string& url, const std::string& key, const YAML::Node& at) {
+    std::string error;
+    if (!parseRedisUrl(url, error)) problems.push_back({key, lineOf(at), error});
+    out.redis_urls.push_back(url);
+  };
+  if (has_url) {
+    check(redis["url"].as<std::string>(""), "broker.redis.url", raw_redis["url"]);
+    return;
+  }
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < redis["shards"].size(); ++i) {
+    const auto url = redis["shards"][i].as<std::string>("");
+    const auto key = "broker.redis.shards[" + std::to_string(i) + "]";
+    if (!seen.insert(url).second) problems.push_back({key, lineOf(raw_redis["shards"]), url + " is listed twice"});
+    check(url, key, raw_redis["shards"]);
+  }
 }
 
 void readAuth(const YAML::Node& auth, const YAML::Node& raw, const fs::path& base, AuthSection& out,
@@ -235,7 +281,7 @@ NodeConfig loadNodeConfig(const fs::path& file, std::vector<ConfigProblem>& prob
   }
 
   readAuth(core["auth"], root["auth"], config.base_dir, config.auth, problems);
-  config.broker.type = core["broker"]["type"].as<std::string>("memory");
+  readBroker(core["broker"], root["broker"], config.broker, problems);
 
   const auto logging = core["logging"];
   config.logging.level = logging["level"].as<std::string>("info");

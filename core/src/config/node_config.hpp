@@ -73,7 +73,13 @@ struct AuthSection {
 };
 
 struct BrokerSection {
-  std::string type;
+  std::string type;                          ///< memory or redis
+  std::vector<std::string> redis_urls;       ///< one per shard (redis.url or redis.shards)
+  std::string redis_password;                ///< for every shard; a URL's own password wins
+  std::string prefix = "eventnode";
+  std::chrono::milliseconds timeout{2000};
+  std::chrono::seconds heartbeat_ttl{9};
+  std::vector<std::string> local_bus_topics;  ///< topic patterns
 };
 
 struct LoggingSection {

@@ -198,6 +198,24 @@ void EventLoop::handle(CloseTask& task) {
   if (it != connections_.end()) closeWith(*it->second, task.code, task.reason);
 }
 
+void EventLoop::handle(EpochResetTask& task) {
+  const auto it = subscribers_.find(task.topic.get());
+  if (it == subscribers_.end()) return;
+  const auto message = subscribedMessage(task.topic->name, task.offset, task.epoch, false);
+  for (auto* connection : it->second) {
+    if (connection->closing) continue;
+    connection->findSubscription(task.topic.get())->last_offset = task.offset;
+    sendText(*connection, message);
+  }
+}
+
+void EventLoop::handle(ResumeSubscribeTask& task) {
+  const auto it = connections_.find(task.id);
+  if (it == connections_.end() || it->second->closing) return;
+  subscribe(*it->second, task.topic, task.since ? &*task.since : nullptr, task.epoch, std::move(task.filter),
+            task.confirm, false);
+}
+
 void EventLoop::handle(ShutdownTask&) {
   if (shutting_down_) return;
   shutting_down_ = true;
@@ -324,8 +342,15 @@ void EventLoop::handleRequest(Connection& c, ClientRequest& request) {
 }
 
 void EventLoop::subscribe(Connection& c, const std::string& topic, const std::uint64_t* since, const std::string& epoch,
-                          std::optional<SubscriptionFilter> filter, bool confirm) {
+                          std::optional<SubscriptionFilter> filter, bool confirm, bool read_first) {
   auto state = context_.topics.get(topic);
+  if (read_first && context_.sync && needsBrokerRead(*state, since, confirm)) {
+    ResumeSubscribeTask resume{c.id, topic, since ? std::optional(*since) : std::nullopt, epoch, std::move(filter),
+                               confirm};
+    auto pending = std::make_shared<ResumeSubscribeTask>(std::move(resume));
+    context_.sync(state, since ? *since + 1 : 1, [this, pending] { post(std::move(*pending)); });
+    return;
+  }
   const auto existing = std::find_if(c.subscriptions.begin(), c.subscriptions.end(),
                                      [&](const ClientSubscription& s) { return s.topic == state; });
   if (existing != c.subscriptions.end()) {

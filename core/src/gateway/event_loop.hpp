@@ -33,6 +33,9 @@ struct LoopContext {
   std::shared_ptr<spdlog::logger> logger;
   /// Called on the I/O thread after a connection is gone (bookkeeping of counts).
   std::function<void(const Connection&)> on_closed;
+  /// With the Redis broker: reads a topic from Redis (from an offset) into the
+  /// mirror off this thread, then calls back. Empty with the memory broker.
+  std::function<void(std::shared_ptr<TopicState>, std::uint64_t from, std::function<void()> done)> sync = {};
 };
 
 /// A new connection, handed over after the upgrade.
@@ -64,7 +67,26 @@ struct CloseTask {
 /// Close every connection with 1001 and end the thread.
 struct ShutdownTask {};
 
-using LoopTask = std::variant<AdoptTask, DeliverTask, SendTask, CloseTask, ShutdownTask>;
+/// A topic's history was lost in Redis: its subscribers start again at
+/// `offset` in `epoch` and are told so (recovered:false).
+struct EpochResetTask {
+  std::shared_ptr<TopicState> topic;
+  std::uint64_t offset = 0;
+  std::string epoch;
+};
+
+/// A subscribe that waited for the topic to be read from Redis.
+struct ResumeSubscribeTask {
+  plugin::ConnectionId id = 0;
+  std::string topic;
+  std::optional<std::uint64_t> since;
+  std::string epoch;
+  std::optional<SubscriptionFilter> filter;
+  bool confirm = true;
+};
+
+using LoopTask = std::variant<AdoptTask, DeliverTask, SendTask, CloseTask, ShutdownTask, EpochResetTask,
+                              ResumeSubscribeTask>;
 
 class EventLoop {
  public:
@@ -90,6 +112,8 @@ class EventLoop {
   void handle(SendTask& task);
   void handle(CloseTask& task);
   void handle(ShutdownTask& task);
+  void handle(EpochResetTask& task);
+  void handle(ResumeSubscribeTask& task);
 
   void onReadable(Connection& connection);
   void onText(Connection& connection, std::string_view text);
@@ -97,8 +121,10 @@ class EventLoop {
   /// False when it is over: dropped and counted, the client told, or closed past twice the limit.
   bool withinRate(Connection& connection);
   void handleRequest(Connection& connection, ClientRequest& request);
+  /// `read_first`: with the Redis broker, a topic this process cannot answer
+  /// for yet is read from Redis first and the subscribe resumes afterwards.
   void subscribe(Connection& connection, const std::string& topic, const std::uint64_t* since, const std::string& epoch,
-                 std::optional<SubscriptionFilter> filter, bool confirm);
+                 std::optional<SubscriptionFilter> filter, bool confirm, bool read_first = true);
   void unsubscribe(Connection& connection, const std::string& topic);
   void removeSubscription(Connection& connection, std::size_t index);
 

@@ -46,6 +46,25 @@ Gateway::Gateway(const NodeConfig& config, EventBus& bus, Scheduler& scheduler, 
     rules_.add({topic.pattern, parseTopicAccess(topic.access),
                 HistoryPolicy{topic.history_size, std::chrono::seconds(topic.history_ttl_seconds)}, "node.yaml"});
   }
+  if (config.broker.type == "redis") {
+    RedisBrokerSettings settings;
+    for (const auto& url : config.broker.redis_urls) {
+      std::string error;
+      auto endpoint = parseRedisUrl(url, error);
+      if (!endpoint) throw std::invalid_argument("broker.redis: " + error);  // node.yaml's checks said so first
+      if (endpoint->password.empty()) endpoint->password = config.broker.redis_password;
+      settings.shards.push_back(std::move(*endpoint));
+    }
+    settings.prefix = config.broker.prefix;
+    settings.timeout = config.broker.timeout;
+    settings.heartbeat_ttl = config.broker.heartbeat_ttl;
+    broker_ = std::make_unique<RedisBroker>(std::move(settings), static_cast<BrokerSink&>(*this), logs.get("core.broker"));
+    local_bus_topics_ = config.broker.local_bus_topics;
+    topics_.positionsFromBroker();
+    context_.sync = [this](std::shared_ptr<TopicState> state, std::uint64_t from, std::function<void()> done) {
+      sync_worker_.post([this, state = std::move(state), from, done = std::move(done)] { syncTopic(state, from, done); });
+    };
+  }
   for (int i = 0; i < config.server.io_threads; ++i) {
     loops_.push_back(std::make_unique<EventLoop>(static_cast<std::size_t>(i), context_));
   }
@@ -89,6 +108,12 @@ void Gateway::start() {
   started_ = true;
   for (auto& loop : loops_) loop->start();
   sweep_task_ = scheduler_.schedule(kSweepInterval, kSweepInterval, [this] { topics_.sweep(kTopicIdle); });
+  if (broker_) {
+    broker_->start();
+    const auto beat = std::max<std::chrono::milliseconds>(config_.broker.heartbeat_ttl / 3, std::chrono::seconds(1));
+    heartbeat_task_ = scheduler_.schedule(std::chrono::milliseconds(0), beat,
+                                          [this] { broker_->heartbeat(config_.node.id, describeServer()); });
+  }
   logger_->info("gateway started io_threads={} max_connections={}", loops_.size(),
                 config_.server.limits.max_connections);
 }
@@ -97,6 +122,12 @@ void Gateway::stop() {
   if (!started_) return;
   started_ = false;
   scheduler_.cancel(sweep_task_);
+  if (broker_) {
+    scheduler_.cancel(heartbeat_task_);
+    broker_->forgetServer(config_.node.id);
+    sync_worker_.stop();
+    broker_->stop();
+  }
   for (auto& loop : loops_) loop->post(ShutdownTask{});
   for (auto& loop : loops_) loop->stop();
   logger_->info("gateway stopped");
@@ -106,7 +137,8 @@ plugin::PublishResult Gateway::publish(const std::string& topic, const plugin::J
   if (auto refusal = checkTopic(topic)) return *refusal;
   // Serialized once, outside the topic's lock; invalid UTF-8 in strings is replaced rather than refused.
   auto result = publishToClients(topic, data.dump(-1, ' ', false, plugin::Json::error_handler_t::replace));
-  if (result.accepted()) bus_.publish(topic, data);
+  // With Redis, every process's bus (this one's included) gets it from Redis.
+  if (result.accepted() && !broker_) bus_.publish(topic, data);
   return result;
 }
 
@@ -115,7 +147,11 @@ plugin::PublishResult Gateway::publishText(const std::string& topic, std::string
   if (!isValidUtf8(json_text)) return refused("event data for topic '" + topic.substr(0, 64) + "' is not valid UTF-8");
   // Parsed before any client sees the event, so text that is not JSON is refused whole.
   std::optional<plugin::Json> parsed;
-  if (bus_.hasSubscriber(topic)) {
+  if (broker_) {
+    // Every process parses it for its own bus when it arrives from Redis: checked here, before anyone gets it.
+    if (!plugin::Json::accept(json_text))
+      return refused("event data for topic '" + topic.substr(0, 64) + "' is not one JSON value");
+  } else if (bus_.hasSubscriber(topic)) {
     auto read = plugin::readJson(json_text);
     if (!read.ok()) return refused("event data for topic '" + topic.substr(0, 64) + "' is refused: " + read.error);
     parsed = std::move(read.value);
@@ -129,59 +165,112 @@ plugin::PublishResult Gateway::publishText(const std::string& topic, std::string
 
 plugin::PublishResult Gateway::publishToBus(const std::string& topic, const plugin::Json& data) {
   if (auto refusal = checkTopic(topic)) return *refusal;
+  if (broker_ && !isLocalBusTopic(topic)) {
+    try {
+      broker_->publishBus(topic, data.dump(-1, ' ', false, plugin::Json::error_handler_t::replace));
+    } catch (const BrokerUnavailable& error) {
+      return {plugin::PublishStatus::Unavailable, 0, error.what()};
+    }
+    return {};
+  }
   bus_.publish(topic, data);
   return {};
+}
+
+bool Gateway::withinUserLimit(TopicState& state, std::chrono::steady_clock::time_point now) {
+  if (now - state.window_start >= std::chrono::minutes(1)) {
+    state.window_start = now;
+    state.window_count = 0;
+  }
+  return ++state.window_count <= config_.server.limits.user_events_per_minute;
+}
+
+void Gateway::record(const std::shared_ptr<TopicState>& topic, std::uint64_t offset, bool live,
+                     std::string_view data_text, std::chrono::steady_clock::time_point now) {
+  auto& state = *topic;
+  auto frame = eventFrame(state.name, offset, data_text, now);
+  state.last_publish = now;
+  if (state.policy.size > 0) {
+    state.history.push_back({offset, now, frame});
+    state.trim(now);
+  }
+  const auto subscribed = state.loops_subscribed.load(std::memory_order_relaxed);
+  const auto post = [&](const FramePtr& what, std::uint64_t at) {
+    for (std::size_t i = 0; i < loops_.size(); ++i) {
+      if (i >= kTrackedLoops || (subscribed & loopBit(i)) != 0) loops_[i]->post(DeliverTask{topic, at, what});
+    }
+  };
+  if (live) {
+    // Handed to the loops under the topic's lock, so every loop sees this
+    // topic's events in offset order; only loops with a subscriber are woken.
+    post(frame, offset);
+    return;
+  }
+  // Over the user's limit: kept in history, not delivered now. The user's
+  // connections are told once a minute where to fetch what they missed.
+  if (now - state.kept_notice_at < std::chrono::minutes(1) && state.kept_notice_at.time_since_epoch().count() != 0)
+    return;
+  state.kept_notice_at = now;
+  auto notice = std::make_shared<OutboundFrame>();
+  notice->bytes = ws::encodeFrame(
+      ws::Opcode::Text,
+      errorMessage("user_rate_limited",
+                   "more than " + std::to_string(config_.server.limits.user_events_per_minute) +
+                       " events a minute for " + state.name + ": the rest of this minute's are kept in history, "
+                       "not sent; subscribe to " + state.name + " with since=" + std::to_string(offset - 1) +
+                       " to fetch them"));
+  post(notice, 0);
+}
+
+FramePtr Gateway::eventFrame(const std::string& topic, std::uint64_t offset, std::string_view data_text,
+                             std::chrono::steady_clock::time_point now) {
+  auto frame = std::make_shared<OutboundFrame>();
+  frame->bytes = ws::encodeFrame(ws::Opcode::Text, eventMessage(topic, offset, data_text));
+  // The message ends with the data and its closing brace.
+  frame->data_at = frame->bytes.size() - 1 - data_text.size();
+  frame->data_size = data_text.size();
+  frame->published = now;
+  return frame;
+}
+
+void Gateway::publishToLocalBus(const std::string& topic, std::string_view data_text) {
+  if (!bus_.hasSubscriber(topic)) return;
+  auto parsed = plugin::readJson(data_text);
+  if (parsed.ok()) bus_.publish(topic, parsed.value);
 }
 
 plugin::PublishResult Gateway::publishToClients(const std::string& topic, std::string_view data_text) {
   const auto state = topics_.get(topic);
   const auto user_limit = config_.server.limits.user_events_per_minute;
   const bool limited = user_limit > 0 && topic.rfind("user:", 0) == 0;
+  const auto now = std::chrono::steady_clock::now();
+  bool live = true;
   std::uint64_t offset = 0;
-  {
-    std::lock_guard lock(state->mutex);
-    const auto now = std::chrono::steady_clock::now();
+  if (broker_) {
     if (limited) {
-      if (now - state->window_start >= std::chrono::minutes(1)) {
-        state->window_start = now;
-        state->window_count = 0;
-        state->window_notified = false;
-      }
-      if (++state->window_count > user_limit) {
-        metrics_.drop(DropReason::UserRateLimited);
-        if (!state->window_notified) {
-          state->window_notified = true;
-          auto notice = std::make_shared<OutboundFrame>();
-          notice->bytes = ws::encodeFrame(
-              ws::Opcode::Text,
-              errorMessage("user_rate_limited",
-                           "more than " + std::to_string(user_limit) +
-                               " events a minute for this user; the rest of this minute's are dropped"));
-          for (auto& loop : loops_) loop->post(DeliverTask{state, 0, notice});
-        }
-        return {plugin::PublishStatus::RateLimited, 0,
-                "more than " + std::to_string(user_limit) + " events a minute for " + topic.substr(0, 64) +
-                    " (server.limits.user_events_per_minute); this one was not delivered"};
-      }
+      std::lock_guard lock(state->mutex);
+      live = withinUserLimit(*state, now);
     }
+    // Offset, history and delivery happen in Redis; this process's clients
+    // get it back through the subscriber, like every other process's.
+    try {
+      offset = broker_->publish(topic, data_text, state->policy.size, state->policy.ttl, live).offset;
+    } catch (const BrokerUnavailable& error) {
+      metrics_.drop(DropReason::BrokerUnavailable);
+      return {plugin::PublishStatus::Unavailable, 0, error.what()};
+    }
+  } else {
+    std::lock_guard lock(state->mutex);
+    if (limited) live = withinUserLimit(*state, now);
     offset = ++state->offset;
-    auto frame = std::make_shared<OutboundFrame>();
-    frame->bytes = ws::encodeFrame(ws::Opcode::Text, eventMessage(topic, offset, data_text));
-    // The message ends with the data and its closing brace.
-    frame->data_at = frame->bytes.size() - 1 - data_text.size();
-    frame->data_size = data_text.size();
-    frame->published = now;
-    state->last_publish = now;
-    if (state->policy.size > 0) {
-      state->history.push_back({offset, now, frame});
-      state->trim(now);
-    }
-    // Handed to the loops under the topic's lock, so every loop sees this
-    // topic's events in offset order; only loops with a subscriber are woken.
-    const auto subscribed = state->loops_subscribed.load(std::memory_order_relaxed);
-    for (std::size_t i = 0; i < loops_.size(); ++i) {
-      if (i >= kTrackedLoops || (subscribed & loopBit(i)) != 0) loops_[i]->post(DeliverTask{state, offset, frame});
-    }
+    record(state, offset, live, data_text, now);
+  }
+  if (!live) {
+    metrics_.drop(DropReason::UserRateLimited);
+    return {plugin::PublishStatus::RateLimited, offset,
+            "more than " + std::to_string(user_limit) + " events a minute for " + topic.substr(0, 64) +
+                " (server.limits.user_events_per_minute): kept in history at offset " + std::to_string(offset) +
+                ", not delivered live"};
   }
   metrics_.events_published.fetch_add(1, std::memory_order_relaxed);
   return {plugin::PublishStatus::Accepted, offset, {}};
@@ -231,6 +320,8 @@ plugin::ConnectionId Gateway::adopt(Poco::Net::StreamSocket socket, bool tls, pl
       automatic.push_back("user:" + connection->identity.user);
     }
     if (connection->identity.isAdmin()) automatic.push_back("admins");
+    // With several servers, each connection also hears what is meant for its server alone.
+    if (broker_) automatic.push_back("server:" + config_.node.id);
   }
   {
     std::lock_guard lock(registry_mutex_);

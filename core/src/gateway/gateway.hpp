@@ -5,11 +5,14 @@
 #include <eventnode/plugin/json.hpp>
 #include <eventnode/plugin/websocket.hpp>
 
+#include "broker/redis_broker.hpp"
+#include "broker/serial_worker.hpp"
 #include "bus/event_bus.hpp"
 #include "config/node_config.hpp"
 #include "gateway/event_loop.hpp"
 #include "gateway/gateway_metrics.hpp"
 #include "gateway/topic_registry.hpp"
+#include "topics/topic_pattern.hpp"
 #include "topics/topic_rules.hpp"
 #include "logging/log_registry.hpp"
 #include "scheduler/scheduler.hpp"
@@ -34,7 +37,7 @@ struct AdmissionRefusal {
   std::string message;
 };
 
-class Gateway {
+class Gateway final : private BrokerSink {
  public:
   /// Builds the topic rules from node.yaml's `topics`.
   Gateway(const NodeConfig& config, EventBus& bus, Scheduler& scheduler, LogRegistry& logs);
@@ -85,13 +88,53 @@ class Gateway {
 
   /// {"total_connections","active_users","subscriptions","topics","server_id"}
   plugin::Json stats() const;
+  /// Every live server of the cluster (this one alone with the memory broker):
+  /// {"scope":"cluster","servers":[…],"total_connections","active_users"}. Throws BrokerUnavailable.
+  plugin::Json clusterStats();
+  /// {"type":"memory|redis","state":"ok|degraded|failing",…} for /healthz.
+  plugin::Json brokerHealth() const;
+  bool clustered() const { return broker_ != nullptr; }
   GatewayMetrics& metrics() { return metrics_; }
   const TopicRules& rules() const { return rules_; }
 
  private:
   void onClosed(const Connection& connection);
-  /// The WebSocket side of a publish: frame, history, the I/O threads.
+  /// The WebSocket side of a publish: offset, history, the I/O threads
+  /// (through Redis with that broker).
   plugin::PublishResult publishToClients(const std::string& topic, std::string_view data_text);
+  /// Counts a publication on a user:<id> topic against user_events_per_minute;
+  /// false past it. Caller holds the topic's lock.
+  bool withinUserLimit(TopicState& state, std::chrono::steady_clock::time_point now);
+  /// Records an event at `offset` in the topic's history and hands it to the
+  /// I/O threads (when `live`). Caller holds the topic's lock.
+  void record(const std::shared_ptr<TopicState>& topic, std::uint64_t offset, bool live, std::string_view data_text,
+              std::chrono::steady_clock::time_point now);
+  /// In-process bus subscribers get a published event (parsed only when one needs it).
+  void publishToLocalBus(const std::string& topic, std::string_view data_text);
+
+  // --- The Redis broker's side (gateway_cluster.cpp). ---
+  void onPublication(std::size_t shard, const std::string& topic, std::uint64_t offset, const std::string& epoch,
+                     bool live, std::string_view data) override;
+  void onBusMessage(const std::string& topic, std::string_view data) override;
+  void onSubscribed(std::size_t shard) override;
+  /// Reads the topic from Redis (from offset `from`) and merges it into this
+  /// process's mirror; then runs `done`. On the sync worker's thread.
+  void syncTopic(const std::shared_ptr<TopicState>& state, std::uint64_t from, std::function<void()> done);
+  /// Merges what Redis holds into the mirror: older entries go in front,
+  /// newer ones are delivered as they would have been live. Caller holds the lock.
+  /// Returns the data of the events it delivered, for the bus (only when the bus has a subscriber).
+  std::vector<std::string> merge(const std::shared_ptr<TopicState>& topic, const BrokerHistory& read,
+                                 std::chrono::steady_clock::time_point now);
+  /// Reads what the mirror lacks after its last offset (a new epoch: from 1) and merges it, twice at most.
+  void catchUp(const std::shared_ptr<TopicState>& topic);
+  /// The topic's position starts anew in Redis (its data was lost): the
+  /// mirror is emptied and its subscribers are told. Caller holds the lock.
+  void resetPosition(const std::shared_ptr<TopicState>& topic, const std::string& epoch, std::uint64_t offset);
+  /// The frame of an event message.
+  static FramePtr eventFrame(const std::string& topic, std::uint64_t offset, std::string_view data_text,
+                             std::chrono::steady_clock::time_point now);
+  bool isLocalBusTopic(const std::string& topic) const;
+  plugin::Json describeServer() const;
   /// The connection's shared part when it is one of `owner`'s, else null.
   std::shared_ptr<ConnectionShared> ownedConnection(plugin::ConnectionId id, const std::string& owner) const;
   static FramePtr textFrame(std::string_view text);
@@ -113,6 +156,10 @@ class Gateway {
   bool frozen_ = false;
   bool started_ = false;
   Scheduler::TaskId sweep_task_ = 0;
+  Scheduler::TaskId heartbeat_task_ = 0;
+  std::vector<std::string> local_bus_topics_;  ///< patterns of bus topics kept in this process
+  std::unique_ptr<RedisBroker> broker_;  ///< null with the memory broker
+  SerialWorker sync_worker_;              ///< Redis reads a subscriber waits for, off the I/O threads
 
   std::atomic<plugin::ConnectionId> next_id_{1};
   mutable std::mutex registry_mutex_;

@@ -20,6 +20,10 @@ const char* dropReasonName(DropReason reason) {
       return "auth_failed";
     case DropReason::BadRequest:
       return "bad_request";
+    case DropReason::BrokerUnavailable:
+      return "broker_unavailable";
+    case DropReason::HistoryGap:
+      return "history_gap";
     case DropReason::kCount:
       break;
   }

@@ -22,6 +22,8 @@ enum class DropReason : std::size_t {
   TooManyPerIp,        ///< HTTP 503 before upgrade, per-IP cap
   AuthFailed,          ///< HTTP 401 before upgrade
   BadRequest,          ///< malformed or refused client message
+  BrokerUnavailable,   ///< publish refused with 503: Redis could not record it
+  HistoryGap,          ///< events a process missed that Redis no longer held (counted per event)
   kCount
 };
 

@@ -98,7 +98,18 @@ void addGatewayRoutes(HttpRouter& router, Gateway& gateway, const EventBus& bus,
               }},
              "core");
   router.add({"GET", "/api/ws/connections", plugin::RouteAccess::Admin,
-              [&gateway](const HttpRequest&) { return HttpResponse::json(200, gateway.stats()); }},
+              [&gateway](const HttpRequest& request) {
+                const auto scope = request.query.find("scope");
+                if (scope == request.query.end() || scope->second == "server")
+                  return HttpResponse::json(200, gateway.stats());
+                if (scope->second != "cluster")
+                  return HttpResponse::error(400, "bad_request", "scope must be server (the default) or cluster");
+                try {
+                  return HttpResponse::json(200, gateway.clusterStats());
+                } catch (const BrokerUnavailable& error) {
+                  return HttpResponse::error(503, "unavailable", error.what());
+                }
+              }},
              "core");
   router.add({"GET", "/metrics", plugin::RouteAccess::Public,
               [&gateway, &bus, &metrics](const HttpRequest&) {

@@ -137,13 +137,14 @@ TEST(Unit, ABadTopicOrTextIsRefusedWithAReasonAndPublishesNothing) {
   executor->stop();
 }
 
-TEST(Unit, EventsBeyondAUsersPerMinuteLimitAreRateLimitedNotAccepted) {
+TEST(Unit, EventsBeyondAUsersPerMinuteLimitAreRateLimitedAndKeptInHistory) {
   GatewayFixture f;
   EXPECT_TRUE(f.gateway.publish("user:alice", 1).accepted());
   EXPECT_TRUE(f.gateway.publish("user:alice", 2).accepted());
   const auto third = f.gateway.publish("user:alice", 3);
   EXPECT_EQ(third.status, PublishStatus::RateLimited);
-  EXPECT_EQ(third.offset, 0u);
+  EXPECT_EQ(third.offset, 3u) << "recorded in history, where `since` finds it";
+  EXPECT_NE(third.reason.find("kept in history at offset 3"), std::string::npos) << third.reason;
   EXPECT_NE(third.reason.find("user_events_per_minute"), std::string::npos) << third.reason;
   EXPECT_TRUE(f.gateway.publish("user:bob", 1).accepted()) << "the limit is per user";
 }

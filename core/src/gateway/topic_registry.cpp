@@ -3,8 +3,6 @@
 #include <random>
 
 namespace eventnode::core {
-namespace {
-
 std::string newEpoch() {
   static thread_local std::mt19937_64 random{std::random_device{}()};
   static constexpr char kHex[] = "0123456789abcdef";
@@ -17,10 +15,11 @@ std::string newEpoch() {
   return epoch;
 }
 
-}  // namespace
-
-TopicState::TopicState(std::string topic_name, HistoryPolicy history_policy)
-    : name(std::move(topic_name)), policy(history_policy), epoch(newEpoch()) {}
+TopicState::TopicState(std::string topic_name, HistoryPolicy history_policy, bool position_from_broker)
+    : name(std::move(topic_name)),
+      policy(history_policy),
+      epoch(position_from_broker ? std::string() : newEpoch()),
+      position_known(!position_from_broker) {}
 
 void TopicState::trim(std::chrono::steady_clock::time_point now) {
   while (history.size() > policy.size) history.pop_front();
@@ -36,7 +35,7 @@ std::shared_ptr<TopicState> TopicRegistry::get(const std::string& topic) {
   }
   std::unique_lock lock(mutex_);
   auto& state = topics_[topic];
-  if (!state) state = std::make_shared<TopicState>(topic, rules_.historyFor(topic));
+  if (!state) state = std::make_shared<TopicState>(topic, rules_.historyFor(topic), position_from_broker_);
   return state;
 }
 
@@ -78,6 +77,20 @@ void TopicRegistry::sweep(std::chrono::seconds idle) {
       ++it;
     }
   }
+}
+
+std::vector<std::shared_ptr<TopicState>> TopicRegistry::all() const {
+  std::shared_lock lock(mutex_);
+  std::vector<std::shared_ptr<TopicState>> states;
+  states.reserve(topics_.size());
+  for (const auto& [name, state] : topics_) states.push_back(state);
+  return states;
+}
+
+bool needsBrokerRead(TopicState& state, const std::uint64_t* since, bool confirm) {
+  std::lock_guard lock(state.mutex);
+  if (!state.position_known) return since != nullptr || confirm;
+  return since != nullptr && *since + 1 < state.mirror_from;
 }
 
 std::size_t TopicRegistry::size() const {

@@ -27,20 +27,31 @@ struct HistoryEntry {
   FramePtr frame;  ///< its data() is what filters see during replay
 };
 
+/// A new random epoch: 8 hex digits.
+std::string newEpoch();
+
 struct TopicState {
-  explicit TopicState(std::string topic_name, HistoryPolicy history_policy);
+  /// `position_from_broker`: the epoch and offsets come from the Redis broker
+  /// and are unknown until it says; otherwise this process makes them up.
+  TopicState(std::string topic_name, HistoryPolicy history_policy, bool position_from_broker = false);
 
   const std::string name;
   const HistoryPolicy policy;
   std::mutex mutex;
-  std::string epoch;         ///< changes when the topic is created anew (node restart, idle expiry)
+  std::string epoch;         ///< changes when the topic is created anew (node restart, idle expiry, Redis data lost)
   std::uint64_t offset = 0;  ///< the last offset given out; the first event gets 1
+  /// With the Redis broker: whether `epoch` and `offset` are Redis's yet, and
+  /// the first offset from which `history` mirrors Redis's without a hole.
+  bool position_known = true;
+  std::uint64_t mirror_from = 1;
   std::deque<HistoryEntry> history;
+  /// When this process last told the user's connections that events over the
+  /// user's limit were kept in history only (once a minute).
+  std::chrono::steady_clock::time_point kept_notice_at;
   std::chrono::steady_clock::time_point last_publish;
   // user_events_per_minute window (user:<id> topics only)
   std::chrono::steady_clock::time_point window_start;
   std::uint32_t window_count = 0;
-  bool window_notified = false;
   /// Bit i is set while I/O thread i holds a subscriber of this topic, so a
   /// publish wakes only those threads (threads past the 64th are always
   /// woken). Set under `mutex` when a subscriber takes its snapshot, so every
@@ -74,9 +85,18 @@ inline std::uint64_t loopBit(std::size_t loop_index) {
 TopicSnapshot snapshotTopic(TopicState& state, const std::uint64_t* since, const std::string* epoch,
                             std::uint64_t subscriber_loop_bit = 0);
 
+/// With the Redis broker: whether a subscriber needs the topic read from
+/// Redis first (its position is unknown, or `since` is older than the mirror).
+bool needsBrokerRead(TopicState& state, const std::uint64_t* since, bool confirm);
+
 class TopicRegistry {
  public:
   explicit TopicRegistry(const TopicRules& rules) : rules_(rules) {}
+
+  /// Topics created from now on take their position from the broker.
+  void positionsFromBroker() { position_from_broker_ = true; }
+  /// Every topic known now.
+  std::vector<std::shared_ptr<TopicState>> all() const;
 
   /// The topic's state, created on first use. Thread-safe.
   std::shared_ptr<TopicState> get(const std::string& topic);
@@ -89,6 +109,7 @@ class TopicRegistry {
 
  private:
   const TopicRules& rules_;
+  bool position_from_broker_ = false;
   mutable std::shared_mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<TopicState>> topics_;
 };

@@ -110,6 +110,9 @@ void Node::addCoreRoutes() {
                    failing = failing || status.state != "started" || status.health.state == plugin::HealthState::Failing;
                    degraded = degraded || status.health.state == plugin::HealthState::Degraded;
                  }
+                 // A broker that cannot reach Redis degrades the node; it still serves its own clients.
+                 auto broker = gateway_.brokerHealth();
+                 degraded = degraded || broker["state"] != "ok";
                  const auto uptime =
                      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_at_);
                  const char* overall = failing ? "failing" : degraded ? "degraded" : "ok";
@@ -118,6 +121,7 @@ void Node::addCoreRoutes() {
                                                                          {"role", config_.node.role},
                                                                          {"version", kVersion},
                                                                          {"uptime_seconds", uptime.count()},
+                                                                         {"broker", broker},
                                                                          {"plugins", plugins}});
                }},
               "core");

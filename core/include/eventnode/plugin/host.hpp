@@ -30,7 +30,7 @@ using BusHandler = std::function<void(const std::string& topic, const Json& data
 /// What became of a publish.
 enum class PublishStatus {
   Accepted,     ///< taken: delivered, or queued for delivery, to everyone it goes to
-  RateLimited,  ///< a user:<id> event beyond user_events_per_minute: not delivered, not kept
+  RateLimited,  ///< a user:<id> event beyond user_events_per_minute: kept in history at `offset`, not sent live
   Refused,      ///< bad topic name, data that is not UTF-8 or not JSON: nothing was published
   Unavailable,  ///< the broker could not take it (the cluster's Redis is down): nothing was published; retry
 };

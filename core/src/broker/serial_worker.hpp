@@ -1,0 +1,60 @@
+#pragma once
+// One thread that runs jobs in the order they were posted: blocking work
+// (a Redis read) that must not run on an I/O thread. Started on first use.
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+namespace eventnode::core {
+
+class SerialWorker {
+ public:
+  SerialWorker() = default;
+  ~SerialWorker() { stop(); }
+  SerialWorker(const SerialWorker&) = delete;
+  SerialWorker& operator=(const SerialWorker&) = delete;
+
+  void post(std::function<void()> job) {
+    {
+      std::lock_guard lock(mutex_);
+      if (stopped_) return;
+      jobs_.push_back(std::move(job));
+      if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+    }
+    ready_.notify_one();
+  }
+
+  /// Runs the jobs already posted, then ends the thread; later posts are dropped.
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopped_ = true;
+    }
+    ready_.notify_one();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mutex_);
+    while (true) {
+      ready_.wait(lock, [this] { return stopped_ || !jobs_.empty(); });
+      if (jobs_.empty()) return;
+      auto job = std::move(jobs_.front());
+      jobs_.pop_front();
+      lock.unlock();
+      job();
+      lock.lock();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<std::function<void()>> jobs_;
+  std::thread thread_;
+  bool stopped_ = false;
+};
+
+}  // namespace eventnode::core
