@@ -15,6 +15,11 @@ build-asan: deps
 run: build
 	./build/release/bin/eventnode --config etc/node.yaml
 
+# A whole cluster on this machine through Redis (tools/cluster.sh): two gateways and each role; Ctrl-C stops it.
+.PHONY: cluster
+cluster: build
+	tools/cluster.sh
+
 test-release: build
 	ctest --preset release
 

@@ -55,9 +55,12 @@ class RedisBroker {
   void stop();
 
   /// Appends to the topic's history and publishes it, in one step in Redis.
-  /// Throws BrokerUnavailable when the topic's shard cannot take it.
+  /// Throws BrokerUnavailable when the topic's shard cannot take it. With an
+  /// `idempotency_key`, a repeat within 5 minutes publishes nothing and gets
+  /// the first one's position: a producer retrying after an answer it never
+  /// got (Redis went down between doing and answering) records the event once.
   BrokerPosition publish(const std::string& topic, std::string_view data, std::size_t history_size,
-                         std::chrono::seconds history_ttl, bool live);
+                         std::chrono::seconds history_ttl, bool live, const std::string& idempotency_key = {});
   /// A bus-only publication (no history, no offset). Throws BrokerUnavailable.
   void publishBus(const std::string& topic, std::string_view data);
   /// The topic's position and up to `limit` entries from offset `from` on

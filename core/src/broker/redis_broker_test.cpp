@@ -233,3 +233,28 @@ TEST(Redis, WithoutPersistenceARestartGivesTheTopicANewEpoch) {
 
 }  // namespace
 }  // namespace eventnode::core
+
+namespace eventnode::core {
+namespace {
+
+TEST(Redis, ARepeatedIdempotencyKeyGetsTheFirstPositionAndPublishesNothing) {
+  RedisServer redis;
+  RecordingSink sink;
+  RedisBroker broker(settingsFor({redis.url()}), sink, quietLogger());
+  broker.start();
+  ASSERT_TRUE(waitUntil([&] { return broker.healthy(); }, 5s));
+  const auto first = broker.publish("orders", "{\"id\":1}", 10, 60s, true, "order-1");
+  const auto repeat = broker.publish("orders", "{\"id\":1}", 10, 60s, true, "order-1");
+  const auto other = broker.publish("orders", "{\"id\":2}", 10, 60s, true, "order-2");
+  const auto keyless = broker.publish("orders", "{\"id\":3}", 10, 60s, true);
+  EXPECT_EQ(first.offset, 1u);
+  EXPECT_EQ(repeat.offset, 1u);
+  EXPECT_EQ(repeat.epoch, first.epoch);
+  EXPECT_EQ(other.offset, 2u);
+  EXPECT_EQ(keyless.offset, 3u);
+  ASSERT_TRUE(waitUntil([&] { return sink.count() == 3; }, 5s));
+  EXPECT_EQ(broker.read("orders", 1, 10).entries.size(), 3u) << "the repeat was not recorded";
+}
+
+}  // namespace
+}  // namespace eventnode::core

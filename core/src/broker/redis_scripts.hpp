@@ -24,6 +24,10 @@ inline std::string topicChannel(std::string_view prefix, std::string_view topic)
 inline std::string busChannel(std::string_view prefix, std::string_view topic) {
   return std::string(prefix) + ".bus." + std::string(topic);
 }
+/// The answer {offset, epoch} a publication with an idempotency key got, kept 5 minutes.
+inline std::string result(std::string_view prefix, std::string_view topic, std::string_view key) {
+  return std::string(prefix) + ":{" + std::string(topic) + "}:result:" + std::string(key);
+}
 /// A server's heartbeat: its JSON description, expiring after the TTL.
 inline std::string server(std::string_view prefix, std::string_view id) {
   return std::string(prefix) + ":server:" + std::string(id);
@@ -33,10 +37,18 @@ inline std::string server(std::string_view prefix, std::string_view id) {
 
 namespace eventnode::core::redis_scripts {
 
-/// KEYS: meta, stream. ARGV: channel, data, history size, history TTL s,
-/// meta TTL s, epoch for a topic that has none, live (1|0).
-/// Returns {offset, epoch}.
+/// KEYS: meta, stream, result. ARGV: channel, data, history size, history
+/// TTL s, meta TTL s, epoch for a topic that has none, live (1|0),
+/// idempotency key ('' for none). Returns {offset, epoch}; a key seen in the
+/// last 5 minutes returns what its first publication got, publishing nothing.
 inline constexpr std::string_view kPublish = R"lua(
+if ARGV[8] ~= '' then
+  local seen = redis.call('get', KEYS[3])
+  if seen then
+    local colon = string.find(seen, ':', 1, true)
+    return {tonumber(string.sub(seen, 1, colon - 1)), string.sub(seen, colon + 1)}
+  end
+end
 local epoch = redis.call('hget', KEYS[1], 'e')
 if not epoch then
   epoch = ARGV[6]
@@ -52,6 +64,7 @@ if size > 0 then
   if ttl > 0 then redis.call('expire', KEYS[2], ttl) end
 end
 redis.call('publish', ARGV[1], offset .. ':' .. epoch .. ':' .. ARGV[7] .. ':' .. ARGV[2])
+if ARGV[8] ~= '' then redis.call('set', KEYS[3], offset .. ':' .. epoch, 'EX', 300) end
 return {offset, epoch}
 )lua";
 

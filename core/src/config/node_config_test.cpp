@@ -217,7 +217,17 @@ TEST_F(NodeConfigTest, WrongTypesReportPathAndLine) {
       {"auth:\n  algorithm: HS512\n", "auth.algorithm", 2, "not one of: HS256, RS256"},
       {"logging:\n  level: loud\n", "logging.level", 2, "not one of"},
       {"logging:\n  levels:\n    core.server: chatty\n", "logging.levels.core.server", 3, "not one of"},
-      {"broker:\n  type: kafka\n", "broker.type", 2, "not one of: memory"},
+      {"broker:\n  type: kafka\n", "broker.type", 2, "not one of: memory, redis"},
+      {"broker:\n  type: redis\n", "broker.redis", 2, "needs redis.url"},
+      {"broker:\n  type: redis\n  redis:\n    url: redis://a:1\n    shards: [redis://b:2]\n", "broker.redis", 4,
+       "not both"},
+      {"broker:\n  type: redis\n  redis:\n    url: http://cache:6379\n", "broker.redis.url", 4,
+       "not a redis:// URL"},
+      {"broker:\n  type: redis\n  redis:\n    shards: [redis://a:1, redis://a:1]\n", "broker.redis.shards[1]", 4,
+       "listed twice"},
+      {"broker:\n  type: redis\n  redis:\n    url: redis://a:1\n    timeout_ms: 10\n", "broker.redis.timeout_ms", 5,
+       "below the minimum 50"},
+      {"broker:\n  local_bus_topics: [\"a b\"]\n", "broker.local_bus_topics", 2, "not a topic pattern"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.yaml);
@@ -227,6 +237,25 @@ TEST_F(NodeConfigTest, WrongTypesReportPathAndLine) {
     EXPECT_EQ(p->line, c.line);
     EXPECT_TRUE(contains(p->message, c.message_part)) << p->message;
   }
+}
+
+TEST_F(NodeConfigTest, ARedisBrokerIsReadWithItsShardsAndSettings) {
+  const auto config = load(
+      "broker:\n  type: redis\n  redis:\n    shards: [\"redis://a:7001\", \"redis://:pw@b:7002/1\"]\n"
+      "    password: shared\n    prefix: prod\n    timeout_ms: 500\n    heartbeat_ttl_seconds: 30\n"
+      "  local_bus_topics: [\"pow:internal:*\"]\n");
+  EXPECT_TRUE(problems_.empty()) << described();
+  EXPECT_EQ(config.broker.type, "redis");
+  EXPECT_EQ(config.broker.redis_urls, (std::vector<std::string>{"redis://a:7001", "redis://:pw@b:7002/1"}));
+  EXPECT_EQ(config.broker.redis_password, "shared");
+  EXPECT_EQ(config.broker.prefix, "prod");
+  EXPECT_EQ(config.broker.timeout, std::chrono::milliseconds(500));
+  EXPECT_EQ(config.broker.heartbeat_ttl, std::chrono::seconds(30));
+  EXPECT_EQ(config.broker.local_bus_topics, std::vector<std::string>{"pow:internal:*"});
+  const auto single = load("broker:\n  type: redis\n  redis:\n    url: redis://127.0.0.1:6379\n");
+  EXPECT_TRUE(problems_.empty()) << described();
+  EXPECT_EQ(single.broker.redis_urls, std::vector<std::string>{"redis://127.0.0.1:6379"});
+  EXPECT_EQ(single.broker.prefix, "eventnode");
 }
 
 TEST_F(NodeConfigTest, WrongTypedValuesFallBackToDefaultsInTheResult) {

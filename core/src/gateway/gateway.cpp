@@ -133,10 +133,12 @@ void Gateway::stop() {
   logger_->info("gateway stopped");
 }
 
-plugin::PublishResult Gateway::publish(const std::string& topic, const plugin::Json& data) {
+plugin::PublishResult Gateway::publish(const std::string& topic, const plugin::Json& data,
+                                       const std::string& idempotency_key) {
   if (auto refusal = checkTopic(topic)) return *refusal;
   // Serialized once, outside the topic's lock; invalid UTF-8 in strings is replaced rather than refused.
-  auto result = publishToClients(topic, data.dump(-1, ' ', false, plugin::Json::error_handler_t::replace));
+  auto result =
+      publishToClients(topic, data.dump(-1, ' ', false, plugin::Json::error_handler_t::replace), idempotency_key);
   // With Redis, every process's bus (this one's included) gets it from Redis.
   if (result.accepted() && !broker_) bus_.publish(topic, data);
   return result;
@@ -239,7 +241,8 @@ void Gateway::publishToLocalBus(const std::string& topic, std::string_view data_
   if (parsed.ok()) bus_.publish(topic, parsed.value);
 }
 
-plugin::PublishResult Gateway::publishToClients(const std::string& topic, std::string_view data_text) {
+plugin::PublishResult Gateway::publishToClients(const std::string& topic, std::string_view data_text,
+                                                const std::string& idempotency_key) {
   const auto state = topics_.get(topic);
   const auto user_limit = config_.server.limits.user_events_per_minute;
   const bool limited = user_limit > 0 && topic.rfind("user:", 0) == 0;
@@ -254,7 +257,7 @@ plugin::PublishResult Gateway::publishToClients(const std::string& topic, std::s
     // Offset, history and delivery happen in Redis; this process's clients
     // get it back through the subscriber, like every other process's.
     try {
-      offset = broker_->publish(topic, data_text, state->policy.size, state->policy.ttl, live).offset;
+      offset = broker_->publish(topic, data_text, state->policy.size, state->policy.ttl, live, idempotency_key).offset;
     } catch (const BrokerUnavailable& error) {
       metrics_.drop(DropReason::BrokerUnavailable);
       return {plugin::PublishStatus::Unavailable, 0, error.what()};

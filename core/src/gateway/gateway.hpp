@@ -61,7 +61,11 @@ class Gateway final : private BrokerSink {
   /// Publishes on a topic: WebSocket subscribers (with history) and the
   /// in-process bus. Refused for a bad topic; RateLimited (nothing delivered)
   /// beyond user_events_per_minute on a user:<id> topic. Never throws for bad input.
-  plugin::PublishResult publish(const std::string& topic, const plugin::Json& data);
+  /// `idempotency_key` (HTTP publishers): with the Redis broker, a repeat of
+  /// the key within 5 minutes is answered with the first publication's offset
+  /// and publishes nothing, so a retry after a 503 never records twice.
+  plugin::PublishResult publish(const std::string& topic, const plugin::Json& data,
+                                const std::string& idempotency_key = {});
   /// publish() for data already serialized as JSON (Host::publishText): sent
   /// as it is, parsed only for in-process subscribers. Refused, with nothing
   /// published, for a bad topic, text that is not UTF-8, or (when a
@@ -101,7 +105,8 @@ class Gateway final : private BrokerSink {
   void onClosed(const Connection& connection);
   /// The WebSocket side of a publish: offset, history, the I/O threads
   /// (through Redis with that broker).
-  plugin::PublishResult publishToClients(const std::string& topic, std::string_view data_text);
+  plugin::PublishResult publishToClients(const std::string& topic, std::string_view data_text,
+                                         const std::string& idempotency_key = {});
   /// Counts a publication on a user:<id> topic against user_events_per_minute;
   /// false past it. Caller holds the topic's lock.
   bool withinUserLimit(TopicState& state, std::chrono::steady_clock::time_point now);

@@ -1,5 +1,7 @@
 #include "gateway/gateway_routes.hpp"
 
+#include <algorithm>
+
 namespace eventnode::core {
 namespace {
 
@@ -27,7 +29,22 @@ std::optional<HttpResponse> checkItem(const Json& item, const std::string& where
                                where + ".topic: " + kTopicNameRule);
   }
   if (!item.contains("data")) return HttpResponse::error(400, "bad_request", where + ".data is missing");
+  if (const auto key = item.find("idempotency_key"); key != item.end()) {
+    const bool valid = key->is_string() && !key->get_ref<const std::string&>().empty() &&
+                       key->get_ref<const std::string&>().size() <= 128 &&
+                       std::all_of(key->get_ref<const std::string&>().begin(), key->get_ref<const std::string&>().end(),
+                                   [](char c) { return c > ' ' && c < 127; });
+    if (!valid)
+      return HttpResponse::error(400, "bad_request",
+                                 where + ".idempotency_key must be 1 to 128 printable characters without space");
+  }
   return std::nullopt;
+}
+
+/// The item's idempotency key, or "" (checked by checkItem).
+std::string idempotencyKey(const Json& item) {
+  const auto key = item.find("idempotency_key");
+  return key == item.end() ? std::string() : key->get<std::string>();
 }
 
 /// The HTTP status and error code of a publish that was not accepted.
@@ -71,7 +88,8 @@ void addGatewayRoutes(HttpRouter& router, Gateway& gateway, const EventBus& bus,
                   Json offsets = Json::array();
                   Json refused = Json::array();
                   for (std::size_t i = 0; i < body.size(); ++i) {
-                    const auto result = gateway.publish(body[i]["topic"], body[i]["data"]);
+                    const auto result =
+                        gateway.publish(body[i]["topic"], body[i]["data"], idempotencyKey(body[i]));
                     if (result.accepted()) {
                       offsets.push_back(result.offset);
                       continue;
@@ -84,7 +102,7 @@ void addGatewayRoutes(HttpRouter& router, Gateway& gateway, const EventBus& bus,
                   return HttpResponse::json(200, answer);
                 }
                 if (auto error = checkItem(body, "body")) return *error;
-                return answerFor(gateway.publish(body["topic"], body["data"]));
+                return answerFor(gateway.publish(body["topic"], body["data"], idempotencyKey(body)));
               }},
              "core");
   router.add({"POST", "/api/ws/broadcast", plugin::RouteAccess::Admin,
