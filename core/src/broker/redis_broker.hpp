@@ -77,6 +77,10 @@ class RedisBroker {
   /// {"type":"redis","state":"ok|degraded|failing","shards":[{url,state,reason?}]}
   plugin::Json health() const;
   bool healthy() const;
+  /// This process hears every publication of the topic now (its shard's subscriber is connected).
+  bool hearing(const std::string& topic) const { return shards_[shardOf(topic)]->subscribed(); }
+  /// The topic's shard is connected for publishing and reading.
+  bool reachable(const std::string& topic) const { return shards_[shardOf(topic)]->reachable(); }
   std::size_t shardOf(const std::string& topic) const;
   std::size_t shardCount() const { return shards_.size(); }
   const RedisBrokerSettings& settings() const { return settings_; }

@@ -24,8 +24,10 @@ std::string sha1Hex(std::string_view text) {
   return Poco::DigestEngine::digestToHex(engine.digest());
 }
 
+/// Short: while a connection is down its topics' publishes fail and its mirrors go stale. One
+/// attempt a second per connection at most is nothing to Redis, and the jitter spreads the processes.
 plugin::BackoffOptions reconnectBackoff() {
-  return {.min = std::chrono::milliseconds(100), .max = std::chrono::milliseconds(5000)};
+  return {.min = std::chrono::milliseconds(100), .max = std::chrono::milliseconds(1000)};
 }
 
 /// "<offset>:<epoch>:<live>:<data>" from the publish script.

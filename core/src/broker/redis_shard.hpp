@@ -69,6 +69,10 @@ class RedisShard {
   const RedisEndpoint& endpoint() const { return endpoint_; }
   /// Both the writer and the subscriber connected.
   bool healthy() const { return writer_up_.load() && subscriber_up_.load(); }
+  /// The subscriber is connected: this process hears every publication of the shard's topics.
+  bool subscribed() const { return subscriber_up_.load(); }
+  /// The writer is connected: publishes and reads have a chance.
+  bool reachable() const { return writer_up_.load(); }
   /// Why it is not healthy (the last error seen), or empty.
   std::string reason() const;
 

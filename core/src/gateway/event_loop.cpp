@@ -344,7 +344,9 @@ void EventLoop::handleRequest(Connection& c, ClientRequest& request) {
 void EventLoop::subscribe(Connection& c, const std::string& topic, const std::uint64_t* since, const std::string& epoch,
                           std::optional<SubscriptionFilter> filter, bool confirm, bool read_first) {
   auto state = context_.topics.get(topic);
-  if (read_first && context_.sync && needsBrokerRead(*state, since, confirm)) {
+  const bool wants_position = since != nullptr || confirm;
+  if (read_first && context_.sync &&
+      (needsBrokerRead(*state, since, confirm) || (wants_position && !context_.mirror_current(topic)))) {
     ResumeSubscribeTask resume{c.id, topic, since ? std::optional(*since) : std::nullopt, epoch, std::move(filter),
                                confirm};
     auto pending = std::make_shared<ResumeSubscribeTask>(std::move(resume));

@@ -36,6 +36,9 @@ struct LoopContext {
   /// With the Redis broker: reads a topic from Redis (from an offset) into the
   /// mirror off this thread, then calls back. Empty with the memory broker.
   std::function<void(std::shared_ptr<TopicState>, std::uint64_t from, std::function<void()> done)> sync = {};
+  /// With the Redis broker: whether this process's mirror of a topic is current
+  /// (it hears the topic's publications); when not, subscribes ask Redis first.
+  std::function<bool(const std::string& topic)> mirror_current = {};
 };
 
 /// A new connection, handed over after the upgrade.

@@ -61,6 +61,7 @@ Gateway::Gateway(const NodeConfig& config, EventBus& bus, Scheduler& scheduler, 
     broker_ = std::make_unique<RedisBroker>(std::move(settings), static_cast<BrokerSink&>(*this), logs.get("core.broker"));
     local_bus_topics_ = config.broker.local_bus_topics;
     topics_.positionsFromBroker();
+    context_.mirror_current = [this](const std::string& topic) { return broker_->hearing(topic); };
     context_.sync = [this](std::shared_ptr<TopicState> state, std::uint64_t from, std::function<void()> done) {
       sync_worker_.post([this, state = std::move(state), from, done = std::move(done)] { syncTopic(state, from, done); });
     };

@@ -114,15 +114,27 @@ void Gateway::catchUp(const std::shared_ptr<TopicState>& state) {
 }
 
 void Gateway::syncTopic(const std::shared_ptr<TopicState>& state, std::uint64_t from, std::function<void()> done) {
+  // With the shard down, each read would wait for its timeout and hold up every
+  // subscribe behind it: the mirror answers instead (recovered:false where it cannot).
+  if (!broker_->reachable(state->name)) {
+    done();
+    return;
+  }
   try {
     const auto read = broker_->read(state->name, from, std::max<std::size_t>(state->policy.size, 1));
     std::vector<std::string> for_bus;
+    bool new_epoch = false;
     {
       std::lock_guard lock(state->mutex);
-      if (state->position_known && read.top.epoch != state->epoch) resetPosition(state, read.top.epoch, 0);
-      for_bus = merge(state, read, std::chrono::steady_clock::now());
+      new_epoch = state->position_known && read.top.epoch != state->epoch;
+      if (new_epoch) {
+        resetPosition(state, read.top.epoch, 0);
+      } else {
+        for_bus = merge(state, read, std::chrono::steady_clock::now());
+      }
     }
     for (const auto& text : for_bus) publishToLocalBus(state->name, text);
+    if (new_epoch) catchUp(state);  // the new epoch's events, from 1
   } catch (const BrokerUnavailable& error) {
     logger_->warn("topic={} answered from this process's mirror only: {}", state->name, error.what());
   }
