@@ -52,7 +52,7 @@ class SubscriptionFilter {
   std::vector<plugin::Json> event_types_;
   std::vector<Membership> fields_;
   std::vector<Bound> bounds_;
-  std::vector<plugin::Json> meters_;          // empty: no meter condition
+  std::vector<plugin::Json> meters_;  // empty: no meter condition
   std::optional<double> min_amount_;
 };
 

@@ -261,15 +261,16 @@ TEST(SubscriptionFilter, RequiresEveryConditionToHold) {
 }
 
 TEST(SubscriptionFilter, TheMetersFilterHoldsForEventsWithoutAMeterId) {
-  expectMatches(R"({"event_types":["TokensMinted","BatchMintingCompleted","MeterReadingReceived"],"meters":["m-1","m-2"]})",
-                {
-                    {R"({"type":"MeterReadingReceived","meter_id":"m-1","kwh_amount":2})", true},
-                    {R"({"type":"MeterReadingReceived","meter_id":"m-9","kwh_amount":2})", false},
-                    {R"({"type":"TokensMinted","meter_id":null,"kwh_amount":7})", true},
-                    {R"({"type":"TokensMinted","meter_id":"m-3","kwh_amount":7})", false},
-                    {R"({"type":"BatchMintingCompleted","batch_id":"4","total_readings":10})", true},
-                    {R"({"type":"MeterReadingValidationFailed","meter_id":"m-1"})", false},  // not a listed type
-                });
+  expectMatches(
+      R"({"event_types":["TokensMinted","BatchMintingCompleted","MeterReadingReceived"],"meters":["m-1","m-2"]})",
+      {
+          {R"({"type":"MeterReadingReceived","meter_id":"m-1","kwh_amount":2})", true},
+          {R"({"type":"MeterReadingReceived","meter_id":"m-9","kwh_amount":2})", false},
+          {R"({"type":"TokensMinted","meter_id":null,"kwh_amount":7})", true},
+          {R"({"type":"TokensMinted","meter_id":"m-3","kwh_amount":7})", false},
+          {R"({"type":"BatchMintingCompleted","batch_id":"4","total_readings":10})", true},
+          {R"({"type":"MeterReadingValidationFailed","meter_id":"m-1"})", false},  // not a listed type
+      });
 }
 
 TEST(SubscriptionFilter, MinAmountHoldsForEventsWithoutAnAmount) {
@@ -283,9 +284,9 @@ TEST(SubscriptionFilter, MinAmountHoldsForEventsWithoutAnAmount) {
 }
 
 TEST(SubscriptionFilter, AMeterFilterRefusesAnEventTypeItDoesNotKnowByName) {
-  for (const char* spec : {R"({"event_types":["TokensMinted","TokenMinted"]})",
-                           R"({"event_types":["PriceTick"],"meters":["m-1"]})",
-                           R"({"event_types":["Bogus"],"min_amount":1})"}) {
+  for (const char* spec :
+       {R"({"event_types":["TokensMinted","TokenMinted"]})", R"({"event_types":["PriceTick"],"meters":["m-1"]})",
+        R"({"event_types":["Bogus"],"min_amount":1})"}) {
     const auto message = parseError(Json::parse(spec));
     EXPECT_NE(message.find("unknown event type"), std::string::npos) << spec << ": " << message;
     EXPECT_NE(message.find("MeterReadingReceived"), std::string::npos) << message;
