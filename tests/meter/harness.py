@@ -10,7 +10,6 @@ import asyncio
 import base64
 import datetime
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -27,7 +26,7 @@ REPO = HERE.parent.parent
 SIM = REPO / "tools" / "solana_sim"
 sys.path.insert(0, str(REPO / "tests" / "gateway"))
 
-from node_harness import DEFAULT_TOPICS, Node, recv_json, send_json, wait_until  # noqa: E402
+from node_harness import Node, send_json, wait_until  # noqa: E402
 
 REEXPORTED = (wait_until,)
 READY_DEADLINE = 60.0
@@ -179,7 +178,7 @@ METER_TOPICS = [
 class MeterNode(Node):
     """An eventnode with the meter plugin; minting against `sim` when one is given."""
 
-    def __init__(self, sim=None, limits=None, **plugin_config):
+    def __init__(self, sim=None, limits=None, extra_plugins=(), **plugin_config):
         super().__init__(topics=METER_TOPICS, limits=limits)
         config = {"max_clock_skew_seconds": 60}
         if sim is not None:
@@ -189,7 +188,7 @@ class MeterNode(Node):
             config["mint"].update(plugin_config.pop("mint", {}))
         config.update(plugin_config)
         text = self.config_path.read_text()
-        plugin = json.dumps([{"name": "meter", "enabled": True, "config": config}])
+        plugin = json.dumps([{"name": "meter", "enabled": True, "config": config}] + list(extra_plugins))
         self.config_path.write_text(text.replace("plugins: []", "plugins: " + plugin))
 
     def register(self, token, meter_id, wallet, public_key=None):

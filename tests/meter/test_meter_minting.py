@@ -134,6 +134,32 @@ class MeterMintingTest(unittest.TestCase):
         self.assertEqual(status["readings"]["minted"], accepted)
         self.assertEqual(status["readings"]["pending"], 0)
 
+    def test_a_loaded_solana_listener_confirms_the_mints_over_the_bus(self):
+        listener = {"name": "solana_listener", "enabled": True,
+                    "config": {"rpc_url": self.sim.info["rpc_url"], "ws_url": self.sim.info["ws_url"],
+                               "commitment": "confirmed", "programs": [{"id": self.sim.info["token_program"]}],
+                               "reconcile_interval_seconds": 2, "rpc_timeout_ms": 2000}}
+        # Polling would start only after a minute: every confirmation must come from the listener.
+        self.node = MeterNode(self.sim, extra_plugins=[listener],
+                              mint={"batch_size": 5, "interval_ms": 600_000, "listener_grace_ms": 60_000}).start()
+        gina = self.node.token("gina", "prosumer")
+        expected = 0
+        for m in range(5):
+            answer = self.node.register(gina, f"g-{m}", Keypair().address if m % 2 else self.authority.address)
+            self.assertEqual(answer.status, 201, answer.body)
+        base = now_ms() - 60_000
+        for i in range(10):
+            kwh = 1.5 + i
+            self.assertEqual(self.node.submit(gina, f"g-{i % 5}", kwh, base + i).status, 200)
+            expected += round(kwh * BASE_UNITS)
+        status = wait_until(lambda: self.node.status()["readings"]["minted"] == 10 and self.node.status(), 60,
+                            interval=0.2, what="10 readings minted")
+        self.assertGreater(status["minting"]["confirmed_by_listener"], 0)
+        self.assertEqual(status["minting"]["confirmed_by_polling"], 0)
+        meters = self.node.http("GET", "/api/meters", token=gina).json()["meters"]
+        total = sum(self.sim.token_account(a)[2] for a in {m["token_account"] for m in meters})
+        self.assertEqual(total, expected)
+
     def test_the_seeds_filter_passes_mints_without_a_meter_and_batch_totals(self):
         # Two readings make a batch; the interval never comes.
         self.node = MeterNode(self.sim, mint={"batch_size": 2, "interval_ms": 600_000}).start()
