@@ -21,6 +21,8 @@ using solana_listener::RpcUnavailable;
 constexpr std::size_t kStatusesPerCall = 256;
 /// A transaction not seen landed is sent again (same bytes) this often until its blockhash expires.
 constexpr std::int64_t kResendAfterMs = 2000;
+/// While the RPC node does not answer, /healthz and the log are told again this often.
+constexpr std::int64_t kDownReportEveryMs = 5000;
 
 std::string base64(const std::vector<std::uint8_t>& bytes) {
   std::string text(sodium_base64_encoded_len(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
@@ -330,16 +332,21 @@ void Minter::healthy() {
 
 void Minter::unreachable(const std::string& reason) {
   std::int64_t since = 0;
+  const auto now = nowMillis();
   {
     std::lock_guard lock(mutex_);
-    if (down_since_ms_ == 0) down_since_ms_ = nowMillis();
+    // Retries come every poll interval; /healthz and the log hear of it when it starts, then every few seconds.
+    const bool first = down_since_ms_ == 0;
+    if (first) down_since_ms_ = now;
+    if (!first && reason == down_reason_ && now - down_reported_ms_ < kDownReportEveryMs) return;
     since = down_since_ms_;
     down_reason_ = reason;
+    down_reported_ms_ = now;
   }
   const auto waiting = store_.readingCounts();
-  const auto text = "solana rpc " + settings_.rpc_url + " not answering for " +
-                    std::to_string((nowMillis() - since) / 1000) + " s: " + reason + "; " +
-                    std::to_string(waiting.at("pending") + waiting.at("batched")) + " readings wait to be minted";
+  const auto text = "solana rpc " + settings_.rpc_url + " not answering for " + std::to_string((now - since) / 1000) +
+                    " s: " + reason + "; " + std::to_string(waiting.at("pending") + waiting.at("batched")) +
+                    " readings wait to be minted";
   logger_->warn("{}", text);
   host_.reportHealth(plugin::HealthState::Degraded, text);
 }

@@ -82,6 +82,7 @@ class Minter {
   std::map<std::string, plugin::Json> answers_;  // signature → the listener's SolanaSignatureStatus
   std::int64_t last_batch_ms_ = 0;
   std::int64_t down_since_ms_ = 0;  // 0 while the RPC answers
+  std::int64_t down_reported_ms_ = 0;
   std::string down_reason_;
   std::int64_t batches_completed_ = 0;
   std::int64_t transactions_sent_ = 0;
