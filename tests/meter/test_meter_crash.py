@@ -2,6 +2,7 @@
 (issue 17, "Exactly once" and "Proof"). Balances are read from the chain: a
 reading minted twice or lost shows in them."""
 import collections
+import shutil
 import tempfile
 import unittest
 
@@ -16,13 +17,21 @@ class MeterCrashTest(unittest.TestCase):
         self.node = None
         self.watchers = []
 
+    def end_node(self):
+        """Stops the node by SIGTERM (it must exit 0) and removes its folder."""
+        code = self.node.stop()
+        self.assertEqual(code, 0, self.node.log()[-3000:])
+        self.node.finish()
+        self.node = None
+
     def tearDown(self):
         for watcher in self.watchers:
             watcher.close()
-        if self.node is not None:
+        if self.node is not None:  # the test did not reach its end: keep the node's folder
             self.node.kill()
-            self.node.finish(keep=True, label="meter crash node")
+            self.node.finish(keep=True, label="meter node of a failed test")
         self.sim.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
     def fill(self, users=5, meters_per_user=4, readings_per_meter=5):
         """Registers meters, each with its own wallet (so a batch holds many mints and several
@@ -71,6 +80,7 @@ class MeterCrashTest(unittest.TestCase):
         self.assert_balances(expected)
         # Nothing was sent again to mint twice: every landed transaction of ours confirmed once.
         self.assertEqual(status["readings"]["pending"] + status["readings"]["batched"], 0)
+        self.end_node()
 
     def test_kill_9_with_a_transaction_stored_but_never_landed_builds_it_anew_once_expired(self):
         # sendTransaction never reaches the chain: the node stores each transaction, sends, hears nothing.
@@ -89,6 +99,7 @@ class MeterCrashTest(unittest.TestCase):
         self.assertEqual(status["readings"]["minted"], readings)
         self.assert_balances(expected)
         self.assertGreater(self.sim.stats()["transactions_landed"], landed_before)
+        self.end_node()
 
     def test_the_emulator_stops_answering_mid_batch_the_node_says_why_and_completes_later(self):
         self.node = MeterNode(self.sim, mint={"batch_size": 1000, "interval_ms": 1000, "rpc_timeout_ms": 500}).start()
@@ -114,9 +125,7 @@ class MeterCrashTest(unittest.TestCase):
         batches = admin.wait_events("BatchMintingCompleted", 1, timeout=30)
         self.assertEqual(sum(b["successful_mints"] for b in batches), readings)
         wait_until(lambda: self.node.health()[2].get("health") == "ok", 30, what="/healthz ok again")
-        self.node.stop()
-        self.node.finish()
-        self.node = None
+        self.end_node()
 
 
 if __name__ == "__main__":

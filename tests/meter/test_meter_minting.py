@@ -5,6 +5,7 @@ validated kWh × 10^9; each user receives their own events and nothing of
 others'; admins receive every BatchMintingCompleted with the right counts; the
 seed's filter lets a TokensMinted without a meter id and a BatchMintingCompleted through."""
 import collections
+import shutil
 import random
 import tempfile
 import unittest
@@ -24,18 +25,22 @@ class MeterMintingTest(unittest.TestCase):
         self.node = None
         self.watchers = []
 
+    def end_node(self):
+        """Stops the node by SIGTERM (it must exit 0) and removes its folder."""
+        code = self.node.stop()
+        self.assertEqual(code, 0, self.node.log()[-3000:])
+        self.node.finish()
+        self.node = None
+
     def tearDown(self):
         for watcher in self.watchers:
             watcher.close()
-        if self.node is not None:
-            code = self.node.stop()
-            self.node.finish(keep=code != 0 or self._outcome_failed())
+        if self.node is not None:  # the test did not reach its end: keep the node's folder
+            self.node.kill()
+            self.node.finish(keep=True, label="meter node of a failed test")
         self.sim.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def _outcome_failed(self):
-        result = getattr(self, "_outcome", None)
-        errors = getattr(result, "errors", None) or getattr(getattr(result, "result", None), "errors", [])
-        return bool(errors)
 
     def test_500_readings_of_20_users_mint_exactly_their_validated_energy(self):
         rng = random.Random(17)
@@ -133,6 +138,7 @@ class MeterMintingTest(unittest.TestCase):
         status = self.node.status()
         self.assertEqual(status["readings"]["minted"], accepted)
         self.assertEqual(status["readings"]["pending"], 0)
+        self.end_node()
 
     def test_a_loaded_solana_listener_confirms_the_mints_over_the_bus(self):
         listener = {"name": "solana_listener", "enabled": True,
@@ -159,6 +165,7 @@ class MeterMintingTest(unittest.TestCase):
         meters = self.node.http("GET", "/api/meters", token=gina).json()["meters"]
         total = sum(self.sim.token_account(a)[2] for a in {m["token_account"] for m in meters})
         self.assertEqual(total, expected)
+        self.end_node()
 
     def test_the_seeds_filter_passes_mints_without_a_meter_and_batch_totals(self):
         # Two readings make a batch; the interval never comes.
@@ -193,6 +200,7 @@ class MeterMintingTest(unittest.TestCase):
                          [("TokensMinted", None, 70 * BASE_UNITS)])
         # The admins' filter passes every batch total: they carry neither a meter id nor an amount.
         self.assertEqual([b["total_readings"] for b in admin.events("BatchMintingCompleted")], [2, 2, 2])
+        self.end_node()
 
 
 if __name__ == "__main__":

@@ -280,11 +280,27 @@ void Minter::sendUnsent(std::int64_t batch_id) {
                      signed_tx.wire.size());
     } catch (const RpcError& e) {
       if (!refusedOutright(e)) throw;
+      if (landedAlready(tx.signature, e)) {
+        logger_->info("mint transaction on chain from an earlier send signature={}", tx.signature);
+        continue;  // stays sent: its status settles it
+      }
       logger_->warn("mint transaction refused signature={} mints={} error=\"{}\"", tx.signature, group.size(),
                     e.what());
       store_.settleTransaction(tx.signature, TransactionOutcome::Failed, nowMillis());
     }
   }
+}
+
+bool Minter::landedAlready(const std::string& signature, const RpcError& refusal) {
+  // A refusal is no proof the transaction is not on chain: an earlier send of the same bytes
+  // whose answer was lost (a timeout, a connection the client redialled and sent on again)
+  // may have landed, and the node's preflight then says AlreadyProcessed. Counting its
+  // mints failed would mint them twice in a later batch; its status settles it instead.
+  if (std::string_view(refusal.what()).find("AlreadyProcessed") != std::string_view::npos) return true;
+  const auto result =
+      rpc_->call("getSignatureStatuses", Json::array({Json::array({signature}), {{"searchTransactionHistory", true}}}));
+  const auto& values = result.is_object() ? result["value"] : Json();
+  return values.is_array() && !values.empty() && !values[0].is_null();
 }
 
 void Minter::announce() {

@@ -27,7 +27,8 @@
 
 namespace eventnode::plugins::solana_listener {
 class RpcClient;
-}
+class RpcError;
+}  // namespace eventnode::plugins::solana_listener
 
 namespace eventnode::plugins::meter {
 
@@ -56,6 +57,8 @@ class Minter {
   bool progress(std::int64_t batch_id);
   void settleUnsettled(std::int64_t batch_id);
   void sendUnsent(std::int64_t batch_id);
+  /// Whether a transaction the node refused is on chain all the same (from an earlier send).
+  bool landedAlready(const std::string& signature, const solana_listener::RpcError& refusal);
   void announce();
   void watch(const std::string& signature);
   void onBusAnswer(const plugin::Json& data);
