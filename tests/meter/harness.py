@@ -26,9 +26,9 @@ REPO = HERE.parent.parent
 SIM = REPO / "tools" / "solana_sim"
 sys.path.insert(0, str(REPO / "tests" / "gateway"))
 
-from node_harness import Node, send_json, wait_until  # noqa: E402
+from node_harness import Node, metric_value, send_json, wait_until  # noqa: E402
 
-REEXPORTED = (wait_until,)
+REEXPORTED = (wait_until, metric_value)
 READY_DEADLINE = 60.0
 TOKEN_PROGRAM = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA"
 BASE_UNITS = 10 ** 9
@@ -100,7 +100,7 @@ def install_simulator():
 class SolanaSim:
     """The emulator with `authority` (a Keypair) as its mint's authority; `info` is its READY line."""
 
-    def __init__(self, authority, workdir):
+    def __init__(self, authority, workdir, fund=True):
         install_simulator()
         self.key_file = authority.write_solana_file(Path(workdir) / "authority.json")
         self.stderr = tempfile.TemporaryFile()
@@ -116,8 +116,13 @@ class SolanaSim:
             line = self.process.stdout.readline()
         self.info = json.loads(line[len("READY "):])
         assert self.info["mint_authority"] == authority.address, self.info
-        # The authority pays the fees and the token accounts' rent: a real System transfer to it.
-        self.rpc("requestAirdrop", [authority.address, 100 * 10 ** 9])
+        self.authority = authority
+        if fund:
+            self.fund()
+
+    def fund(self):
+        """The authority pays the fees and the token accounts' rent: a real System transfer to it."""
+        self.rpc("requestAirdrop", [self.authority.address, 100 * 10 ** 9])
 
     def rpc(self, method, params):
         body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode()

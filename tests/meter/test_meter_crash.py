@@ -6,7 +6,7 @@ import shutil
 import tempfile
 import unittest
 
-from harness import BASE_UNITS, Keypair, MeterNode, SolanaSim, Watcher, now_ms, wait_until
+from harness import BASE_UNITS, Keypair, MeterNode, SolanaSim, Watcher, metric_value, now_ms, wait_until
 
 
 class MeterCrashTest(unittest.TestCase):
@@ -99,6 +99,45 @@ class MeterCrashTest(unittest.TestCase):
         self.assertEqual(status["readings"]["minted"], readings)
         self.assert_balances(expected)
         self.assertGreater(self.sim.stats()["transactions_landed"], landed_before)
+        self.end_node()
+
+    def test_failed_mints_count_as_failed_and_are_retried_in_a_later_batch(self):
+        # A fresh emulator whose mint authority has no lamports: every mint fails its preflight
+        # (the fee cannot be paid) until the authority is funded.
+        self.sim.stop()
+        self.sim = SolanaSim(self.authority, self.workdir, fund=False)
+        # A batch as soon as all 8 readings wait (and again each time they are back after failing).
+        self.node = MeterNode(self.sim, mint={"batch_size": 8, "interval_ms": 600_000, "max_attempts": 10}).start()
+        admin = Watcher(self.node, self.node.admin_token())
+        self.watchers = [admin]
+        expected, readings = self.fill(users=2, meters_per_user=2, readings_per_meter=2)
+        failed = admin.wait_events("BatchMintingCompleted", 2, timeout=30)
+        for batch in failed[:2]:
+            self.assertEqual((batch["total_readings"], batch["successful_mints"], batch["failed_mints"]),
+                             (readings, 0, readings), batch)
+        self.sim.fund()
+        self.wait_minted(readings)
+        self.assert_balances(expected)
+        batches = admin.wait_events("BatchMintingCompleted", len(admin.events("BatchMintingCompleted")), timeout=5)
+        self.assertEqual(batches[-1]["successful_mints"], readings)
+        self.assertEqual(sum(b["successful_mints"] for b in batches), readings)
+        self.assertEqual(self.node.status()["readings"]["abandoned"], 0)
+        self.end_node()
+
+    def test_a_reading_whose_mint_fails_max_attempts_times_is_abandoned_and_reported(self):
+        self.sim.stop()
+        self.sim = SolanaSim(self.authority, self.workdir, fund=False)
+        self.node = MeterNode(self.sim, mint={"batch_size": 3, "interval_ms": 600_000, "max_attempts": 2}).start()
+        admin = Watcher(self.node, self.node.admin_token())
+        self.watchers = [admin]
+        _, readings = self.fill(users=1, meters_per_user=1, readings_per_meter=3)
+        batches = admin.wait_events("BatchMintingCompleted", 2, timeout=30)
+        self.assertEqual([b["failed_mints"] for b in batches[:2]], [readings, readings])
+        status = wait_until(lambda: self.node.status()["readings"]["abandoned"] == readings and self.node.status(),
+                            10, what="the readings abandoned")
+        self.assertEqual(status["readings"]["pending"], 0)
+        self.assertIn("readings abandoned after 2 failed mints", self.node.log())
+        self.assertEqual(metric_value(self.node.metrics(), 'eventnode_meter_readings{state="abandoned"}'), readings)
         self.end_node()
 
     def test_the_emulator_stops_answering_mid_batch_the_node_says_why_and_completes_later(self):

@@ -9,6 +9,7 @@
 
 #include <eventnode/plugin/export.hpp>
 
+#include <map>
 #include <memory>
 
 namespace eventnode::plugins::meter {
@@ -52,8 +53,14 @@ class MeterPlugin final : public plugin::Plugin {
                        [this](const HttpRequest& r) { return intake_->submitReading(r); }});
     host.addHttpRoute({"GET", "/api/meters/status", RouteAccess::Admin,
                        [this](const HttpRequest&) { return HttpResponse::json(200, status()); }});
-    host.observe("readings", "Readings stored, by state.", plugin::MetricType::Gauge, {{"state", "pending"}},
-                 [this] { return static_cast<double>(store_->pendingReadings()); });
+    // One query per scrape for every state's series, not one per series.
+    counts_ = std::make_shared<plugin::ScrapeSnapshot<std::map<std::string, std::int64_t>>>(
+        [this] { return store_->readingCounts(); });
+    for (const char* state : {"pending", "batched", "minted", "abandoned", "rejected"}) {
+      host.observe("readings", "Readings stored, by state (abandoned: their mint failed max_attempts times).",
+                   plugin::MetricType::Gauge, {{"state", state}},
+                   [counts = counts_, state] { return static_cast<double>(counts->get()[state]); });
+    }
     if (minter_) {
       minter_->start();
     } else {
@@ -83,6 +90,7 @@ class MeterPlugin final : public plugin::Plugin {
   std::unique_ptr<MeterStore> store_;
   std::unique_ptr<Minter> minter_;
   std::unique_ptr<ReadingIntake> intake_;
+  std::shared_ptr<plugin::ScrapeSnapshot<std::map<std::string, std::int64_t>>> counts_;
 };
 
 }  // namespace eventnode::plugins::meter
