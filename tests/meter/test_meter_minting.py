@@ -10,7 +10,7 @@ import random
 import tempfile
 import unittest
 
-from harness import (BASE_UNITS, Keypair, MeterNode, SolanaSim, Watcher, now_ms, wait_until)
+from harness import (BASE_UNITS, Keypair, MeterNode, SolanaSim, Watcher, metric_value, now_ms, wait_until)
 
 USERS = 20
 METERS = 50
@@ -160,8 +160,12 @@ class MeterMintingTest(unittest.TestCase):
             expected += round(kwh * BASE_UNITS)
         status = wait_until(lambda: self.node.status()["readings"]["minted"] == 10 and self.node.status(), 60,
                             interval=0.2, what="10 readings minted")
-        self.assertGreater(status["minting"]["confirmed_by_listener"], 0)
-        self.assertEqual(status["minting"]["confirmed_by_polling"], 0)
+        self.assertGreater(status["minting"]["settled_by_listener"], 0)
+        self.assertEqual(status["minting"]["settled_by_polling"], 0)
+        metrics = self.node.metrics()
+        self.assertEqual(metric_value(metrics, 'eventnode_meter_transactions_settled_total{by="listener"}'),
+                         status["minting"]["settled_by_listener"])
+        self.assertEqual(metric_value(metrics, 'eventnode_meter_readings{state="minted"}'), 10)
         meters = self.node.http("GET", "/api/meters", token=gina).json()["meters"]
         total = sum(self.sim.token_account(a)[2] for a in {m["token_account"] for m in meters})
         self.assertEqual(total, expected)

@@ -66,10 +66,34 @@ Minter::~Minter() {
 void Minter::start() {
   subscription_ = host_.subscribe("solana:tx:*", [this](const std::string&, const Json& data) { onBusAnswer(data); });
   last_batch_ms_ = nowMillis();
+  registerMetrics();
   running_ = true;
   thread_ = std::thread([this] { run(); });
   logger_->info("minting authority={} mint={} rpc={} interval_ms={} batch_size={}", toBase58(authority_.public_key),
                 settings_.mint, settings_.rpc_url, settings_.interval.count(), settings_.batch_size);
+}
+
+void Minter::registerMetrics() {
+  using plugin::MetricType;
+  const auto read = [this](const std::int64_t Minter::*field) {
+    return [this, field] {
+      std::lock_guard lock(mutex_);
+      return static_cast<double>(this->*field);
+    };
+  };
+  host_.observe("batches_completed_total", "Minting batches completed.", MetricType::Counter, {},
+                read(&Minter::batches_completed_));
+  host_.observe("transactions_sent_total", "Minting transactions signed, stored and sent.", MetricType::Counter, {},
+                read(&Minter::transactions_sent_));
+  host_.observe("transactions_settled_total", "Minting transactions whose outcome is known, by who told.",
+                MetricType::Counter, {{"by", "listener"}}, read(&Minter::settled_by_listener_));
+  host_.observe("transactions_settled_total", "Minting transactions whose outcome is known, by who told.",
+                MetricType::Counter, {{"by", "polling"}}, read(&Minter::settled_by_polling_));
+  host_.observe("rpc_down_seconds", "How long the Solana RPC node has not answered (0: it answers).", MetricType::Gauge,
+                {}, [this] {
+                  std::lock_guard lock(mutex_);
+                  return down_since_ms_ == 0 ? 0.0 : static_cast<double>(nowMillis() - down_since_ms_) / 1000;
+                });
 }
 
 void Minter::stop() {
@@ -182,7 +206,7 @@ void Minter::settleUnsettled(std::int64_t batch_id) {
       std::lock_guard lock(mutex_);
       answers_.erase(tx.signature);
       watched_.erase(tx.signature);
-      ++confirmed_by_listener_;
+      ++settled_by_listener_;
       continue;
     }
     // No listener answer (none loaded, or it said expired): ask the RPC node ourselves.
@@ -212,10 +236,9 @@ void Minter::settleUnsettled(std::int64_t batch_id) {
           continue;  // landed, not yet at the commitment asked for
         } else {
           store_.settleTransaction(tx.signature, TransactionOutcome::Landed, nowMillis());
-          std::lock_guard lock(mutex_);
-          ++confirmed_by_polling_;
         }
         std::lock_guard lock(mutex_);
+        ++settled_by_polling_;
         watched_.erase(tx.signature);
         answers_.erase(tx.signature);
       } else if (block_height > tx.last_valid_block_height) {
@@ -374,8 +397,8 @@ Json Minter::status() {
           {"mint", settings_.mint},
           {"batches_completed", batches_completed_},
           {"transactions_sent", transactions_sent_},
-          {"confirmed_by_listener", confirmed_by_listener_},
-          {"confirmed_by_polling", confirmed_by_polling_},
+          {"settled_by_listener", settled_by_listener_},
+          {"settled_by_polling", settled_by_polling_},
           {"watching", watched_.size()},
           {"rpc_down_since", down_since_ms_ ? Json(formatRfc3339Millis(down_since_ms_)) : Json(nullptr)},
           {"rpc_error", down_reason_}};

@@ -50,6 +50,7 @@ class Minter {
   plugin::Json status();
 
  private:
+  void registerMetrics();
   void run();
   void step();
   bool batchDue();
@@ -89,8 +90,8 @@ class Minter {
   std::string down_reason_;
   std::int64_t batches_completed_ = 0;
   std::int64_t transactions_sent_ = 0;
-  std::int64_t confirmed_by_listener_ = 0;
-  std::int64_t confirmed_by_polling_ = 0;
+  std::int64_t settled_by_listener_ = 0;
+  std::int64_t settled_by_polling_ = 0;
 };
 
 }  // namespace eventnode::plugins::meter
