@@ -76,6 +76,13 @@ class MeterReadingsTest(unittest.TestCase):
                 self.assertEqual(answer.status, 400, answer.body)
                 self.assertIn(field, answer.json()["error"]["message"])
 
+    def test_no_one_subscribes_to_another_users_meter_events_or_the_admins(self):
+        for topic in ("user:alice", "admins"):
+            with self.subTest(topic=topic):
+                answer = self.watch_bob.subscribe(topic, filter={"event_types": ["MeterReadingReceived"]})
+                self.assertEqual(answer["type"], "error", answer)
+                self.assertEqual(answer["code"], "forbidden")
+
     def test_only_prosumers_and_admins_use_meters(self):
         consumer = self.node.token("carol", "consumer")
         self.assertEqual(self.node.register(consumer, "carol-1", self.alice_wallet).status, 403)
