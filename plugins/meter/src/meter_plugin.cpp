@@ -46,11 +46,11 @@ class MeterPlugin final : public plugin::Plugin {
         {.pattern = "admins", .access = plugin::TopicAccess::Admin, .history_size = 100, .history_ttl_seconds = 3600});
     using plugin::RouteAccess;
     host.addHttpRoute({"POST", "/api/meters", RouteAccess::Authenticated,
-                       [this](const HttpRequest& r) { return intake_->registerMeter(r); }});
+                       stored([this](const HttpRequest& r) { return intake_->registerMeter(r); })});
     host.addHttpRoute({"GET", "/api/meters", RouteAccess::Authenticated,
-                       [this](const HttpRequest& r) { return intake_->listMeters(r); }});
+                       stored([this](const HttpRequest& r) { return intake_->listMeters(r); })});
     host.addHttpRoute({"POST", "/api/meters/submit-reading", RouteAccess::Authenticated,
-                       [this](const HttpRequest& r) { return intake_->submitReading(r); }});
+                       stored([this](const HttpRequest& r) { return intake_->submitReading(r); })});
     host.addHttpRoute({"GET", "/api/meters/status", RouteAccess::Admin,
                        [this](const HttpRequest&) { return HttpResponse::json(200, status()); }});
     // One query per scrape for every state's series, not one per series.
@@ -76,6 +76,19 @@ class MeterPlugin final : public plugin::Plugin {
   }
 
  private:
+  /// A handler whose SQLite write failed (a full disk, an I/O error) answers 503: nothing was
+  /// stored and no event went out, so the client may send the same request again.
+  plugin::HttpHandler stored(plugin::HttpHandler handler) {
+    return [this, handler = std::move(handler)](const HttpRequest& request) {
+      try {
+        return handler(request);
+      } catch (const plugin::sqlite::Error& e) {
+        logger_->error("meter storage failed path={} error=\"{}\"", request.path, e.what());
+        return HttpResponse::error(503, "storage_unavailable", "the meter database could not be written; retry");
+      }
+    };
+  }
+
   Json status() {
     Json readings = Json::object();
     for (const auto& [state, count] : store_->readingCounts()) readings[state] = count;
