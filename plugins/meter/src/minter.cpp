@@ -288,6 +288,7 @@ void Minter::sendUnsent(std::int64_t batch_id) {
     const auto signed_tx = signTransaction(mintMessage(setup_, group, *blockhash), authority_);
     const SentTransaction tx{toBase58(signed_tx.signature), base64(signed_tx.wire), last_valid, nowMillis()};
     std::vector<std::int64_t> ids;
+    ids.reserve(group.size());
     for (const auto& order : group) ids.push_back(order.mint_id);
     store_.recordTransaction(batch_id, tx, ids);  // before it leaves: a crash from here on cannot mint twice
     watch(tx.signature);
