@@ -10,6 +10,17 @@ using plugin::Json;
 constexpr std::size_t kMaxConditions = 32;
 constexpr std::size_t kMaxValues = 256;
 
+/// The event types of the meter's seed filter.
+constexpr const char* kMeterEventTypes[] = {"MeterReadingReceived", "MeterReadingValidationFailed", "TokensMinted",
+                                            "BatchMintingCompleted"};
+
+bool isMeterEventType(const Json& type) {
+  for (const char* known : kMeterEventTypes) {
+    if (type == known) return true;
+  }
+  return false;
+}
+
 std::vector<std::string> splitPath(const std::string& dotted) {
   std::vector<std::string> path;
   std::size_t start = 0;
@@ -82,11 +93,36 @@ SubscriptionFilter SubscriptionFilter::parse(const Json& spec) {
         filter.bounds_.push_back({splitPath(field), bound.get<double>(), key == "min"});
         ++conditions;
       }
+    } else if (key == "meters") {
+      if (!value.is_array() || value.empty() || value.size() > kMaxValues)
+        throw std::invalid_argument("filter.meters must be a list of 1 to 256 meter ids");
+      for (const auto& meter : value) {
+        if (!meter.is_string()) throw std::invalid_argument("filter.meters must be a list of 1 to 256 meter ids");
+        filter.meters_.push_back(meter);
+      }
+      ++conditions;
+    } else if (key == "min_amount") {
+      if (!value.is_number()) throw std::invalid_argument("filter.min_amount must be a number (kWh)");
+      filter.min_amount_ = value.get<double>();
+      ++conditions;
     } else {
-      throw std::invalid_argument("unknown filter key '" + key + "'; use event_types, fields, min, max");
+      throw std::invalid_argument("unknown filter key '" + key +
+                                  "'; use event_types, fields, min, max (or the meter's event_types, meters, "
+                                  "min_amount)");
     }
   }
   if (conditions > kMaxConditions) throw std::invalid_argument("filter has more than 32 conditions");
+  bool meter_filter = !filter.meters_.empty() || filter.min_amount_.has_value();
+  for (const auto& type : filter.event_types_) meter_filter = meter_filter || isMeterEventType(type);
+  if (meter_filter) {
+    for (const auto& type : filter.event_types_) {
+      if (!isMeterEventType(type)) {
+        throw std::invalid_argument("unknown event type '" + type.get<std::string>().substr(0, 64) +
+                                    "' in a meter filter; use MeterReadingReceived, MeterReadingValidationFailed, "
+                                    "TokensMinted, BatchMintingCompleted");
+      }
+    }
+  }
   return filter;
 }
 
@@ -110,6 +146,19 @@ bool SubscriptionFilter::matches(const Json& data) const {
     if (!value || !value->is_number()) return false;
     const auto number = value->get<double>();
     if (bound.is_min ? number < bound.value : number > bound.value) return false;
+  }
+  // The seed's meaning: a condition on a field the event does not carry holds.
+  if (!meters_.empty() && data.is_object()) {
+    const auto meter = data.find("meter_id");
+    if (meter != data.end() && !meter->is_null()) {
+      bool found = false;
+      for (const auto& expected : meters_) found = found || *meter == expected;
+      if (!found) return false;
+    }
+  }
+  if (min_amount_ && data.is_object()) {
+    const auto amount = data.find("kwh_amount");
+    if (amount != data.end() && amount->is_number() && amount->get<double>() < *min_amount_) return false;
   }
   return true;
 }

@@ -260,5 +260,52 @@ TEST(SubscriptionFilter, RequiresEveryConditionToHold) {
                 });
 }
 
+TEST(SubscriptionFilter, TheMetersFilterHoldsForEventsWithoutAMeterId) {
+  expectMatches(
+      R"({"event_types":["TokensMinted","BatchMintingCompleted","MeterReadingReceived"],"meters":["m-1","m-2"]})",
+      {
+          {R"({"type":"MeterReadingReceived","meter_id":"m-1","kwh_amount":2})", true},
+          {R"({"type":"MeterReadingReceived","meter_id":"m-9","kwh_amount":2})", false},
+          {R"({"type":"TokensMinted","meter_id":null,"kwh_amount":7})", true},
+          {R"({"type":"TokensMinted","meter_id":"m-3","kwh_amount":7})", false},
+          {R"({"type":"BatchMintingCompleted","batch_id":"4","total_readings":10})", true},
+          {R"({"type":"MeterReadingValidationFailed","meter_id":"m-1"})", false},  // not a listed type
+      });
+}
+
+TEST(SubscriptionFilter, MinAmountHoldsForEventsWithoutAnAmount) {
+  expectMatches(R"({"event_types":["TokensMinted","BatchMintingCompleted","MeterReadingReceived"],"min_amount":2.5})",
+                {
+                    {R"({"type":"MeterReadingReceived","meter_id":"m-1","kwh_amount":2.5})", true},
+                    {R"({"type":"MeterReadingReceived","meter_id":"m-1","kwh_amount":2.4})", false},
+                    {R"({"type":"TokensMinted","meter_id":null,"kwh_amount":100})", true},
+                    {R"({"type":"BatchMintingCompleted","batch_id":"4"})", true},
+                });
+}
+
+TEST(SubscriptionFilter, AMeterFilterRefusesAnEventTypeItDoesNotKnowByName) {
+  for (const char* spec :
+       {R"({"event_types":["TokensMinted","TokenMinted"]})", R"({"event_types":["PriceTick"],"meters":["m-1"]})",
+        R"({"event_types":["Bogus"],"min_amount":1})"}) {
+    const auto message = parseError(Json::parse(spec));
+    EXPECT_NE(message.find("unknown event type"), std::string::npos) << spec << ": " << message;
+    EXPECT_NE(message.find("MeterReadingReceived"), std::string::npos) << message;
+  }
+  EXPECT_NE(parseError(Json::parse(R"({"meters":"m-1"})")).find("filter.meters"), std::string::npos);
+  EXPECT_NE(parseError(Json::parse(R"({"meters":[1]})")).find("filter.meters"), std::string::npos);
+  EXPECT_NE(parseError(Json::parse(R"({"min_amount":"5"})")).find("filter.min_amount"), std::string::npos);
+}
+
+TEST(SubscriptionFilter, OtherTopicsFiltersKeepTheirMeaning) {
+  // Types that are not the meter's stay free, and a missing field still fails fields/min/max.
+  EXPECT_EQ(parseError(Json::parse(R"({"event_types":["PriceTick"]})")), "(parsed)");
+  expectMatches(R"({"event_types":["PriceTick"],"fields":{"symbol":"kWh"},"min":{"price":1}})",
+                {
+                    {R"({"type":"PriceTick","symbol":"kWh","price":2})", true},
+                    {R"({"type":"PriceTick","price":2})", false},
+                    {R"({"type":"PriceTick","symbol":"kWh"})", false},
+                });
+}
+
 }  // namespace
 }  // namespace eventnode::core
