@@ -78,6 +78,7 @@ JwtAuthenticator::~JwtAuthenticator() = default;
 
 plugin::Identity JwtAuthenticator::verify(const std::string& token) const {
   if (!verifier_) throw AuthError("tokens are not accepted: no auth secret or key is configured");
+  std::lock_guard one_at_a_time(poco_jwt_mutex_);
   Poco::JWT::Token parsed;
   try {
     parsed = verifier_->verify(token);

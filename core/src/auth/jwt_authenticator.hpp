@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,6 +51,12 @@ class JwtAuthenticator {
   std::vector<std::string> public_routes_;
   std::vector<std::string> api_keys_;
   std::unique_ptr<Poco::JWT::Signer> verifier_;
+  /// Poco 1.11's JWT verification is not safe on several threads at once:
+  /// concurrent verify() calls corrupt the heap (ASan: a free of a pointer into
+  /// another allocation, in Signer::tryVerify), and the node died within a few
+  /// thousand requests on 6 keep-alive connections. Verifications take turns;
+  /// each costs microseconds.
+  mutable std::mutex poco_jwt_mutex_;
   std::unique_ptr<Poco::JWT::Signer> signer_;
 };
 

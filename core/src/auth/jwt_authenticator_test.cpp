@@ -15,6 +15,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
@@ -109,6 +111,30 @@ TEST(JwtAuthenticator, MintedHs256TokenVerifiesWithSubjectAndRoles) {
   EXPECT_EQ(identity.user, "alice");
   EXPECT_EQ(identity.roles, (std::vector<std::string>{"admin", "ops"}));
   EXPECT_TRUE(identity.isAdmin());
+}
+
+TEST(JwtAuthenticator, ManyThreadsVerifyingAtOnceGetTheirOwnAnswers) {
+  // Every HTTP thread verifies tokens: Poco's verification corrupted the heap when two ran at once.
+  JwtAuthenticator auth(hs256());
+  JwtAuthenticator other(hs256("another-secret-another-secret-0123456789"));
+  const auto good = auth.mint("alice", {"admin"}, 60s);
+  const auto forged = other.mint("mallory", {"admin"}, 60s);
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 10000; ++i) {
+        try {
+          const auto identity = auth.verify((i + t) % 3 == 0 ? forged : good);
+          if (identity.user != "alice" || (i + t) % 3 == 0) ++wrong;
+        } catch (const AuthError&) {
+          if ((i + t) % 3 != 0) ++wrong;
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 TEST(JwtAuthenticator, MintedTokenWithOneRoleVerifiesWithThatRoleOnce) {
