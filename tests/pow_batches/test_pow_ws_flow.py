@@ -11,9 +11,19 @@ from harness import (FAST, WS_PATH, PowTestCase, RawMlNode, check_records_exactl
                      record_key, recv_json, run, send_json, sim_keys, valid_batch, wait_until)
 
 
+async def subscribe_as(node, token, topic):
+    """The answer to one subscribe by the holder of `token`."""
+    ws, _ = await node.connect(token)
+    try:
+        await send_json(ws, {"type": "subscribe", "data": {"topic": topic}})
+        return await recv_json(ws)
+    finally:
+        await ws.close()
+
+
 async def replay_topic(node, topic, count, timeout=15.0):
     """Every event of `topic` from its history (since offset 0), through python3-websockets."""
-    ws, _ = await node.connect(node.token("pow-watcher"))
+    ws, _ = await node.connect(node.token("pow-watcher", "admin"))
     try:
         await send_json(ws, {"type": "subscribe", "data": {"topic": topic, "since": 0}})
         confirmation = await recv_json(ws)
@@ -76,7 +86,10 @@ class WebSocketFlow(PowTestCase, unittest.TestCase):
         self.assertEqual(status["batches"], {"websocket": 30, "http": 0}, status)
         self.assertEqual(status["invalid_messages"], 0, status)
 
-        # The topic recorder published the same records on pow.generated / pow.validated.
+        # The topic recorder published the same records on pow.generated / pow.validated, which only
+        # admins may read: the plugin's rule, not node.yaml's catch-all "*" for any signed-in user.
+        refused = run(subscribe_as(node, node.token("prosumer-1", "prosumer"), "pow.generated"))
+        self.assertEqual((refused["type"], refused.get("code")), ("error", "forbidden"), refused)
         generated = run(replay_topic(node, "pow.generated", 20))
         validated = run(replay_topic(node, "pow.validated", 10))
         chain_ids = {r["body"]["batch_id"]: by_key_of(r) for r in records}

@@ -16,10 +16,17 @@ void TopicRules::add(TopicPolicy policy) {
 }
 
 const TopicPolicy* TopicRules::find(std::string_view topic) const {
+  // "*" alone is the default for topics no other rule names: a plugin's rule
+  // for its own topics is not overridden by node.yaml's catch-all before it.
+  const TopicPolicy* catch_all = nullptr;
   for (const auto& rule : rules_) {
+    if (rule.pattern == "*") {
+      if (!catch_all) catch_all = &rule;
+      continue;
+    }
     if (topicMatches(rule.pattern, topic)) return &rule;
   }
-  return nullptr;
+  return catch_all;
 }
 
 bool TopicRules::maySubscribe(std::string_view topic, const plugin::Identity& identity, std::string& reason) const {

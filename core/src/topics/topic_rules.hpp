@@ -1,6 +1,7 @@
 #pragma once
 // Topic access rules and history policies: node.yaml's `topics` list first,
-// then the rules plugins add; the first rule whose pattern matches decides.
+// then the rules plugins add; the first rule whose pattern matches decides,
+// except that a bare "*" only decides for topics no other rule matches.
 #include <eventnode/plugin/http.hpp>
 #include <eventnode/plugin/websocket.hpp>
 

@@ -121,6 +121,24 @@ TEST(TopicRules, FirstMatchingRuleWins) {
   EXPECT_FALSE(rules.maySubscribe("prices.secret", user("root", {"admin"}), reason));
 }
 
+TEST(TopicRules, TheCatchAllDecidesOnlyForTopicsNoOtherRuleNames) {
+  // node.yaml's rules come first, with "*" among them; a plugin adds its own after.
+  TopicRules rules;
+  rules.add(rule("user:{sub}", TopicAccess::User, {100, 0s}));
+  rules.add(rule("*", TopicAccess::Authenticated, {1000, 600s}));
+  rules.add(rule("pow.*", TopicAccess::Admin, {10, 0s}));
+  rules.freeze();
+
+  ASSERT_NE(rules.find("pow.generated"), nullptr);
+  EXPECT_EQ(rules.find("pow.generated")->access, TopicAccess::Admin) << "the plugin's rule, not the catch-all";
+  EXPECT_EQ(rules.find("news")->pattern, "*");
+  EXPECT_EQ(rules.find("user:alice")->pattern, "user:{sub}");
+  std::string reason;
+  EXPECT_FALSE(rules.maySubscribe("pow.generated", user("alice", {"prosumer"}), reason));
+  EXPECT_TRUE(rules.maySubscribe("pow.generated", user("root", {"admin"}), reason));
+  EXPECT_TRUE(rules.maySubscribe("news", user("alice", {"prosumer"}), reason));
+}
+
 TEST(TopicRules, DecidesEachAccessForEachIdentity) {
   TopicRules rules;
   rules.add(rule("public", TopicAccess::Public));

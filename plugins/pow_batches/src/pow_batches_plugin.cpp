@@ -41,6 +41,9 @@ class PowBatchesPlugin final : public plugin::Plugin {
   void start(plugin::Host& host) override {
     host_ = &host;
     logger_ = host.logger();
+    // The batches are the operators' data: admins read pow.generated and pow.validated, not every user.
+    host.addTopicRule(
+        {.pattern = "pow.*", .access = plugin::TopicAccess::Admin, .history_size = 1000, .history_ttl_seconds = 600});
     std::vector<std::string> recorder_names;
     for (const auto& recorder : settings_.recorders) recorder_names.push_back(recorder.name);
     store_ = std::make_unique<BatchStore>(host.dataDir() / "pow_batches.sqlite", recorder_names);

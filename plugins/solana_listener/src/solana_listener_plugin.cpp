@@ -130,6 +130,12 @@ class SolanaListenerPlugin final : public plugin::Plugin {
   void start(plugin::Host& host) override {
     host_ = &host;
     logger_ = host.logger();
+    // Program logs and transaction outcomes are public chain data: anyone may follow them (a node.yaml
+    // rule for solana:* comes first and can ask for a token instead).
+    host.addTopicRule({.pattern = "solana:*",
+                       .access = plugin::TopicAccess::Public,
+                       .history_size = 1000,
+                       .history_ttl_seconds = 600});
     cursors_ = std::make_unique<CursorStore>(host.dataDir() / "cursors.sqlite");
     listener_ = std::make_unique<Listener>(
         config_, events_, *cursors_, logger_,
