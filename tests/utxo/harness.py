@@ -75,6 +75,10 @@ class Masternode(Node):
         # Wallets connect without a token (wallet_access: public), which the core allows only when
         # auth.required is false; the admin routes still need the API key (or an admin JWT).
         super().__init__(auth={"required": False, "api_keys": [API_KEY]}, server=server)
+        # Every client here is 127.0.0.1, and the throughput benchmark submits thousands of
+        # transactions a second from it: no per-client budget unless a test asks for one
+        # (test_utxo_cheap_rejection.py tests the budget with its defaults).
+        plugin_config.setdefault("signature_checks_per_second", 0)
         self.id = mn_id
         self.p2p_port = p2p_port
         config = {"network": network, "masternode_id": mn_id, "masternodes": masternodes,
