@@ -339,6 +339,23 @@ def payment(inputs, outputs, key_seed=None):
     return tx
 
 
+def self_signed(count, seed="attacker"):
+    """A transaction whose `count` inputs spend outpoints nobody created, each signed by `seed`'s key.
+    One key signs the same bytes for every input (Ed25519 is deterministic), so every input carries
+    the same valid signature and the body costs one signing here, not `count`."""
+    prev = new_txid()
+    key = time_tx.public_key(seed)
+    tx = {"version": 1,
+          "inputs": [{"previous_output": {"txid": prev, "vout": vout}, "public_key": key, "signature": [],
+                      "sequence": 0xFFFFFFFF} for vout in range(count)],
+          "outputs": [{"amount": 1, "address": time_tx.address(f"{seed}-payee")}],
+          "lock_time": 0, "timestamp": int(time.time())}
+    signature = list(time_tx._key(seed)[0].sign(time_tx.tx_data(tx)))
+    for tx_input in tx["inputs"]:
+        tx_input["signature"] = signature
+    return dict({"txid": time_tx.compute_txid(tx)}, **tx)
+
+
 # --- a wallet on /ws/utxo-protocol ----------------------------------------------------
 class Wallet:
     """A python3-websockets client on its own event-loop thread, recording every message it receives

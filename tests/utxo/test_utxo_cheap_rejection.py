@@ -14,7 +14,7 @@ import os
 import time
 import unittest
 
-from harness import Cluster, new_txid, payment, time_tx, wait_until
+from harness import Cluster, new_txid, payment, self_signed, time_tx, wait_until
 
 ATTACKER = "127.0.0.2"
 MAX_INPUTS = 256  # the defaults, set explicitly: harness.py turns the budget off unless a test sets it
@@ -22,23 +22,6 @@ CHECKS_PER_SECOND = 500
 CHECKS_BURST = 1000
 # "Well under a second" on a loaded 2-core machine; the old code took 16.9 s for this body.
 QUICK = 1.0
-
-
-def self_signed(count, seed="attacker"):
-    """A transaction whose `count` inputs spend outpoints nobody created, each signed by `seed`'s key.
-    One key signs the same bytes for every input (Ed25519 is deterministic), so every input carries
-    the same valid signature and the body costs one signing here, not `count`."""
-    prev = new_txid()
-    key = time_tx.public_key(seed)
-    tx = {"version": 1,
-          "inputs": [{"previous_output": {"txid": prev, "vout": vout}, "public_key": key, "signature": [],
-                      "sequence": 0xFFFFFFFF} for vout in range(count)],
-          "outputs": [{"amount": 1, "address": time_tx.address(f"{seed}-payee")}],
-          "lock_time": 0, "timestamp": int(time.time())}
-    signature = list(time_tx._key(seed)[0].sign(time_tx.tx_data(tx)))
-    for tx_input in tx["inputs"]:
-        tx_input["signature"] = signature
-    return dict({"txid": time_tx.compute_txid(tx)}, **tx)
 
 
 def post(node, body, source=ATTACKER, timeout=60.0):
