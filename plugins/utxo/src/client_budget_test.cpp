@@ -28,7 +28,7 @@ TEST(ClientBudget, ARequestMayRunIntoDebtThatTheRefillRepaysAtTheRate) {
   budget.charge("a", 550, kStart);  // 300 - 550 = -250: 2.5 s of refill
   const auto refused = budget.admit("a", kStart + 1s);
   EXPECT_FALSE(refused.admitted);
-  EXPECT_EQ(refused.retry_after, 2s);  // -150 at 100 a second
+  EXPECT_EQ(refused.retry_after, 2s);                         // -150 at 100 a second
   EXPECT_FALSE(budget.admit("a", kStart + 2500ms).admitted);  // exactly zero is not above it
   EXPECT_TRUE(budget.admit("a", kStart + 2600ms).admitted);
 }

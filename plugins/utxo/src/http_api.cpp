@@ -3,8 +3,8 @@
 #include "signature.hpp"
 
 #include <chrono>
-#include <memory>
 #include <limits>
+#include <memory>
 
 namespace eventnode::plugins::utxo {
 namespace {
@@ -107,8 +107,7 @@ void addHttpRoutes(plugin::Host& host, Engine& engine, HttpApiConfig config, std
          if (const auto admission = budget->admit(client); !admission.admitted) {
            auto response = HttpResponse::error(
                429, "rate_limited",
-               "this client (" + client + ") has used its budget of transaction checks: " +
-                   formatRate(budget->rate()) +
+               "this client (" + client + ") has used its budget of transaction checks: " + formatRate(budget->rate()) +
                    " inputs a second (signature_checks_per_second); retry in " +
                    std::to_string(admission.retry_after.count()) + " s");
            response.headers.emplace_back("Retry-After", std::to_string(admission.retry_after.count()));
@@ -131,7 +130,8 @@ void addHttpRoutes(plugin::Host& host, Engine& engine, HttpApiConfig config, std
          }
          // The ledger's answer before any signature: a transaction it refuses costs no Ed25519 work.
          const auto checked = engine.read([&](const Ledger& ledger) { return ledger.check(tx, unixNow()); });
-         if (checked.verdict == Verdict::Invalid) return HttpResponse::error(400, "invalid_transaction", checked.message);
+         if (checked.verdict == Verdict::Invalid)
+           return HttpResponse::error(400, "invalid_transaction", checked.message);
          if (checked.verdict == Verdict::Conflict) return HttpResponse::error(409, "double_spend", checked.message);
          if (checked.verdict == Verdict::Accepted && config.verify_signatures) {
            try {
@@ -144,7 +144,8 @@ void addHttpRoutes(plugin::Host& host, Engine& engine, HttpApiConfig config, std
          const auto outcome = await(engine.post<Outcome>([tx](Ledger& ledger, Effects& effects, std::int64_t now) {
            return ledger.submit(tx, false, now, effects);
          }));
-         if (outcome.verdict == Verdict::Invalid) return HttpResponse::error(400, "invalid_transaction", outcome.message);
+         if (outcome.verdict == Verdict::Invalid)
+           return HttpResponse::error(400, "invalid_transaction", outcome.message);
          if (outcome.verdict == Verdict::Conflict) return HttpResponse::error(409, "double_spend", outcome.message);
          const auto status = engine.read([&](const Ledger& ledger) { return statusName(ledger.transaction(tx.txid)->status); });
          return HttpResponse::json(outcome.verdict == Verdict::Duplicate ? 200 : 202,

@@ -17,8 +17,8 @@ std::int64_t unixNow() {
 }
 }  // namespace
 
-PeerProtocol::PeerProtocol(Engine& engine, std::string address_prefix, bool verify_signatures,
-                           TransactionLimits limits, std::shared_ptr<spdlog::logger> logger)
+PeerProtocol::PeerProtocol(Engine& engine, std::string address_prefix, bool verify_signatures, TransactionLimits limits,
+                           std::shared_ptr<spdlog::logger> logger)
     : engine_(engine),
       prefix_(std::move(address_prefix)),
       verify_signatures_(verify_signatures),

@@ -110,8 +110,8 @@ TEST(Signatures, EveryInputsShapeIsCheckedBeforeAnySignatureIsVerified) {
   tx.inputs.push_back({{std::string(64, 'b'), 1}, {}, {}, 0xFFFFFFFF});
   tx.outputs.push_back({5, "TIME0bob"});
   TestSigner("alice").signAll(tx);
-  tx.inputs[0].signature[0] ^= 0x80;              // would fail verification
-  tx.inputs[1].public_key.resize(1024);           // but the size of input 1 is refused first
+  tx.inputs[0].signature[0] ^= 0x80;     // would fail verification
+  tx.inputs[1].public_key.resize(1024);  // but the size of input 1 is refused first
   expectRefused(tx, "inputs[1].public_key must be a 32-byte Ed25519 public key, not 1024 bytes");
   EXPECT_THROW(requireSignatureShapes(tx), InputError);
   tx.inputs[1].public_key.resize(32);

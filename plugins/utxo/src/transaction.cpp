@@ -144,8 +144,9 @@ Transaction parseTransaction(const Json& json, std::string_view prefix, const Tr
   const auto& inputs = requireField(json, "inputs", "transaction");
   if (!inputs.is_array() || inputs.empty()) throw InputError("transaction.inputs must be a non-empty array");
   if (inputs.size() > limits.max_inputs) {
-    throw InputError("transaction.inputs has " + std::to_string(inputs.size()) + " inputs; a transaction may have at most " +
-                     std::to_string(limits.max_inputs) + " (max_inputs_per_transaction)");
+    throw InputError("transaction.inputs has " + std::to_string(inputs.size()) +
+                     " inputs; a transaction may have at most " + std::to_string(limits.max_inputs) +
+                     " (max_inputs_per_transaction)");
   }
   const auto& outputs = requireField(json, "outputs", "transaction");
   if (!outputs.is_array() || outputs.empty()) throw InputError("transaction.outputs must be a non-empty array");

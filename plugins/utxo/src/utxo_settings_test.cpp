@@ -8,8 +8,8 @@
 
 #include <chrono>
 #include <optional>
-#include <utility>
 #include <string>
+#include <utility>
 
 namespace eventnode::plugins::utxo {
 namespace {
