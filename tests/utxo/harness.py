@@ -75,6 +75,10 @@ class Masternode(Node):
         # Wallets connect without a token (wallet_access: public), which the core allows only when
         # auth.required is false; the admin routes still need the API key (or an admin JWT).
         super().__init__(auth={"required": False, "api_keys": [API_KEY]}, server=server)
+        # Every client here is 127.0.0.1, and the throughput benchmark submits thousands of
+        # transactions a second from it: no per-client budget unless a test asks for one
+        # (test_utxo_cheap_rejection.py tests the budget with its defaults).
+        plugin_config.setdefault("signature_checks_per_second", 0)
         self.id = mn_id
         self.p2p_port = p2p_port
         config = {"network": network, "masternode_id": mn_id, "masternodes": masternodes,
@@ -333,6 +337,23 @@ def payment(inputs, outputs, key_seed=None):
     for vout, (address, _) in enumerate(outputs):
         OWNERS[(tx["txid"], vout)] = address
     return tx
+
+
+def self_signed(count, seed="attacker"):
+    """A transaction whose `count` inputs spend outpoints nobody created, each signed by `seed`'s key.
+    One key signs the same bytes for every input (Ed25519 is deterministic), so every input carries
+    the same valid signature and the body costs one signing here, not `count`."""
+    prev = new_txid()
+    key = time_tx.public_key(seed)
+    tx = {"version": 1,
+          "inputs": [{"previous_output": {"txid": prev, "vout": vout}, "public_key": key, "signature": [],
+                      "sequence": 0xFFFFFFFF} for vout in range(count)],
+          "outputs": [{"amount": 1, "address": time_tx.address(f"{seed}-payee")}],
+          "lock_time": 0, "timestamp": int(time.time())}
+    signature = list(time_tx._key(seed)[0].sign(time_tx.tx_data(tx)))
+    for tx_input in tx["inputs"]:
+        tx_input["signature"] = signature
+    return dict({"txid": time_tx.compute_txid(tx)}, **tx)
 
 
 # --- a wallet on /ws/utxo-protocol ----------------------------------------------------

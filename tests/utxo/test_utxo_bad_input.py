@@ -6,7 +6,7 @@ import struct
 import unittest
 import uuid
 
-from harness import (API_KEY, MAGIC, Cluster, RawPeer, frame, handshake, payment, time_tx, variant,
+from harness import (API_KEY, MAGIC, Cluster, RawPeer, frame, handshake, payment, self_signed, time_tx, variant,
                      wait_until)
 
 MAX_ADDRESSES = 10
@@ -190,6 +190,42 @@ class BadInput(unittest.TestCase):
         self.assertIsNone(mn1.transaction(stolen["txid"]))
         self.assertEqual(mn1.state_of(*coin[:2]), "Unspent")
         self.assert_finalizes()
+
+    def test_a_peers_broadcast_of_ten_thousand_inputs_is_refused_by_count_and_the_cluster_goes_on(self):
+        # Issue 18: the HTTP body that cost 16.9 s of CPU, from a peer this time. Refused by its count
+        # before any input is read (max_inputs_per_transaction, 256 by default) and logged; the link stays.
+        mn1 = self.mn1
+        huge = self_signed(10_000, seed="peer-attacker")
+        unknown = self_signed(200, seed="peer-attacker-2")  # under the cap: refused by the ledger look-up
+        peer = RawPeer(mn1.p2p_port)
+        try:
+            peer.send(MAGIC["testnet"] + frame(handshake("mn5")))
+            peer.read_handshake()
+            peer.send(frame({"TransactionBroadcast": huge}) + frame({"TransactionBroadcast": unknown}))
+            peer.send(frame("Ping"))
+            self.assertFalse(peer.closed_by_peer(1.0), "mn1 closed the link over a refused transaction")
+        finally:
+            peer.close()
+        wait_until(lambda: "transaction.inputs has 10000 inputs; a transaction may have at most 256 "
+                           "(max_inputs_per_transaction)" in mn1.log(), 5, 0.05, "mn1 to log the count")
+        wait_until(lambda: f"refused peer transaction peer=mn5 txid={unknown['txid']}" in mn1.log(), 5, 0.05,
+                   "mn1 to log the unknown outpoints")
+        self.assertIsNone(mn1.transaction(huge["txid"]))
+        self.assertIsNone(mn1.transaction(unknown["txid"]))
+        self.assert_finalizes()
+
+    def test_a_balance_past_two_to_the_64_saturates_and_says_so(self):
+        owner = fresh("rich")
+        self.cluster.fund(owner, [18446744073709551615, 5])
+        info = self.mn1.address_info(owner)
+        self.assertEqual(info["balance"], 18446744073709551615, info)  # not 4, as it wrapped to before
+        self.assertIs(info["balance_saturated"], True, info)
+        self.assertEqual(info["balance_exact"], "18446744073709551620", info)
+        modest = fresh("modest")
+        self.cluster.fund(modest, [7, 5])
+        info = self.mn1.address_info(modest)
+        self.assertEqual(info["balance"], 12, info)
+        self.assertNotIn("balance_saturated", info)
 
     def test_a_double_spend_is_refused_with_409(self):
         [coin] = self.cluster.fund(fresh("payer"), [1000])

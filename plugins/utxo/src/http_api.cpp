@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <limits>
+#include <memory>
 
 namespace eventnode::plugins::utxo {
 namespace {
@@ -22,6 +23,16 @@ Result await(std::future<Result> future) {
     throw std::runtime_error("the ledger did not answer within 10 s");
   }
   return future.get();
+}
+
+std::int64_t unixNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string formatRate(double rate) {
+  const auto whole = static_cast<std::int64_t>(rate);
+  if (static_cast<double>(whole) == rate) return std::to_string(whole);
+  return std::to_string(rate);
 }
 
 HttpResponse unavailable(const std::exception& e) {
@@ -85,22 +96,56 @@ plugin::HttpHandler guarded(Handler handler) {
 
 }  // namespace
 
-void addHttpRoutes(plugin::Host& host, Engine& engine, std::string prefix, bool verify_signatures,
-                   std::function<Json()> peer_status) {
+void addHttpRoutes(plugin::Host& host, Engine& engine, HttpApiConfig config, std::function<Json()> peer_status) {
+  const auto prefix = config.address_prefix;
+  auto budget = std::make_shared<ClientBudget>(config.checks_per_second, config.checks_burst);
   host.addHttpRoute(
       {"POST", "/api/utxo/transactions", RouteAccess::Public,
-       guarded([&engine, prefix, verify_signatures](const HttpRequest& request) {
+       guarded([&engine, config, budget](const HttpRequest& request) {
+         // Cheapest refusal first: nothing is parsed for a client over its budget.
+         const auto client = clientKey(request.remote_address);
+         if (const auto admission = budget->admit(client); !admission.admitted) {
+           auto response = HttpResponse::error(
+               429, "rate_limited",
+               "this client (" + client + ") has used its budget of transaction checks: " + formatRate(budget->rate()) +
+                   " inputs a second (signature_checks_per_second); retry in " +
+                   std::to_string(admission.retry_after.count()) + " s");
+           response.headers.emplace_back("Retry-After", std::to_string(admission.retry_after.count()));
+           return response;
+         }
+         // A request costs one signature check per input it declares, and at least one: a
+         // refused request too, so that replaying any body runs the budget down. A body over
+         // the cap is charged in full: it puts its sender in debt for a while.
+         budget->charge(client, 1);
          Transaction tx;
          try {
-           tx = parseTransaction(parseBody(request), prefix);
-           if (verify_signatures) requireValidSignatures(tx);
+           const auto body = parseBody(request);
+           const auto inputs = body.find("inputs");
+           const auto declared = inputs != body.end() && inputs->is_array() ? inputs->size() : 0;
+           if (declared > 1) budget->charge(client, static_cast<double>(declared - 1));
+           tx = parseTransaction(body, config.address_prefix, config.limits);
+           if (config.verify_signatures) requireSignatureShapes(tx);
          } catch (const InputError& e) {
            return HttpResponse::error(400, "invalid_transaction", e.what());
          }
+         // The ledger's answer before any signature: a transaction it refuses costs no Ed25519 work.
+         const auto checked = engine.read([&](const Ledger& ledger) { return ledger.check(tx, unixNow()); });
+         if (checked.verdict == Verdict::Invalid)
+           return HttpResponse::error(400, "invalid_transaction", checked.message);
+         if (checked.verdict == Verdict::Conflict) return HttpResponse::error(409, "double_spend", checked.message);
+         if (checked.verdict == Verdict::Accepted && config.verify_signatures) {
+           try {
+             requireValidSignatures(tx);
+           } catch (const InputError& e) {
+             return HttpResponse::error(400, "invalid_transaction", e.what());
+           }
+         }
+         // A duplicate goes through the engine too: it answers once the transaction is durable.
          const auto outcome = await(engine.post<Outcome>([tx](Ledger& ledger, Effects& effects, std::int64_t now) {
            return ledger.submit(tx, false, now, effects);
          }));
-         if (outcome.verdict == Verdict::Invalid) return HttpResponse::error(400, "invalid_transaction", outcome.message);
+         if (outcome.verdict == Verdict::Invalid)
+           return HttpResponse::error(400, "invalid_transaction", outcome.message);
          if (outcome.verdict == Verdict::Conflict) return HttpResponse::error(409, "double_spend", outcome.message);
          const auto status = engine.read([&](const Ledger& ledger) { return statusName(ledger.transaction(tx.txid)->status); });
          return HttpResponse::json(outcome.verdict == Verdict::Duplicate ? 200 : 202,
@@ -191,12 +236,16 @@ void addHttpRoutes(plugin::Host& host, Engine& engine, std::string prefix, bool 
                        requireAddress(address, prefix, "the address");
                        return HttpResponse::json(200, engine.read([&](const Ledger& ledger) {
                          auto utxos = Json::array();
-                         std::uint64_t balance = 0;
-                         for (const auto* utxo : ledger.utxosOf(address)) {
-                           utxos.push_back(utxoJson(*utxo));
-                           if (utxo->state.kind == StateKind::Unspent) balance += utxo->amount;
+                         const auto owned = ledger.utxosOf(address);
+                         for (const auto* utxo : owned) utxos.push_back(utxoJson(*utxo));
+                         const auto balance = unspentBalance(owned);
+                         Json json{{"address", address}, {"utxos", std::move(utxos)}, {"balance", balance.amount}};
+                         if (balance.saturated) {
+                           // JSON readers commonly stop at 2^64-1: the true sum goes as text, and says so.
+                           json["balance_saturated"] = true;
+                           json["balance_exact"] = balance.exact;
                          }
-                         return Json{{"address", address}, {"utxos", std::move(utxos)}, {"balance", balance}};
+                         return json;
                        }));
                      })});
 

@@ -98,15 +98,32 @@ bool Ledger::transition(Utxo& utxo, UtxoState to, std::int64_t now, Effects& eff
   return true;
 }
 
-Outcome Ledger::submit(const Transaction& tx, bool from_peer, std::int64_t now, Effects& effects) {
+Balance unspentBalance(const std::vector<const Utxo*>& utxos) {
+  // GCC's and Clang's 128-bit integer: n outputs of up to 2^64-1 each need 64 + log2(n) bits.
+  __extension__ using Wide = unsigned __int128;
+  Wide total = 0;
+  for (const auto* utxo : utxos) {
+    if (utxo->state.kind == StateKind::Unspent) total += utxo->amount;
+  }
+  constexpr auto kMax = std::numeric_limits<std::uint64_t>::max();
+  if (total <= kMax) return {static_cast<std::uint64_t>(total), false, {}};
+  std::string digits;
+  for (auto rest = total; rest > 0; rest /= 10) digits.insert(digits.begin(), static_cast<char>('0' + rest % 10));
+  return {kMax, true, std::move(digits)};
+}
+
+Outcome Ledger::check(const Transaction& tx, std::int64_t now) const {
+  std::vector<const Utxo*> inputs;
+  return examine(tx, now, inputs);
+}
+
+Outcome Ledger::examine(const Transaction& tx, std::int64_t now, std::vector<const Utxo*>& inputs) const {
   if (auto it = transactions_.find(tx.txid); it != transactions_.end()) {
     return {Verdict::Duplicate, "transaction " + tx.txid + " is already " + std::string(statusName(it->second.status))};
   }
-  // Unknown inputs or overspending make the transaction invalid everywhere:
-  // refuse it, and as a peer say so with a reject vote (nothing to record).
   // Saturating: outputs cannot add up to more than 2^64-1 (parseTransaction checks).
   std::uint64_t input_total = 0;
-  std::vector<Utxo*> inputs;
+  inputs.clear();
   std::string problem;
   for (std::size_t i = 0; i < tx.inputs.size() && problem.empty(); ++i) {
     auto it = utxos_.find(tx.inputs[i].previous_output);
@@ -134,23 +151,34 @@ Outcome Ledger::submit(const Transaction& tx, bool from_peer, std::int64_t now, 
   if (problem.empty() && tx.outputTotal() > input_total) {
     problem = "outputs total " + std::to_string(tx.outputTotal()) + " but inputs only " + std::to_string(input_total);
   }
-  if (!problem.empty()) {
+  if (!problem.empty()) return {Verdict::Invalid, problem};
+  for (const auto* input : inputs) {
+    if (input->state.kind != StateKind::Unspent) {
+      return {Verdict::Conflict, "input " + input->outpoint.key() + " is " + std::string(kindName(input->state.kind)) +
+                                     " by transaction " + input->state.txid};
+    }
+  }
+  return {Verdict::Accepted, {}};
+}
+
+Outcome Ledger::submit(const Transaction& tx, bool from_peer, std::int64_t now, Effects& effects) {
+  std::vector<const Utxo*> found;
+  const auto checked = examine(tx, now, found);
+  if (checked.verdict == Verdict::Duplicate) return checked;
+  // Unknown inputs or overspending make the transaction invalid everywhere:
+  // refuse it, and as a peer say so with a reject vote (nothing to record).
+  if (checked.verdict == Verdict::Invalid) {
     if (from_peer) {
       Vote vote{tx.txid, config_.self_id, false, now};
       effects.to_peers.push_back(Json{{"InstantFinalityVote", toJson(vote)}});
     }
-    return {Verdict::Invalid, problem};
+    return checked;
   }
-
-  std::string busy;
-  for (const auto* input : inputs) {
-    if (input->state.kind != StateKind::Unspent) {
-      busy = "input " + input->outpoint.key() + " is " + std::string(kindName(input->state.kind)) + " by transaction " +
-             input->state.txid;
-      break;
-    }
-  }
-  if (!busy.empty() && !from_peer) return {Verdict::Conflict, busy};
+  const std::string busy = checked.verdict == Verdict::Conflict ? checked.message : std::string();
+  if (!busy.empty() && !from_peer) return checked;
+  // examine() only reads; these UTXOs are the ledger's own, to change here.
+  std::vector<Utxo*> inputs;
+  for (const auto* input : found) inputs.push_back(&utxos_.at(input->outpoint));
 
   TxRecord record;
   record.tx = tx;

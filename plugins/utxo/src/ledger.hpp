@@ -97,6 +97,16 @@ struct LedgerConfig {
   bool verify_signatures = true;
 };
 
+/// The sum of the Unspent amounts among `utxos`, as an address's balance.
+/// Saturates at 2^64-1 rather than wrap (seeded outputs can add up to more);
+/// `saturated` then says so and `exact` holds the true sum in decimal.
+struct Balance {
+  std::uint64_t amount = 0;
+  bool saturated = false;
+  std::string exact;  ///< decimal; set only when saturated
+};
+Balance unspentBalance(const std::vector<const Utxo*>& utxos);
+
 class Ledger {
  public:
   Ledger(LedgerConfig config, std::shared_ptr<spdlog::logger> logger);
@@ -104,6 +114,15 @@ class Ledger {
   /// Restores state the store kept (before any command).
   void restoreUtxo(Utxo utxo);
   void restoreTransaction(TxRecord record);
+
+  /// What submit() would answer now, changing nothing: Duplicate when the
+  /// txid is known; Invalid with the reason for an unknown input, a key that
+  /// does not own its input, a timestamp outside the lock timeout or outputs
+  /// above inputs; Conflict naming the first input that is not Unspent;
+  /// Accepted otherwise. Costs a map look-up per input and no signature
+  /// check: callers run it (under Engine::read) before they verify signatures,
+  /// so a transaction the ledger refuses anyway costs no Ed25519 work.
+  Outcome check(const Transaction& tx, std::int64_t now) const;
 
   /// A transaction from a wallet (`from_peer` false: refused with Conflict if
   /// an input is not Unspent, broadcast to peers when accepted) or from a peer
@@ -139,6 +158,8 @@ class Ledger {
   const LedgerConfig& config() const { return config_; }
 
  private:
+  /// check(), and the inputs' UTXOs when every input exists.
+  Outcome examine(const Transaction& tx, std::int64_t now, std::vector<const Utxo*>& inputs) const;
   bool transition(Utxo& utxo, UtxoState to, std::int64_t now, Effects& effects);
   void castOwnVote(TxRecord& record, bool approve, std::int64_t now, Effects& effects);
   void applyEarlyVotes(TxRecord& record, std::int64_t now, Effects& effects);

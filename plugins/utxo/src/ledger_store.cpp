@@ -4,6 +4,7 @@
 #include <eventnode/plugin/sqlite/statement.hpp>
 
 #include <algorithm>
+#include <limits>
 #include <map>
 
 namespace eventnode::plugins::utxo {
@@ -97,9 +98,12 @@ void LedgerStore::load(Ledger& ledger) {
                          "SELECT body, status, addresses, received_at, decided_at, confirmed_at, block_height, reason"
                          " FROM transactions");
   const auto& prefix = ledger.config().address_prefix;
+  // What was stored passed the caps of its day; today's may be lower.
+  const TransactionLimits stored{.max_inputs = std::numeric_limits<std::size_t>::max(),
+                                 .max_outputs = std::numeric_limits<std::size_t>::max()};
   while (transactions.step()) {
     TxRecord record;
-    record.tx = parseTransaction(Json::parse(transactions.text(0)), prefix);
+    record.tx = parseTransaction(Json::parse(transactions.text(0)), prefix, stored);
     record.status = parseStatus(transactions.text(1));
     record.addresses = Json::parse(transactions.text(2)).get<std::vector<std::string>>();
     const auto [first, last] = votes.equal_range(record.tx.txid);

@@ -176,6 +176,50 @@ TEST_F(LedgerTest, UnknownInputsAndOverspendingAreInvalid) {
   EXPECT_TRUE(effects.empty());
 }
 
+TEST_F(LedgerTest, CheckAnswersWhatSubmitWouldWithoutChangingAnything) {
+  const auto unknown = payment({{std::string(64, '9'), 0}}, {{1, "TIME0bob"}});
+  const auto spend = payment({{kGenesis, 0}}, {{1000, "TIME0bob"}});
+  const auto again = payment({{kGenesis, 0}}, {{1000, "TIME0eve"}});
+  const auto stale = payment({{kGenesis, 1}}, {{500, "TIME0bob"}}, kNow - 60);
+
+  auto checked = ledger_.check(unknown, kNow);
+  EXPECT_EQ(checked.verdict, Verdict::Invalid);
+  EXPECT_EQ(checked.message, "input 0 spends " + std::string(64, '9') + ":0, which does not exist");
+  EXPECT_EQ(ledger_.check(stale, kNow).verdict, Verdict::Invalid);
+  EXPECT_EQ(ledger_.check(spend, kNow).verdict, Verdict::Accepted);
+  EXPECT_EQ(stateOf({kGenesis, 0}), StateKind::Unspent);  // checking locked nothing
+  EXPECT_EQ(ledger_.transaction(spend.txid), nullptr);
+
+  Effects effects;
+  ASSERT_EQ(ledger_.submit(spend, false, kNow, effects).verdict, Verdict::Accepted);
+  EXPECT_EQ(ledger_.check(spend, kNow).verdict, Verdict::Duplicate);
+  checked = ledger_.check(again, kNow);
+  EXPECT_EQ(checked.verdict, Verdict::Conflict);
+  Effects refused;
+  EXPECT_EQ(ledger_.submit(again, false, kNow, refused).message, checked.message);
+}
+
+TEST(AddressBalance, SumsUnspentOutputsAndSaturatesPastTwoToTheSixtyFour) {
+  const std::uint64_t max = 18446744073709551615ull;
+  Utxo big{{kGenesis, 0}, "TIME0alice", max, {}};
+  Utxo more{{kGenesis, 1}, "TIME0alice", max, {}};
+  Utxo small{{kGenesis, 2}, "TIME0alice", 5, {}};
+  Utxo locked{{kGenesis, 3}, "TIME0alice", 7, UtxoState::locked(std::string(64, 'e'), kNow)};
+
+  auto balance = unspentBalance({&small, &locked});
+  EXPECT_EQ(balance.amount, 5u);  // a locked output is not in the balance
+  EXPECT_FALSE(balance.saturated);
+  balance = unspentBalance({&big});
+  EXPECT_EQ(balance.amount, max);
+  EXPECT_FALSE(balance.saturated);
+  balance = unspentBalance({&big, &small});
+  EXPECT_EQ(balance.amount, max);  // not 4, as it wrapped to before
+  EXPECT_TRUE(balance.saturated);
+  EXPECT_EQ(balance.exact, "18446744073709551620");
+  balance = unspentBalance({&big, &more, &small});
+  EXPECT_EQ(balance.exact, "36893488147419103235");
+}
+
 TEST_F(LedgerTest, AnInvalidTransactionFromAPeerGetsARejectVote) {
   Effects effects;
   const auto tx = payment({{std::string(64, '9'), 0}}, {{1, "TIME0bob"}});

@@ -2,6 +2,8 @@
 
 #include "signature.hpp"
 
+#include <chrono>
+
 namespace eventnode::plugins::utxo {
 
 using plugin::Json;
@@ -9,13 +11,18 @@ using plugin::Json;
 namespace {
 constexpr std::size_t kMaxQueryOutpoints = 10000;
 constexpr std::size_t kMaxRemoteSubscriptions = 10000;
+
+std::int64_t unixNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
 }  // namespace
 
-PeerProtocol::PeerProtocol(Engine& engine, std::string address_prefix, bool verify_signatures,
+PeerProtocol::PeerProtocol(Engine& engine, std::string address_prefix, bool verify_signatures, TransactionLimits limits,
                            std::shared_ptr<spdlog::logger> logger)
     : engine_(engine),
       prefix_(std::move(address_prefix)),
       verify_signatures_(verify_signatures),
+      limits_(limits),
       logger_(std::move(logger)) {}
 
 void PeerProtocol::onMessage(const std::string& peer_id, const Json& message, const P2pReply& reply) {
@@ -33,7 +40,35 @@ void PeerProtocol::onMessage(const std::string& peer_id, const Json& message, co
 void PeerProtocol::handle(const std::string& peer_id, const std::string& kind, const Json& body,
                           const P2pReply& reply) {
   if (kind == "TransactionBroadcast") {
-    auto tx = parseTransaction(body, prefix_);
+    auto tx = parseTransaction(body, prefix_, limits_);
+    if (verify_signatures_) requireSignatureShapes(tx);
+    // The ledger's look-up before any signature. Known already: nothing to do.
+    // Invalid here (an unknown input, a key that does not own its input, …):
+    // the engine says so with a reject vote, which needs no signature, but
+    // only if it still finds the transaction invalid when it gets to it
+    // (commands queued ahead may have created its inputs meanwhile).
+    const auto checked = engine_.read([&](const Ledger& ledger) { return ledger.check(tx, unixNow()); });
+    if (checked.verdict == Verdict::Duplicate) return;
+    if (checked.verdict == Verdict::Invalid) {
+      engine_.postDetached([tx = std::move(tx), peer_id, verify = verify_signatures_, logger = logger_](
+                               Ledger& ledger, Effects& effects, std::int64_t now) {
+        const auto again = ledger.check(tx, now);
+        if (again.verdict != Verdict::Invalid && verify) {
+          try {
+            // Rare: its inputs appeared while it waited. Bounded by the caps.
+            requireValidSignatures(tx);
+          } catch (const InputError& e) {
+            logger->warn("refused peer transaction peer={} txid={} reason=\"{}\"", peer_id, tx.txid, e.what());
+            return;
+          }
+        }
+        const auto outcome = ledger.submit(tx, true, now, effects);
+        if (outcome.verdict == Verdict::Invalid) {
+          logger->warn("refused peer transaction peer={} txid={} reason=\"{}\"", peer_id, tx.txid, outcome.message);
+        }
+      });
+      return;
+    }
     if (verify_signatures_) requireValidSignatures(tx);
     engine_.postDetached([tx = std::move(tx), peer_id, logger = logger_](Ledger& ledger, Effects& effects,
                                                                        std::int64_t now) {

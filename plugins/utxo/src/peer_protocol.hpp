@@ -16,11 +16,13 @@ namespace eventnode::plugins::utxo {
 class PeerProtocol {
  public:
   /// `verify_signatures`: a broadcast transaction's input signatures are
-  /// checked on the peer's reading thread; one that fails is refused and logged.
-  PeerProtocol(Engine& engine, std::string address_prefix, bool verify_signatures,
+  /// checked on the peer's reading thread, after its counts (`limits`) and the
+  /// ledger's look-up of its inputs; one that fails is refused and logged.
+  PeerProtocol(Engine& engine, std::string address_prefix, bool verify_signatures, TransactionLimits limits,
                std::shared_ptr<spdlog::logger> logger);
 
-  /// The P2pMessageHandler: called on a peer's reading thread; never blocks on the engine.
+  /// The P2pMessageHandler: called on a peer's reading thread; never waits for
+  /// the engine's queue (reads of the ledger wait for a batch commit at most).
   void onMessage(const std::string& peer_id, const plugin::Json& message, const P2pReply& reply);
   /// Sends UTXOStateNotification to the peers subscribed to these changes (engine thread).
   void notify(const std::vector<StateChange>& changes);
@@ -37,6 +39,7 @@ class PeerProtocol {
   Engine& engine_;
   const std::string prefix_;
   const bool verify_signatures_;
+  const TransactionLimits limits_;
   std::shared_ptr<spdlog::logger> logger_;
   std::mutex mutex_;
   std::unordered_map<std::string, RemoteSubscription> subscriptions_;  ///< by subscriber_id

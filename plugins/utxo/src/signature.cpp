@@ -4,6 +4,7 @@
 
 #include <sodium.h>
 
+#include <set>
 #include <string_view>
 
 namespace eventnode::plugins::utxo {
@@ -26,8 +27,7 @@ std::string addressOfKey(std::span<const std::uint8_t> public_key, std::string_v
   return std::string(prefix) + toHex(public_key).substr(0, kAddressHexChars);
 }
 
-void requireValidSignatures(const Transaction& tx) {
-  const auto message = txidData(tx);
+void requireSignatureShapes(const Transaction& tx) {
   for (std::size_t i = 0; i < tx.inputs.size(); ++i) {
     const auto& input = tx.inputs[i];
     const auto field = "inputs[" + std::to_string(i) + "]";
@@ -39,10 +39,24 @@ void requireValidSignatures(const Transaction& tx) {
       throw InputError(field + ".signature must be a " + std::to_string(kSignatureSize) +
                        "-byte Ed25519 signature, not " + std::to_string(input.signature.size()) + " bytes");
     }
+  }
+}
+
+void requireValidSignatures(const Transaction& tx) {
+  requireSignatureShapes(tx);
+  const auto message = txidData(tx);
+  std::set<std::string> verified;  // public_key ‖ signature
+  for (std::size_t i = 0; i < tx.inputs.size(); ++i) {
+    const auto& input = tx.inputs[i];
+    std::string pair(input.public_key.begin(), input.public_key.end());
+    pair.append(input.signature.begin(), input.signature.end());
+    if (verified.contains(pair)) continue;
+    const auto field = "inputs[" + std::to_string(i) + "]";
     if (!verifyEd25519(input.public_key, message, input.signature)) {
       throw InputError(field + ".signature does not verify: it must be the Ed25519 signature, by " + field +
                        ".public_key, of the bytes the txid is hashed from");
     }
+    verified.insert(std::move(pair));
   }
 }
 

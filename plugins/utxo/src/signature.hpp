@@ -27,9 +27,21 @@ bool verifyEd25519(std::span<const std::uint8_t> public_key, std::string_view me
 std::string addressOfKey(std::span<const std::uint8_t> public_key, std::string_view prefix);
 
 /// Throws InputError naming the first input whose public_key or signature has
-/// the wrong length or whose signature does not verify. Costs one Ed25519
-/// verification per input (libsodium, 46-60 µs on the 2-core test machine): call it
-/// off the engine's thread, where wallets' and peers' messages are parsed.
+/// the wrong length. Costs nothing worth counting: call it before the ledger
+/// look-ups and requireValidSignatures.
+void requireSignatureShapes(const Transaction& tx);
+
+/// Throws InputError naming the first input whose public_key or signature has
+/// the wrong length or whose signature does not verify. The signed bytes are
+/// serialized once per transaction, and each distinct (public_key, signature)
+/// pair is verified once: a wallet spending several outputs of one address
+/// signs them all with one key, and Ed25519 signatures are deterministic, so
+/// those inputs carry the same pair. Otherwise one Ed25519 verification per
+/// input (libsodium, 46-60 µs on the 2-core test machine, plus hashing the
+/// signed bytes: pure Ed25519 hashes the key and the signature's R ahead of
+/// the message, so no input can reuse another's hash). Call it off the
+/// engine's thread, where wallets' and peers' messages are parsed, and after
+/// the cheaper checks (sizes, counts, outpoints).
 void requireValidSignatures(const Transaction& tx);
 
 }  // namespace eventnode::plugins::utxo

@@ -104,5 +104,41 @@ TEST(Signatures, EveryInputIsCheckedNotOnlyTheFirst) {
   expectRefused(tx, "inputs[1].signature does not verify");
 }
 
+TEST(Signatures, EveryInputsShapeIsCheckedBeforeAnySignatureIsVerified) {
+  Transaction tx;
+  tx.inputs.push_back({{std::string(64, 'a'), 0}, {}, {}, 0xFFFFFFFF});
+  tx.inputs.push_back({{std::string(64, 'b'), 1}, {}, {}, 0xFFFFFFFF});
+  tx.outputs.push_back({5, "TIME0bob"});
+  TestSigner("alice").signAll(tx);
+  tx.inputs[0].signature[0] ^= 0x80;     // would fail verification
+  tx.inputs[1].public_key.resize(1024);  // but the size of input 1 is refused first
+  expectRefused(tx, "inputs[1].public_key must be a 32-byte Ed25519 public key, not 1024 bytes");
+  EXPECT_THROW(requireSignatureShapes(tx), InputError);
+  tx.inputs[1].public_key.resize(32);
+  EXPECT_NO_THROW(requireSignatureShapes(tx));  // shapes only: no verification
+}
+
+TEST(Signatures, InputsSharingAKeyAndSignatureAreAllAcceptedOrAllRefused) {
+  // One wallet key spending many outputs signs each input with the same
+  // deterministic signature; the pair is verified once, with the same answer
+  // it would give for every input.
+  Transaction tx;
+  for (std::uint32_t vout = 0; vout < 200; ++vout) tx.inputs.push_back({{std::string(64, 'a'), vout}, {}, {}, 0});
+  tx.outputs.push_back({5, "TIME0bob"});
+  TestSigner("alice").signAll(tx);
+  for (const auto& input : tx.inputs) ASSERT_EQ(input.signature, tx.inputs[0].signature);
+  EXPECT_NO_THROW(requireValidSignatures(tx));
+
+  // A different pair on a later input is verified on its own.
+  auto mixed = tx;
+  mixed.inputs[150].public_key = TestSigner("bob").publicKey();
+  mixed.txid = computeTxid(mixed);
+  const auto message = txidData(mixed);
+  for (auto& input : mixed.inputs) input.signature = TestSigner("alice").sign(message);
+  expectRefused(mixed, "inputs[150].signature does not verify");
+  mixed.inputs[150].signature = TestSigner("bob").sign(message);
+  EXPECT_NO_THROW(requireValidSignatures(mixed));
+}
+
 }  // namespace
 }  // namespace eventnode::plugins::utxo

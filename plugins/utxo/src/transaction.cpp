@@ -10,8 +10,6 @@ namespace {
 
 using plugin::Json;
 
-constexpr std::size_t kMaxInputs = 10000;
-constexpr std::size_t kMaxOutputs = 10000;
 constexpr std::size_t kMaxKeyBytes = 1024;
 
 const Json& requireField(const Json& object, const char* key, const std::string& field) {
@@ -58,7 +56,10 @@ Json bytesJson(const std::vector<std::uint8_t>& bytes) {
 
 std::uint64_t Transaction::outputTotal() const {
   std::uint64_t total = 0;
-  for (const auto& output : outputs) total += output.amount;
+  for (const auto& output : outputs) {
+    if (total + output.amount < total) return std::numeric_limits<std::uint64_t>::max();
+    total += output.amount;
+  }
   return total;
 }
 
@@ -130,7 +131,7 @@ OutPoint parseOutPointKey(std::string_view key) {
 
 Json toJson(const OutPoint& outpoint) { return Json{{"txid", outpoint.txid}, {"vout", outpoint.vout}}; }
 
-Transaction parseTransaction(const Json& json, std::string_view prefix) {
+Transaction parseTransaction(const Json& json, std::string_view prefix, const TransactionLimits& limits) {
   if (!json.is_object()) throw InputError("a transaction must be a JSON object");
   Transaction tx;
   tx.txid = requireString(json, "txid", "transaction");
@@ -139,9 +140,22 @@ Transaction parseTransaction(const Json& json, std::string_view prefix) {
   tx.lock_time = static_cast<std::uint32_t>(requireUnsigned(json, "lock_time", 0xFFFFFFFFu, "transaction"));
   tx.timestamp = requireSigned(json, "timestamp", "transaction");
 
+  // The counts first: they bound everything after (reading, hashing, verifying).
   const auto& inputs = requireField(json, "inputs", "transaction");
   if (!inputs.is_array() || inputs.empty()) throw InputError("transaction.inputs must be a non-empty array");
-  if (inputs.size() > kMaxInputs) throw InputError("transaction.inputs has more than " + std::to_string(kMaxInputs));
+  if (inputs.size() > limits.max_inputs) {
+    throw InputError("transaction.inputs has " + std::to_string(inputs.size()) +
+                     " inputs; a transaction may have at most " + std::to_string(limits.max_inputs) +
+                     " (max_inputs_per_transaction)");
+  }
+  const auto& outputs = requireField(json, "outputs", "transaction");
+  if (!outputs.is_array() || outputs.empty()) throw InputError("transaction.outputs must be a non-empty array");
+  if (outputs.size() > limits.max_outputs) {
+    throw InputError("transaction.outputs has " + std::to_string(outputs.size()) +
+                     " outputs; a transaction may have at most " + std::to_string(limits.max_outputs) +
+                     " (max_outputs_per_transaction)");
+  }
+
   std::set<OutPoint> spent;
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const auto field = "transaction.inputs[" + std::to_string(i) + "]";
@@ -156,9 +170,6 @@ Transaction parseTransaction(const Json& json, std::string_view prefix) {
     tx.inputs.push_back(std::move(input));
   }
 
-  const auto& outputs = requireField(json, "outputs", "transaction");
-  if (!outputs.is_array() || outputs.empty()) throw InputError("transaction.outputs must be a non-empty array");
-  if (outputs.size() > kMaxOutputs) throw InputError("transaction.outputs has more than " + std::to_string(kMaxOutputs));
   std::uint64_t total = 0;
   for (std::size_t i = 0; i < outputs.size(); ++i) {
     const auto field = "transaction.outputs[" + std::to_string(i) + "]";

@@ -48,7 +48,8 @@ struct Transaction {
   std::int64_t timestamp = 0;
 
   /// Every input's and output's address is not known here (inputs name
-  /// outpoints); see Ledger for the full address set.
+  /// outpoints); see Ledger for the full address set. Saturates at 2^64-1
+  /// (parseTransaction refuses outputs that add up to more).
   std::uint64_t outputTotal() const;
 };
 
@@ -71,10 +72,21 @@ void requireAddress(std::string_view address, std::string_view prefix, const std
 /// A txid is 64 lowercase hex characters.
 bool isValidTxid(std::string_view txid);
 
-/// Parses and checks a transaction: every field's type and range, at least one
-/// input and one output, no input twice, output addresses valid for `prefix`,
-/// and `txid` equal to computeTxid(). Throws InputError.
-Transaction parseTransaction(const plugin::Json& json, std::string_view prefix);
+/// How big a transaction may be. Each input costs one Ed25519 verification
+/// over the signed bytes, which grow with inputs and outputs, so checking a
+/// transaction costs about inputs × (inputs + outputs): the caps keep the
+/// worst case to milliseconds (docs/utxo.md "Limits").
+struct TransactionLimits {
+  std::size_t max_inputs = 256;
+  std::size_t max_outputs = 256;
+};
+
+/// Parses and checks a transaction: the counts of inputs and outputs against
+/// `limits` first (before any input is read), every field's type and range,
+/// at least one input and one output, no input twice, output addresses valid
+/// for `prefix`, outputs adding up to at most 2^64-1, and `txid` equal to
+/// computeTxid(). Throws InputError naming the field (and the limit's key).
+Transaction parseTransaction(const plugin::Json& json, std::string_view prefix, const TransactionLimits& limits = {});
 plugin::Json toJson(const Transaction& tx);
 
 /// Parses {"txid","vout"}; throws InputError naming `field`.

@@ -81,6 +81,53 @@ TEST(TransactionJson, RefusesEveryBadFormNamingTheField) {
   }
 }
 
+TEST(TransactionLimits, TooManyInputsOrOutputsAreRefusedByCountBeforeAnyInputIsRead) {
+  const TransactionLimits limits{.max_inputs = 3, .max_outputs = 2};
+  auto json = validTransaction([](Transaction& tx) {
+    for (std::uint32_t vout = 1; vout < 3; ++vout) tx.inputs.push_back({{kPrev, vout}, {1}, {2}, 0});
+    tx.outputs.push_back({1, "TIME0bob"});
+  });
+  EXPECT_NO_THROW(parseTransaction(json, kTestnetPrefix, limits));  // at the caps
+
+  auto inputs = json;
+  inputs["inputs"].push_back(Json("not an input"));  // the count is refused before this is read
+  try {
+    parseTransaction(inputs, kTestnetPrefix, limits);
+    ADD_FAILURE() << "accepted 4 inputs";
+  } catch (const InputError& e) {
+    EXPECT_STREQ(e.what(),
+                 "transaction.inputs has 4 inputs; a transaction may have at most 3 (max_inputs_per_transaction)");
+  }
+  auto outputs = json;
+  outputs["outputs"].push_back(Json("not an output"));
+  outputs["inputs"][0] = Json("not an input");  // neither is any input
+  try {
+    parseTransaction(outputs, kTestnetPrefix, limits);
+    ADD_FAILURE() << "accepted 3 outputs";
+  } catch (const InputError& e) {
+    EXPECT_STREQ(e.what(),
+                 "transaction.outputs has 3 outputs; a transaction may have at most 2 (max_outputs_per_transaction)");
+  }
+}
+
+TEST(TransactionLimits, TheDefaultsAre256InputsAnd256Outputs) {
+  const TransactionLimits limits;
+  EXPECT_EQ(limits.max_inputs, 256u);
+  EXPECT_EQ(limits.max_outputs, 256u);
+  auto json = validTransaction([](Transaction& tx) {
+    for (std::uint32_t vout = 1; vout < 257; ++vout) tx.inputs.push_back({{kPrev, vout}, {1}, {2}, 0});
+  });
+  EXPECT_THROW(parseTransaction(json, kTestnetPrefix), InputError);
+}
+
+TEST(TransactionTotal, SaturatesInsteadOfWrapping) {
+  Transaction tx;
+  tx.outputs = {{18446744073709551615ull, "TIME0a"}, {2, "TIME0b"}};
+  EXPECT_EQ(tx.outputTotal(), 18446744073709551615ull);
+  tx.outputs = {{5, "TIME0a"}, {7, "TIME0b"}};
+  EXPECT_EQ(tx.outputTotal(), 12u);
+}
+
 TEST(Addresses, AcceptOnlyTheNetworksPrefix) {
   EXPECT_TRUE(isValidAddress("TIME0abc123", kTestnetPrefix));
   EXPECT_TRUE(isValidAddress("TIME1abc123", kMainnetPrefix));

@@ -75,7 +75,8 @@ class UtxoPlugin final : public plugin::Plugin {
         std::make_unique<Engine>(std::make_unique<Ledger>(ledger_config, logger_),
                                  std::make_unique<LedgerStore>(host.dataDir() / "utxo.sqlite", config_.fullSync()),
                                  logger_, [this](const Effects& effects) { deliver(effects); });
-    peers_ = std::make_unique<PeerProtocol>(*engine_, prefix, config_.settings.ledger.verify_signatures, logger_);
+    peers_ = std::make_unique<PeerProtocol>(*engine_, prefix, config_.settings.ledger.verify_signatures,
+                                            config_.settings.limits, logger_);
     // A network of one has nobody to talk to: no P2P listener.
     if (!p2p.peers.empty()) {
       // A peer's Ping is answered once what it sent before is committed: the
@@ -99,7 +100,12 @@ class UtxoPlugin final : public plugin::Plugin {
          .on_open = [this](plugin::ConnectionId id, const plugin::Identity&) { hub_->onOpen(id); },
          .on_message = [this](plugin::ConnectionId id, std::string_view text) { hub_->onMessage(id, text); },
          .on_close = [this](plugin::ConnectionId id) { hub_->onClose(id); }});
-    addHttpRoutes(host, *engine_, prefix, config_.settings.ledger.verify_signatures,
+    addHttpRoutes(host, *engine_,
+                  {.address_prefix = prefix,
+                   .verify_signatures = config_.settings.ledger.verify_signatures,
+                   .limits = config_.settings.limits,
+                   .checks_per_second = config_.settings.signature_checks_per_second,
+                   .checks_burst = config_.settings.signature_checks_burst},
                   [this] { return network_ ? network_->status() : plugin::Json::array(); });
     expiry_timer_ = host.scheduleEvery(std::chrono::seconds(1), [this] {
       engine_->postDetached(

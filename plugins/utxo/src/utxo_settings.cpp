@@ -76,6 +76,28 @@ plugin::ConfigBinding<UtxoSettings> settingsBinding() {
   b.field("sync", &UtxoSettings::sync,
           "SQLite synchronous mode: normal survives a killed process, full also a power cut")
       .allowed({"normal", "full"});
+  // Checking a transaction costs about inputs × (inputs + outputs) (transaction.hpp):
+  // the caps bound one transaction, the budget a client's rate of them.
+  b.field(
+       "max_inputs_per_transaction", [](UtxoSettings & s) -> auto& { return s.limits.max_inputs; },
+       "a transaction with more inputs is refused (400) before anything else is checked; give every "
+       "masternode the same value")
+      .minimum(1)
+      .maximum(10000);
+  b.field(
+       "max_outputs_per_transaction", [](UtxoSettings & s) -> auto& { return s.limits.max_outputs; },
+       "a transaction with more outputs is refused (400) before anything else is checked; give every "
+       "masternode the same value")
+      .minimum(1)
+      .maximum(10000);
+  b.field("signature_checks_per_second", &UtxoSettings::signature_checks_per_second,
+          "POST /api/utxo/transactions budget per client IP (IPv6: per /64), in transaction inputs "
+          "(one signature check each, as many as a request declares, at least 1, a refused one too): refilled at "
+          "this rate; an exhausted client gets 429 with Retry-After. 0: unlimited")
+      .minimum(0);
+  b.field("signature_checks_burst", &UtxoSettings::signature_checks_burst,
+          "what a client's budget holds when full: the inputs it may send at once")
+      .minimum(1);
   return b;
 }
 

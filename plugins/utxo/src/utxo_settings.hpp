@@ -40,6 +40,13 @@ struct UtxoSettings {
   std::string wallet_access = "public";
   std::size_t max_addresses_per_connection = 1000;
   std::string sync = "normal";
+  /// max_inputs_per_transaction, max_outputs_per_transaction.
+  TransactionLimits limits;
+  /// The budget of POST /api/utxo/transactions per client IP (IPv6: per /64),
+  /// in signature checks (transaction inputs): refilled at this rate, up to
+  /// the burst. 0: unlimited.
+  double signature_checks_per_second = 500;
+  double signature_checks_burst = 1000;
 };
 
 /// The config once checked: the settings and what was parsed out of them.

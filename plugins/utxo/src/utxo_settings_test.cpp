@@ -7,7 +7,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
+#include <utility>
 
 namespace eventnode::plugins::utxo {
 namespace {
@@ -25,6 +27,35 @@ TEST(UtxoSettings, AnEmptyConfigIsANetworkOfOneWithTheStructsDefaults) {
   EXPECT_EQ(config.settings.p2p.link.ping_interval, std::chrono::seconds(30));
   EXPECT_EQ(config.settings.ledger.lock_timeout_seconds, 60);
   EXPECT_TRUE(config.settings.ledger.verify_signatures);
+  EXPECT_EQ(config.settings.limits.max_inputs, 256u);
+  EXPECT_EQ(config.settings.limits.max_outputs, 256u);
+  EXPECT_EQ(config.settings.signature_checks_per_second, 500);
+  EXPECT_EQ(config.settings.signature_checks_burst, 1000);
+}
+
+TEST(UtxoSettings, TheLimitsAreReadAndBounded) {
+  const auto config = readConfig(YAML::Load(R"(
+max_inputs_per_transaction: 16
+max_outputs_per_transaction: 32
+signature_checks_per_second: 0
+signature_checks_burst: 64
+)"));
+  EXPECT_EQ(config.settings.limits.max_inputs, 16u);
+  EXPECT_EQ(config.settings.limits.max_outputs, 32u);
+  EXPECT_EQ(config.settings.signature_checks_per_second, 0);
+  EXPECT_EQ(config.settings.signature_checks_burst, 64);
+  const auto schema = settingsBinding().schema();
+  auto bound = [&](const std::string& name) {
+    for (const auto& field : schema) {
+      if (field.name == name) return std::pair{field.minimum, field.maximum};
+    }
+    ADD_FAILURE() << name << " is not in the schema";
+    return std::pair<std::optional<double>, std::optional<double>>{};
+  };
+  EXPECT_EQ(bound("max_inputs_per_transaction"), (std::pair<std::optional<double>, std::optional<double>>{1, 10000}));
+  EXPECT_EQ(bound("max_outputs_per_transaction"), (std::pair<std::optional<double>, std::optional<double>>{1, 10000}));
+  EXPECT_EQ(bound("signature_checks_per_second").first, 0);
+  EXPECT_EQ(bound("signature_checks_burst").first, 1);
 }
 
 TEST(UtxoSettings, NestedAndFlatKeysAreReadIntoTheLedgerAndP2pConfigs) {
