@@ -285,6 +285,9 @@ class DurablePublisher(threading.Thread):
             raise AssertionError("the publisher did not stop within its deadline")
 
 
+RECONNECT_BACKOFF = 0.3  # seconds a RecoveringClient waits after its connection ended
+
+
 # --- a client that reconnects, as docs/protocol.md tells clients to ------------------------
 class RecoveringClient:
     """A python3-websockets client on /ws that follows `topic` and, when its connection ends,
@@ -350,6 +353,9 @@ class RecoveringClient:
             except websockets.exceptions.ConnectionClosed as closed:
                 self.closes.append(closed.code)
                 self.ws = None
+                # A client backs off before reconnecting (docs/protocol.md); meanwhile events keep
+                # flowing, so its resubscription has something to recover.
+                await asyncio.sleep(RECONNECT_BACKOFF)
                 continue
             self.take(frame)
 

@@ -11,6 +11,7 @@
 #include <Poco/Timestamp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 
 namespace eventnode::core {
@@ -62,6 +63,8 @@ JwtAuthenticator::JwtAuthenticator(const AuthSection& auth)
       issuer_(auth.issuer),
       audience_(auth.audience),
       required_(auth.required),
+      require_exp_(auth.require_exp),
+      leeway_(auth.leeway),
       public_routes_(auth.public_routes),
       api_keys_(auth.api_keys) {
   if (algorithm_ == "RS256") {
@@ -76,7 +79,8 @@ JwtAuthenticator::JwtAuthenticator(const AuthSection& auth)
 
 JwtAuthenticator::~JwtAuthenticator() = default;
 
-plugin::Identity JwtAuthenticator::verify(const std::string& token) const {
+plugin::Identity JwtAuthenticator::verify(const std::string& token,
+                                          std::optional<std::chrono::system_clock::time_point>* expires_at) const {
   if (!verifier_) throw AuthError("tokens are not accepted: no auth secret or key is configured");
   std::lock_guard one_at_a_time(poco_jwt_mutex_);
   Poco::JWT::Token parsed;
@@ -92,9 +96,31 @@ plugin::Identity JwtAuthenticator::verify(const std::string& token) const {
     throw AuthError("malformed token");
   }
   const auto& claims = parsed.payload();
-  const Poco::Timestamp now;
-  if (claims.has("exp") && parsed.getExpiration() <= now) throw AuthError("token expired");
-  if (claims.has("nbf") && parsed.getNotBefore() > now) throw AuthError("token not valid yet (nbf)");
+  // Times are read as the numbers they are: Poco's conversion to a Timestamp
+  // overflows for values such as nbf 1e300, which then passed as valid.
+  const auto seconds = [&](const char* name) -> std::optional<double> {
+    if (!claims.has(name)) return std::nullopt;
+    const auto value = claims.get(name);
+    if (!value.isNumeric()) throw AuthError(std::string("token ") + name + " claim must be a number of seconds");
+    const auto number = value.convert<double>();
+    if (!std::isfinite(number)) throw AuthError(std::string("token ") + name + " claim must be a finite number");
+    return number;
+  };
+  const auto now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto leeway = static_cast<double>(leeway_.count());
+  const auto exp = seconds("exp");
+  if (!exp && require_exp_) throw AuthError("token has no exp claim; this node requires one (auth.require_exp)");
+  if (exp && *exp <= now - leeway) throw AuthError("token expired");
+  if (const auto nbf = seconds("nbf"); nbf && *nbf > now + leeway) throw AuthError("token not valid yet (nbf)");
+  if (const auto iat = seconds("iat"); iat && *iat > now + leeway) throw AuthError("token issued in the future (iat)");
+  if (expires_at) {
+    // Past a century it makes no difference, and the conversion below stays in range.
+    constexpr double kCentury = 100.0 * 365 * 24 * 3600;
+    *expires_at = std::nullopt;
+    if (exp && *exp < now + kCentury)
+      *expires_at = std::chrono::system_clock::time_point(
+          std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::duration<double>(*exp)));
+  }
   if (!issuer_.empty() && parsed.getIssuer() != issuer_) throw AuthError("token issuer not accepted");
   if (!audience_.empty()) {
     const auto audience = parsed.getAudience();

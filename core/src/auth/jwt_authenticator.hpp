@@ -9,6 +9,7 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,9 +33,13 @@ class JwtAuthenticator {
   /// the HTTP request needs a valid token or API key whatever its route's access.
   bool requiresCredentials(std::string_view path) const;
 
-  /// Verifies signature, exp, nbf, and iss/aud when configured. Thread-safe.
-  /// Throws AuthError with a reason fit for the client ("token expired").
-  plugin::Identity verify(const std::string& token) const;
+  /// Verifies signature, exp (required unless auth.require_exp is off), nbf
+  /// and iat within auth.leeway_seconds, and iss/aud when configured.
+  /// Thread-safe. Throws AuthError with a reason fit for the client ("token
+  /// expired"). `expires_at`, when given, receives the token's expiry (none
+  /// for a token without exp).
+  plugin::Identity verify(const std::string& token,
+                          std::optional<std::chrono::system_clock::time_point>* expires_at = nullptr) const;
 
   /// An admin identity when `key` is one of auth.api_keys (compared in constant time).
   bool isApiKey(std::string_view key) const;
@@ -48,6 +53,8 @@ class JwtAuthenticator {
   std::string issuer_;
   std::string audience_;
   bool required_ = false;
+  bool require_exp_ = true;
+  std::chrono::seconds leeway_{30};
   std::vector<std::string> public_routes_;
   std::vector<std::string> api_keys_;
   std::unique_ptr<Poco::JWT::Signer> verifier_;

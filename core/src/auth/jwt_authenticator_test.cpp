@@ -227,6 +227,53 @@ TEST(JwtAuthenticator, TokenNotValidYetIsRefused) {
   EXPECT_EQ(verifyError(auth, signHs(token)), "token not valid yet (nbf)");
 }
 
+TEST(JwtAuthenticator, ATokenWithoutExpIsRefusedUnlessTheConfigAllowsIt) {
+  Poco::JWT::Token token;
+  token.setSubject("alice");
+  EXPECT_EQ(verifyError(JwtAuthenticator(hs256()), signHs(token)),
+            "token has no exp claim; this node requires one (auth.require_exp)");
+  auto lenient = hs256();
+  lenient.require_exp = false;
+  EXPECT_EQ(JwtAuthenticator(lenient).verify(signHs(token)).user, "alice");
+}
+
+TEST(JwtAuthenticator, TimesAreCheckedWithinTheLeewayAndAsNumbers) {
+  auto section = hs256();
+  section.leeway = 30s;
+  const JwtAuthenticator auth(section);
+  auto just_expired = validToken();
+  just_expired.setExpiration(fromNow(-10s));
+  EXPECT_EQ(auth.verify(signHs(just_expired)).user, "alice") << "10 s past exp is within the 30 s leeway";
+  auto long_expired = validToken();
+  long_expired.setExpiration(fromNow(-40s));
+  EXPECT_EQ(verifyError(auth, signHs(long_expired)), "token expired");
+  auto early = validToken();
+  early.setNotBefore(fromNow(20s));
+  EXPECT_EQ(auth.verify(signHs(early)).user, "alice") << "nbf 20 s ahead is within the leeway";
+  auto future_iat = validToken();
+  future_iat.setIssuedAt(fromNow(3600s));
+  EXPECT_EQ(verifyError(auth, signHs(future_iat)), "token issued in the future (iat)");
+  // nbf 1e300 overflowed Poco's Timestamp and passed; as a number it is far in the future.
+  auto huge_nbf = validToken();
+  huge_nbf.payload().set("nbf", 1e300);
+  EXPECT_EQ(verifyError(auth, signHs(huge_nbf)), "token not valid yet (nbf)");
+  auto text_exp = validToken();
+  text_exp.payload().set("exp", std::string("tomorrow"));
+  EXPECT_EQ(verifyError(auth, signHs(text_exp)), "token exp claim must be a number of seconds");
+}
+
+TEST(JwtAuthenticator, VerifyTellsWhenTheTokenExpires) {
+  const JwtAuthenticator auth(hs256());
+  auto token = validToken();
+  token.setExpiration(fromNow(600s));
+  std::optional<std::chrono::system_clock::time_point> expires_at;
+  auth.verify(signHs(token), &expires_at);
+  ASSERT_TRUE(expires_at.has_value());
+  const auto left = *expires_at - std::chrono::system_clock::now();
+  EXPECT_GT(left, 590s);
+  EXPECT_LT(left, 610s);
+}
+
 TEST(JwtAuthenticator, TokenWithPastNotBeforeIsAccepted) {
   const JwtAuthenticator auth(hs256());
   auto token = validToken();

@@ -55,16 +55,39 @@ std::size_t RedisBroker::shardOf(const std::string& topic) const {
 BrokerPosition RedisBroker::publish(const std::string& topic, std::string_view data, std::size_t history_size,
                                     std::chrono::seconds history_ttl, bool live,
                                     const std::string& idempotency_key) {
-  auto& shard = shardFor(topic);
+  auto pending = publishAsync(topic, data, history_size, history_ttl, live, idempotency_key);
+  shards_[pending.shard]->kick();
+  return finish(pending);
+}
+
+RedisBroker::Pending RedisBroker::publishAsync(const std::string& topic, std::string_view data,
+                                               std::size_t history_size, std::chrono::seconds history_ttl, bool live,
+                                               const std::string& idempotency_key) {
+  const auto index = shardOf(topic);
+  auto& shard = *shards_[index];
+  try {
+    return {shard.submit(RedisShard::evalsha(
+                shard.publishSha(),
+                {redis_keys::meta(settings_.prefix, topic), redis_keys::stream(settings_.prefix, topic),
+                 redis_keys::result(settings_.prefix, topic, idempotency_key)},
+                {redis_keys::topicChannel(settings_.prefix, topic), std::string(data), std::to_string(history_size),
+                 std::to_string(history_ttl.count()), std::to_string(settings_.meta_ttl.count()), newEpoch(),
+                 live ? "1" : "0", idempotency_key})),
+            index};
+  } catch (const RedisError& error) {
+    throw BrokerUnavailable(std::string("the event could not be recorded: ") + error.what());
+  }
+}
+
+void RedisBroker::kickAll() {
+  for (auto& shard : shards_) shard->kick();
+}
+
+BrokerPosition RedisBroker::finish(Pending& pending) {
+  auto& shard = *shards_[pending.shard];
   RedisReply reply;
   try {
-    reply = shard.call(RedisShard::evalsha(
-        shard.publishSha(),
-        {redis_keys::meta(settings_.prefix, topic), redis_keys::stream(settings_.prefix, topic),
-         redis_keys::result(settings_.prefix, topic, idempotency_key)},
-        {redis_keys::topicChannel(settings_.prefix, topic), std::string(data), std::to_string(history_size),
-         std::to_string(history_ttl.count()), std::to_string(settings_.meta_ttl.count()), newEpoch(),
-         live ? "1" : "0", idempotency_key}));
+    reply = pending.reply.get();
   } catch (const RedisError& error) {
     throw BrokerUnavailable(std::string("the event could not be recorded: ") + error.what());
   }

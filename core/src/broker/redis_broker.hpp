@@ -61,6 +61,17 @@ class RedisBroker {
   /// got (Redis went down between doing and answering) records the event once.
   BrokerPosition publish(const std::string& topic, std::string_view data, std::size_t history_size,
                          std::chrono::seconds history_ttl, bool live, const std::string& idempotency_key = {});
+  /// publish() in two halves, for a batch: queue each event (throws
+  /// BrokerUnavailable when its shard is down), kickAll() once, then finish()
+  /// each in order (throws BrokerUnavailable).
+  struct Pending {
+    std::future<RedisReply> reply;
+    std::size_t shard = 0;
+  };
+  Pending publishAsync(const std::string& topic, std::string_view data, std::size_t history_size,
+                       std::chrono::seconds history_ttl, bool live, const std::string& idempotency_key = {});
+  void kickAll();
+  BrokerPosition finish(Pending& pending);
   /// A bus-only publication (no history, no offset). Throws BrokerUnavailable.
   void publishBus(const std::string& topic, std::string_view data);
   /// The topic's position and up to `limit` entries from offset `from` on

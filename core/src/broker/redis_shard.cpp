@@ -134,6 +134,12 @@ void RedisShard::failAll(std::deque<std::unique_ptr<Request>>& requests, const s
 }
 
 RedisReply RedisShard::call(RedisCommand argv) {
+  auto reply = submit(std::move(argv));
+  kick();
+  return reply.get();
+}
+
+std::future<RedisReply> RedisShard::submit(RedisCommand argv) {
   if (!writer_up_.load()) {
     std::lock_guard lock(reason_mutex_);
     throw RedisError(reason_);
@@ -141,12 +147,9 @@ RedisReply RedisShard::call(RedisCommand argv) {
   auto request = std::make_unique<Request>();
   request->argv = std::move(argv);
   auto reply = request->reply.get_future();
-  {
-    std::lock_guard lock(queue_mutex_);
-    queue_.push_back(std::move(request));
-  }
-  queue_ready_.notify_one();
-  return reply.get();
+  std::lock_guard lock(queue_mutex_);
+  queue_.push_back(std::move(request));
+  return reply;
 }
 
 RedisReply RedisShard::query(const RedisCommand& argv) {

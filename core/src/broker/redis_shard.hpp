@@ -57,6 +57,12 @@ class RedisShard {
   /// RedisError at once while the writer is not connected, or when the
   /// connection fails before the reply arrives.
   RedisReply call(RedisCommand argv);
+  /// Queues a command without waking the writer (kick() does): several
+  /// callers' commands then go out in one pipelined round trip. Throws
+  /// RedisError at once while the writer is not connected.
+  std::future<RedisReply> submit(RedisCommand argv);
+  /// Wakes the writer for what submit() queued.
+  void kick() { queue_ready_.notify_one(); }
   /// Runs a command on the reader connection (connecting first if needed). Throws RedisError.
   RedisReply query(const RedisCommand& argv);
 

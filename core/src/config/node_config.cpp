@@ -87,6 +87,8 @@ void readAuth(const YAML::Node& auth, const YAML::Node& raw, const fs::path& bas
               std::vector<ConfigProblem>& problems) {
   const int line = lineOf(raw);
   out.required = auth["required"].as<bool>(false);
+  out.require_exp = auth["require_exp"].as<bool>(true);
+  out.leeway = std::chrono::seconds(auth["leeway_seconds"].as<int>(30));
   out.algorithm = auth["algorithm"].as<std::string>("HS256");
   out.issuer = auth["issuer"].as<std::string>("");
   out.audience = auth["audience"].as<std::string>("");

@@ -7,6 +7,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -68,6 +69,8 @@ struct AuthSection {
   std::string issuer;
   std::string audience;
   std::vector<std::string> api_keys;  ///< accepted as `X-API-Key` with admin rights; never logged
+  bool require_exp = true;            ///< tokens without exp are refused
+  std::chrono::seconds leeway{30};    ///< clock skew allowed for exp, nbf and iat
   /// With `required`: HTTP paths answered without a token (`*` at the end: a prefix).
   std::vector<std::string> public_routes{"/healthz"};
 };

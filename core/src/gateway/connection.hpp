@@ -44,6 +44,7 @@ struct Connection {
   int fd = -1;
   bool tls = false;
   plugin::Identity identity;
+  std::optional<Clock::time_point> token_deadline;  ///< when its token expires: closed with 4001 then
   std::string remote_ip;
   const plugin::WebSocketEndpoint* endpoint = nullptr;  ///< null: the core /ws dialect
   ws::FrameReader reader;

@@ -576,7 +576,9 @@ void EventLoop::heartbeat(Clock::time_point now) {
       if (now >= c.close_deadline) doom(c);
       continue;
     }
-    if (now - c.last_seen >= 2 * interval) {
+    if (c.token_deadline && now >= *c.token_deadline) {
+      closeWith(c, ws::kCloseTokenExpired, "token expired: reconnect with a fresh token (and since to resume)");
+    } else if (now - c.last_seen >= 2 * interval) {
       closeWith(c, ws::kCloseGoingAway, "heartbeat timeout: no frame from the client for two intervals");
     } else if (now - c.last_ping >= interval) {
       c.last_ping = now;

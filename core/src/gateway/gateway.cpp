@@ -145,6 +145,49 @@ plugin::PublishResult Gateway::publish(const std::string& topic, const plugin::J
   return result;
 }
 
+std::vector<plugin::PublishResult> Gateway::publishMany(const std::vector<BatchItem>& items) {
+  std::vector<plugin::PublishResult> results(items.size());
+  if (!broker_) {
+    for (std::size_t i = 0; i < items.size(); ++i)
+      results[i] = publish(items[i].topic, items[i].data, items[i].idempotency_key);
+    return results;
+  }
+  const auto user_limit = config_.server.limits.user_events_per_minute;
+  std::vector<std::optional<RedisBroker::Pending>> pending(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const auto& item = items[i];
+    if (auto refusal = checkTopic(item.topic)) {
+      results[i] = *refusal;
+      continue;
+    }
+    if (user_limit > 0 && item.topic.rfind("user:", 0) == 0) {
+      results[i] = publish(item.topic, item.data, item.idempotency_key);  // counted against the limit one by one
+      continue;
+    }
+    const auto state = topics_.get(item.topic);
+    try {
+      pending[i] = broker_->publishAsync(item.topic,
+                                         item.data.dump(-1, ' ', false, plugin::Json::error_handler_t::replace),
+                                         state->policy.size, state->policy.ttl, true, item.idempotency_key);
+    } catch (const BrokerUnavailable& error) {
+      metrics_.drop(DropReason::BrokerUnavailable);
+      results[i] = {plugin::PublishStatus::Unavailable, 0, error.what()};
+    }
+  }
+  broker_->kickAll();
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (!pending[i]) continue;
+    try {
+      results[i] = {plugin::PublishStatus::Accepted, broker_->finish(*pending[i]).offset, {}};
+      metrics_.events_published.fetch_add(1, std::memory_order_relaxed);
+    } catch (const BrokerUnavailable& error) {
+      metrics_.drop(DropReason::BrokerUnavailable);
+      results[i] = {plugin::PublishStatus::Unavailable, 0, error.what()};
+    }
+  }
+  return results;
+}
+
 plugin::PublishResult Gateway::publishText(const std::string& topic, std::string_view json_text) {
   if (auto refusal = checkTopic(topic)) return *refusal;
   if (!isValidUtf8(json_text)) return refused("event data for topic '" + topic.substr(0, 64) + "' is not valid UTF-8");
@@ -309,12 +352,14 @@ void Gateway::release(const std::string& ip) {
 
 plugin::ConnectionId Gateway::adopt(Poco::Net::StreamSocket socket, bool tls, plugin::Identity identity, std::string ip,
                                     const plugin::WebSocketEndpoint* endpoint,
-                                    std::vector<std::string> requested_topics) {
+                                    std::vector<std::string> requested_topics,
+                                    std::optional<std::chrono::steady_clock::time_point> token_deadline) {
   const auto id = next_id_.fetch_add(1);
   auto connection = std::make_shared<Connection>(id, std::move(socket), config_.server.limits.max_message_bytes);
   connection->tls = tls;
   connection->identity = std::move(identity);
   connection->remote_ip = std::move(ip);
+  connection->token_deadline = token_deadline;
   connection->endpoint = endpoint;
   if (endpoint) connection->shared->owner = endpoint_owners_.at(endpoint->path);
   std::vector<std::string> automatic;

@@ -66,6 +66,14 @@ class Gateway final : private BrokerSink {
   /// and publishes nothing, so a retry after a 503 never records twice.
   plugin::PublishResult publish(const std::string& topic, const plugin::Json& data,
                                 const std::string& idempotency_key = {});
+  /// One publish() per item; with Redis, the items go out as one pipelined
+  /// round trip and the caller waits once (an HTTP batch). Results in order.
+  struct BatchItem {
+    const std::string& topic;
+    const plugin::Json& data;
+    std::string idempotency_key;
+  };
+  std::vector<plugin::PublishResult> publishMany(const std::vector<BatchItem>& items);
   /// publish() for data already serialized as JSON (Host::publishText): sent
   /// as it is, parsed only for in-process subscribers. Refused, with nothing
   /// published, for a bad topic, text that is not UTF-8, or (when a
@@ -80,7 +88,8 @@ class Gateway final : private BrokerSink {
   void release(const std::string& ip);
   /// Hands an upgraded socket to an I/O thread. The slot from admit() now belongs to the connection.
   plugin::ConnectionId adopt(Poco::Net::StreamSocket socket, bool tls, plugin::Identity identity, std::string ip,
-                             const plugin::WebSocketEndpoint* endpoint, std::vector<std::string> requested_topics);
+                             const plugin::WebSocketEndpoint* endpoint, std::vector<std::string> requested_topics,
+                             std::optional<std::chrono::steady_clock::time_point> token_deadline = std::nullopt);
 
   /// Queues a text message to one connection of `owner`'s endpoints (Refused
   /// for any other connection); never blocks. Thread-safe.

@@ -87,9 +87,14 @@ void addGatewayRoutes(HttpRouter& router, Gateway& gateway, const EventBus& bus,
                   // and the answer says which were not delivered (offset null, and why under "refused").
                   Json offsets = Json::array();
                   Json refused = Json::array();
+                  std::vector<Gateway::BatchItem> items;
+                  items.reserve(body.size());
+                  for (std::size_t i = 0; i < body.size(); ++i)
+                    items.push_back({body[i]["topic"].get_ref<const std::string&>(), body[i]["data"],
+                                     idempotencyKey(body[i])});
+                  const auto results = gateway.publishMany(items);
                   for (std::size_t i = 0; i < body.size(); ++i) {
-                    const auto result =
-                        gateway.publish(body[i]["topic"], body[i]["data"], idempotencyKey(body[i]));
+                    const auto& result = results[i];
                     if (result.accepted()) {
                       offsets.push_back(result.offset);
                       continue;

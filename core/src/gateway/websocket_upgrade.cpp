@@ -83,8 +83,10 @@ void WebSocketUpgradeHandler::handleRequest(Poco::Net::HTTPServerRequest& reques
   }
 
   plugin::Identity identity;
+  std::optional<std::chrono::system_clock::time_point> expires_at;
   try {
-    identity = identifyCaller(auth_, request.get("Authorization", ""), request.get("X-API-Key", ""), query_token);
+    identity = identifyCaller(auth_, request.get("Authorization", ""), request.get("X-API-Key", ""), query_token,
+                              &expires_at);
   } catch (const AuthError& e) {
     gateway_.metrics().drop(DropReason::AuthFailed);
     refuse(response, 401, "unauthorized", e.what());
@@ -132,7 +134,12 @@ void WebSocketUpgradeHandler::handleRequest(Poco::Net::HTTPServerRequest& reques
     // From here on the socket belongs to the gateway, not to the HTTP session.
     auto socket = static_cast<Poco::Net::HTTPServerRequestImpl&>(request).detachSocket();
     const bool tls = socket.secure();
-    gateway_.adopt(std::move(socket), tls, std::move(identity), ip, endpoint_, splitTopics(topics));
+    // The connection ends when its token does (close 4001): a steady-clock deadline, immune to clock steps.
+    std::optional<std::chrono::steady_clock::time_point> token_deadline;
+    if (expires_at)
+      token_deadline = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                                              *expires_at - std::chrono::system_clock::now());
+    gateway_.adopt(std::move(socket), tls, std::move(identity), ip, endpoint_, splitTopics(topics), token_deadline);
   } catch (const Poco::Exception& e) {
     gateway_.release(ip);
     logger_->warn("upgrade failed remote={} error=\"{}\"", ip, e.displayText());

@@ -22,6 +22,7 @@ enum CloseCode : std::uint16_t {
   kClosePolicyViolation = 1008,
   kCloseMessageTooBig = 1009,
   kCloseInternalError = 1011,
+  kCloseTokenExpired = 4001,  ///< application range: the connection's token expired
 };
 
 /// Appends one unmasked, final server frame carrying `payload`.

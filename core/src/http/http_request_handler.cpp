@@ -20,7 +20,8 @@ std::string lower(std::string text) {
 }  // namespace
 
 plugin::Identity identifyCaller(const JwtAuthenticator& auth, const std::string& authorization_header,
-                                const std::string& api_key_header, const std::string& query_token) {
+                                const std::string& api_key_header, const std::string& query_token,
+                                std::optional<std::chrono::system_clock::time_point>* expires_at) {
   if (!api_key_header.empty()) {
     if (!auth.isApiKey(api_key_header)) throw AuthError("invalid API key");
     return plugin::Identity{"api-key", {"admin"}, true};
@@ -35,7 +36,7 @@ plugin::Identity identifyCaller(const JwtAuthenticator& auth, const std::string&
     token = authorization_header.substr(kBearer.size());
   }
   if (token.empty()) return {};
-  return auth.verify(token);
+  return auth.verify(token, expires_at);
 }
 
 void HttpRequestHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {

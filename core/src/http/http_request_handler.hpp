@@ -7,7 +7,9 @@
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <spdlog/logger.h>
 
+#include <chrono>
 #include <memory>
+#include <optional>
 
 namespace eventnode::core {
 
@@ -29,8 +31,10 @@ class HttpRequestHandler final : public Poco::Net::HTTPRequestHandler {
 };
 
 /// Who is calling: a verified Bearer token, an API key (admin), or anonymous.
-/// Throws AuthError when a credential is present but not valid.
+/// Throws AuthError when a credential is present but not valid. `expires_at`
+/// receives the token's expiry (none for an API key or no token).
 plugin::Identity identifyCaller(const JwtAuthenticator& auth, const std::string& authorization_header,
-                                const std::string& api_key_header, const std::string& query_token);
+                                const std::string& api_key_header, const std::string& query_token,
+                                std::optional<std::chrono::system_clock::time_point>* expires_at = nullptr);
 
 }  // namespace eventnode::core
