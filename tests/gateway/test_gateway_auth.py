@@ -1,4 +1,7 @@
 """Who may connect and subscribe: tokens checked before the upgrade, topic rules after."""
+import base64
+import hashlib
+import hmac
 import json
 import time
 import unittest
@@ -6,8 +9,19 @@ import urllib.request
 
 import websockets
 
-from node_harness import (REJECTED, SECRET, NodeTestCase, RawWebSocket, fresh_topic, receive_events, recv_json,
-                          rejected_status, resign_token, run, tamper_token, send_json, subscribe)
+from node_harness import (REJECTED, SECRET, NodeTestCase, RawWebSocket, expect_close, fresh_topic, receive_events,
+                          recv_json, rejected_status, resign_token, run, tamper_token, send_json, subscribe)
+
+
+def without_exp(token):
+    """`token` signed again with SECRET and no exp claim."""
+    header, payload, _ = token.split(".")
+    body = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    del body["exp"]
+    encoded = base64.urlsafe_b64encode(json.dumps(body).encode()).rstrip(b"=").decode()
+    signing_input = f"{header}.{encoded}"
+    signature = hmac.new(SECRET.encode(), signing_input.encode(), hashlib.sha256).digest()
+    return signing_input + "." + base64.urlsafe_b64encode(signature).rstrip(b"=").decode()
 
 
 class GatewayAuth(NodeTestCase, unittest.TestCase):
@@ -20,6 +34,9 @@ class GatewayAuth(NodeTestCase, unittest.TestCase):
             ("signed with another secret", resign_token(valid, "another-secret-0123456789abcdef0123456789")),
             ("tampered subject", tamper_token(valid, sub="bob")),
             ("expired", resign_token(valid, SECRET, exp=int(time.time()) - 60)),
+            ("without exp: it would never expire", without_exp(valid)),
+            ("nbf 1e300: not valid for ages", resign_token(valid, SECRET, nbf=1e300)),
+            ("issued an hour from now", resign_token(valid, SECRET, iat=int(time.time()) + 3600)),
         ]
 
     def test_missing_bad_or_expired_tokens_are_refused_with_401_before_the_upgrade(self):
@@ -57,6 +74,23 @@ class GatewayAuth(NodeTestCase, unittest.TestCase):
             self.assertIn("expired", json.loads(raw.body)["error"]["message"])
         finally:
             raw.close()
+
+    def test_a_websocket_is_closed_with_4001_when_its_token_expires(self):
+        node = self.node
+        token = resign_token(node.token("alice", "prosumer"), SECRET, exp=int(time.time()) + 2)
+
+        async def scenario():
+            ws, greeting = await node.connect(token)
+            self.assertEqual(greeting["user"], "alice")
+            started = time.monotonic()
+            self.assertEqual(await expect_close(ws, timeout=10), 4001)
+            self.assertLess(time.monotonic() - started, 6, "closed within a second or so of exp")
+            # Another client, whose token lives on, is untouched.
+            other, _ = await node.connect(node.token("bob", "prosumer"))
+            self.assertEqual((await subscribe(other, fresh_topic("after-")))["type"], "subscribed")
+            await other.close()
+
+        run(scenario())
 
     def test_token_in_authorization_header_is_accepted(self):
         node = self.node
