@@ -1,12 +1,15 @@
 // ws_fanout_bench: a load generator for the node's WebSocket fan-out.
 //
-// N subscriber WebSockets on one topic (our own handshake and RFC 6455 framing
-// over non-blocking sockets and one epoll loop), one keep-alive HTTP/1.1
-// connection publishing with up to K pipelined requests in flight, and on the
-// receiving side: deliveries per second, publish→receive latency percentiles,
-// and per-connection offset checks (missing, duplicate, out of order).
+// N subscriber WebSockets on one topic or several (our own handshake and
+// RFC 6455 framing over non-blocking sockets and one epoll loop), on one node
+// or spread over several gateways of a cluster, one or more keep-alive
+// HTTP/1.1 connections publishing with up to K pipelined requests in flight
+// each, and on the receiving side: deliveries per second, publish→receive
+// latency percentiles, and per-connection offset checks (missing, duplicate,
+// out of order) — through Redis as through memory. See run_fanout.sh and
+// run_cluster.sh.
 // It runs as its own process because the open-file hard limit (20,000) does
-// not fit 10,000 connections on both ends in one process. See run_fanout.sh.
+// not fit 10,000 connections on both ends in one process.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -70,7 +73,34 @@ struct Options {
   int connect_batch = 200;
   double connect_timeout_s = 15;
   double drain_timeout_s = 10;
+  std::vector<int> subscriber_ports;  // empty: every subscriber on --port
+  std::vector<int> publish_ports;     // empty: every publisher on --port
+  int publishers = 1;
+  int topics = 1;
+  std::vector<int> cpu_pids;  // processes whose CPU time is reported over the publishing time
 };
+
+/// The i-th topic's name: --topic itself when there is one, else <topic>-<i>.
+std::string topicName(const Options& o, int i) {
+  return o.topics == 1 ? o.topic : o.topic + "-" + std::to_string(i);
+}
+
+/// "1,2,3" as integers >= min.
+std::vector<int> intList(const std::string& flag, const std::string& v, int min) {
+  std::vector<int> out;
+  std::size_t pos = 0;
+  while (pos <= v.size()) {
+    const auto comma = std::min(v.find(',', pos), v.size());
+    int x = 0;
+    const auto [end, ec] = std::from_chars(v.data() + pos, v.data() + comma, x);
+    if (ec != std::errc{} || end != v.data() + comma || x < min)
+      throw std::invalid_argument(flag + " needs a comma-separated list of integers >= " + std::to_string(min) +
+                                  ", got '" + v + "'");
+    out.push_back(x);
+    pos = comma + 1;
+  }
+  return out;
+}
 
 const char* modeName(Mode m) {
   switch (m) {
@@ -87,9 +117,17 @@ const char* modeName(Mode m) {
 constexpr const char* kUsage = R"(usage: ws_fanout_bench [options]
   --host H              node address (default 127.0.0.1)
   --port P              node port (default 8080)
+  --publish-ports P1,P2,...
+                        publisher i publishes to port i % count (default: all on --port)
+  --subscriber-ports P1,P2,...
+                        spread the subscribers round-robin over these ports (several gateways of one
+                        cluster); default: all on --port. Offset checks stay per connection.
   --path /ws            WebSocket path (default /ws)
   --connections N       subscriber WebSockets (default 1000)
   --topic T             topic every subscriber joins through ?subscriptions=T (default bench)
+  --topics N            N topics T-0..T-(N-1) (default 1: T itself); subscriber i joins one of them,
+                        publishes go round-robin over them (e.g. to spread topics over Redis shards)
+  --publishers P        publishing HTTP connections, each with its own thread and --inflight (default 1)
   --mode M              throughput | latency | idle (default throughput)
   --duration S          publishing time, or holding time in idle mode (default 10)
   --warmup S            start of the steady window (default min(2, duration/5))
@@ -97,10 +135,12 @@ constexpr const char* kUsage = R"(usage: ws_fanout_bench [options]
   --batch B             events per publish request; B>1 sends a JSON array (default 1)
   --payload BYTES       size of each event's data object (default 128)
   --api-key KEY         X-API-Key for publishing (default benchkey-0123456789)
-  --rate R              latency mode: target deliveries/s in total, i.e. R/N publishes/s (default 100000)
+  --rate R              latency mode: target deliveries/s in total, i.e. R/N publishes/s with N subscribers
+                        per topic (default 100000); publishes/s = R x topics / connections
   --window W            throughput mode: at most W events per subscriber published but not yet
                         delivered (on average); 0 = open loop, publish only limited by K (default 256)
   --node-pid PID        read the node's VmRSS and CPU time from /proc/PID (idle mode needs it for RSS)
+  --cpu-pids A,B,...    also report these processes' CPU time over the publishing time (other gateways, redis)
   --connect-batch C     connections opened at a time (default 200)
   --connect-timeout S   per connect batch (default 15)
   --drain-timeout S     after publishing stops, wait this long for the last deliveries (default 10)
@@ -176,12 +216,25 @@ std::optional<Options> parseOptions(int argc, char** argv) {
       o.connect_timeout_s = real(0.1);
     } else if (flag == "--drain-timeout") {
       o.drain_timeout_s = real(0);
+    } else if (flag == "--subscriber-ports") {
+      o.subscriber_ports = intList(flag, args.value(), 1);
+    } else if (flag == "--publish-ports") {
+      o.publish_ports = intList(flag, args.value(), 1);
+    } else if (flag == "--publishers") {
+      o.publishers = integer(1);
+    } else if (flag == "--topics") {
+      o.topics = integer(1);
+    } else if (flag == "--cpu-pids") {
+      o.cpu_pids = intList(flag, args.value(), 1);
     } else if (flag == "--io-threads") {
       (void)args.value();
     } else {
       throw std::invalid_argument("unknown argument '" + args.raw() + "' (see --help)");
     }
   }
+  if (o.subscriber_ports.empty()) o.subscriber_ports.push_back(o.port);
+  if (o.publish_ports.empty()) o.publish_ports.push_back(o.port);
+  if (o.topics > o.connections) throw std::invalid_argument("--topics must not exceed --connections");
   if (o.warmup_s < 0) o.warmup_s = std::min(2.0, o.duration_s / 5);
   if (o.warmup_s >= o.duration_s) throw std::invalid_argument("--warmup must be shorter than --duration");
   return o;
@@ -279,12 +332,50 @@ struct PublisherResult {
   int64_t started_ns = 0;
   int64_t stopped_ns = 0;
   std::string first_error;
+  std::vector<int64_t> max_offset_of;  // per topic
+  std::vector<uint64_t> acked_of;      // per topic
+
+  /// Adds another publisher's result to this one.
+  void add(const PublisherResult& r) {
+    requests_sent += r.requests_sent;
+    responses_ok += r.responses_ok;
+    responses_error += r.responses_error;
+    events_acked += r.events_acked;
+    requests_lost += r.requests_lost;
+    reconnects += r.reconnects;
+    if (r.first_offset >= 0 && (first_offset < 0 || r.first_offset < first_offset)) first_offset = r.first_offset;
+    max_offset = std::max(max_offset, r.max_offset);
+    max_lag_ns = std::max(max_lag_ns, r.max_lag_ns);
+    late_requests += r.late_requests;
+    started_ns = started_ns == 0 ? r.started_ns : std::min(started_ns, r.started_ns);
+    stopped_ns = std::max(stopped_ns, r.stopped_ns);
+    if (first_error.empty()) first_error = r.first_error;
+    max_offset_of.resize(std::max(max_offset_of.size(), r.max_offset_of.size()), -1);
+    acked_of.resize(std::max(acked_of.size(), r.acked_of.size()), 0);
+    for (std::size_t t = 0; t < r.max_offset_of.size(); ++t) {
+      max_offset_of[t] = std::max(max_offset_of[t], r.max_offset_of[t]);
+      acked_of[t] += r.acked_of[t];
+    }
+  }
 };
 
 class Publisher {
  public:
-  Publisher(const Options& options, const sockaddr_in& addr, const std::atomic<uint64_t>& delivered, int subscribers)
-      : options_(options), addr_(addr), delivered_(delivered), subscribers_(std::max(1, subscribers)) {}
+  /// `index` of `options.publishers`; `published` counts every publisher's events (for the window).
+  Publisher(const Options& options, const sockaddr_in& addr, const std::atomic<uint64_t>& delivered, int subscribers,
+            int index, std::atomic<int64_t>& published)
+      : options_(options),
+        addr_(addr),
+        port_(ntohs(addr.sin_port)),
+        delivered_(delivered),
+        subscribers_(std::max(1, subscribers)),
+        published_(published),
+        index_(index),
+        next_topic_(index % options.topics) {
+    for (int t = 0; t < options.topics; ++t) topic_names_.push_back(topicName(options, t));
+    result_.max_offset_of.assign(static_cast<std::size_t>(options.topics), -1);
+    result_.acked_of.assign(static_cast<std::size_t>(options.topics), 0);
+  }
 
   std::atomic<bool> stop{false};
   std::atomic<bool> finished{false};
@@ -320,6 +411,7 @@ class Publisher {
 
   void appendRequest(int64_t send_ns) {
     body_.clear();
+    const int first_topic = next_topic_;
     if (options_.batch > 1) body_ += '[';
     for (int b = 0; b < options_.batch; ++b) {
       if (b > 0) body_ += ',';
@@ -328,7 +420,8 @@ class Publisher {
           std::snprintf(data, sizeof(data), "{\"sent_ns\":%" PRId64 ",\"seq\":%" PRId64 ",\"pad\":\"", send_ns, seq_++);
       const int pad = std::max(0, options_.payload - n - 2);
       body_ += "{\"topic\":\"";
-      body_ += options_.topic;
+      body_ += topic_names_[static_cast<std::size_t>(next_topic_)];
+      next_topic_ = (next_topic_ + 1) % options_.topics;
       body_ += "\",\"data\":";
       body_.append(data, static_cast<std::size_t>(n));
       body_.append(static_cast<std::size_t>(pad), 'x');
@@ -339,10 +432,11 @@ class Publisher {
     const int n = std::snprintf(head, sizeof(head),
                                 "POST /api/v1/publish HTTP/1.1\r\nHost: %s:%d\r\nX-API-Key: %s\r\n"
                                 "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
-                                options_.host.c_str(), options_.port, options_.api_key.c_str(), body_.size());
+                                options_.host.c_str(), port_, options_.api_key.c_str(), body_.size());
     out_.append(head, static_cast<std::size_t>(n));
     out_ += body_;
-    inflight_.push_back(options_.batch);
+    inflight_.push_back({options_.batch, first_topic});
+    published_.fetch_add(options_.batch, std::memory_order_relaxed);
     ++result_.requests_sent;
   }
 
@@ -389,7 +483,7 @@ class Publisher {
   }
 
   void onResponse(int status, const std::string& body) {
-    const int events = inflight_.empty() ? 0 : inflight_.front();
+    const auto [events, first_topic] = inflight_.empty() ? std::pair<int, int>{0, 0} : inflight_.front();
     if (!inflight_.empty()) inflight_.pop_front();
     if (status != 200) {
       ++result_.responses_error;
@@ -402,22 +496,31 @@ class Publisher {
     // {"offset":N} for one event, {"offsets":[...]} for an array.
     int64_t lo = -1;
     int64_t hi = -1;
+    // Item k of a request went to topic (first_topic + k) % topics.
+    const auto seen = [&](int item, int64_t v) {
+      lo = lo < 0 ? v : std::min(lo, v);
+      hi = std::max(hi, v);
+      const auto t = static_cast<std::size_t>((first_topic + item) % options_.topics);
+      result_.max_offset_of[t] = std::max(result_.max_offset_of[t], v);
+      ++result_.acked_of[t];
+    };
     if (const auto list = body.find("\"offsets\""); list != std::string::npos) {
       const char* p = body.data() + body.find('[', list) + 1;
       const char* end = body.data() + body.size();
+      int item = 0;
       while (p < end && *p != ']') {
         int64_t v = 0;
         const auto [stop_at, ec] = std::from_chars(p, end, v);
         if (ec == std::errc{}) {
-          lo = lo < 0 ? v : std::min(lo, v);
-          hi = std::max(hi, v);
+          seen(item++, v);
           p = stop_at;
         } else {
+          if (*p == 'n') ++item;  // null: refused, counted by the node
           ++p;
         }
       }
     } else if (const auto v = findInt(body, "\"offset\":")) {
-      lo = hi = *v;
+      seen(0, *v);
     }
     if (lo >= 0 && (result_.first_offset < 0 || lo < result_.first_offset)) result_.first_offset = lo;
     result_.max_offset = std::max(result_.max_offset, hi);
@@ -459,11 +562,15 @@ class Publisher {
   void loop() {
     connectSocket();
     const bool paced = options_.mode == Mode::Latency;
-    // Latency mode: R deliveries/s over N subscribers is R/N events/s, B per request.
+    // Latency mode: R deliveries/s over N subscribers (N/T per topic) is R*T/N events/s, B per request,
+    // shared by P publishers.
+    const double per_event = static_cast<double>(subscribers_) / options_.topics;
     const auto interval_ns =
-        paced ? static_cast<int64_t>(1e9 * options_.batch * subscribers_ / options_.rate) : int64_t{0};
+        paced ? static_cast<int64_t>(1e9 * options_.batch * per_event * options_.publishers / options_.rate)
+              : int64_t{0};
     result_.started_ns = nowNs();
-    int64_t next_due = result_.started_ns;
+    // Publishers take turns: each starts its schedule a share of the interval after the previous one.
+    int64_t next_due = result_.started_ns + interval_ns * index_ / options_.publishers;
     int64_t stop_seen_ns = 0;
     char buf[65536];
     for (;;) {
@@ -479,9 +586,10 @@ class Publisher {
           if (lag > 1'000'000) ++result_.late_requests;
           next_due += interval_ns;
         } else if (options_.window > 0) {
-          const auto delivered_events =
-              delivered_.load(std::memory_order_relaxed) / static_cast<uint64_t>(subscribers_);
-          if (static_cast<uint64_t>(seq_) >= delivered_events + static_cast<uint64_t>(options_.window)) {
+          const auto delivered_events = delivered_.load(std::memory_order_relaxed) *
+                                        static_cast<uint64_t>(options_.topics) / static_cast<uint64_t>(subscribers_);
+          if (static_cast<uint64_t>(published_.load(std::memory_order_relaxed)) >=
+              delivered_events + static_cast<uint64_t>(options_.window) * static_cast<uint64_t>(options_.topics)) {
             window_blocked = true;
             break;
           }
@@ -533,15 +641,20 @@ class Publisher {
 
   const Options& options_;
   sockaddr_in addr_;
+  int port_ = 0;
   const std::atomic<uint64_t>& delivered_;
   int subscribers_;
+  std::atomic<int64_t>& published_;
+  int index_ = 0;
+  int next_topic_ = 0;
+  std::vector<std::string> topic_names_;
   int fd_ = -1;
   int64_t seq_ = 0;
   std::string out_;
   std::size_t out_pos_ = 0;
   std::string in_;
   std::string body_;
-  std::deque<int> inflight_;  // events per request, oldest first
+  std::deque<std::pair<int, int>> inflight_;  // {events, first topic} per request, oldest first
   bool server_closing_ = false;
   PublisherResult result_;
 };
@@ -558,6 +671,8 @@ struct Conn {
   bool got_subscribed = false;
   bool want_out = false;
   uint8_t fragment_opcode = 0;
+  uint16_t topic = 0;  // index into the topics
+  uint16_t port = 0;   // index into --subscriber-ports
   int close_code = 0;
   int64_t base_offset = -1;  // the topic's offset in the subscribe confirmation
   int64_t last_offset = -1;  // highest offset received
@@ -574,8 +689,16 @@ struct Conn {
 
 class Subscribers {
  public:
-  Subscribers(const Options& options, const sockaddr_in& addr)
-      : options_(options), addr_(addr), conns_(static_cast<std::size_t>(options.connections)), rng_(nowNs()) {
+  /// Connection i goes to subscriber port i % P and joins topic (i / P) % T, so every port gets every topic.
+  explicit Subscribers(const Options& options)
+      : options_(options), conns_(static_cast<std::size_t>(options.connections)), rng_(nowNs()) {
+    for (const int port : options.subscriber_ports) addrs_.push_back(resolve(options.host, port));
+    for (int t = 0; t < options.topics; ++t) topic_names_.push_back(topicName(options, t));
+    const auto ports = options.subscriber_ports.size();
+    for (std::size_t i = 0; i < conns_.size(); ++i) {
+      conns_[i].port = static_cast<uint16_t>(i % ports);
+      conns_[i].topic = static_cast<uint16_t>((i / ports) % static_cast<std::size_t>(options.topics));
+    }
     epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
     if (epoll_fd_ < 0) throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
     read_buf_.resize(256 * 1024);
@@ -612,11 +735,11 @@ class Subscribers {
       pump(static_cast<int>(std::clamp<int64_t>((until_ns - now) / 1'000'000, 1, 10)));
   }
 
-  /// Runs the loop until every ready connection has seen `final_offset`, or `until_ns`.
-  void drain(int64_t final_offset, int64_t until_ns) {
+  /// Runs the loop until every ready connection has seen its topic's final offset, or `until_ns`.
+  void drain(const std::vector<int64_t>& final_offset, int64_t until_ns) {
     while (nowNs() < until_ns) {
       if (std::all_of(conns_.begin(), conns_.end(),
-                      [&](const Conn& c) { return c.state != State::Ready || c.last_offset >= final_offset; }))
+                      [&](const Conn& c) { return c.state != State::Ready || c.last_offset >= final_offset[c.topic]; }))
         return;
       pump(10);
     }
@@ -692,10 +815,10 @@ class Subscribers {
 
   /// Counts the offsets an open connection never got, up to `final_offset`; call once, after drain().
   /// A connection the node closed is not owed what came after its close: that is counted apart.
-  void settle(int64_t final_offset) {
+  void settle(const std::vector<int64_t>& final_offset) {
     for (auto& c : conns_) {
-      if (c.base_offset < 0 || c.last_offset >= final_offset) continue;
-      const auto tail = static_cast<uint64_t>(final_offset - c.last_offset);
+      if (c.base_offset < 0 || c.last_offset >= final_offset[c.topic]) continue;
+      const auto tail = static_cast<uint64_t>(final_offset[c.topic] - c.last_offset);
       if (c.state == State::Ready) {
         c.missing += tail;
       } else {
@@ -750,7 +873,8 @@ class Subscribers {
       return;
     }
     c.state = State::Connecting;
-    const int r = ::connect(c.fd, reinterpret_cast<const sockaddr*>(&addr_), sizeof(addr_));
+    const auto& addr = addrs_[c.port];
+    const int r = ::connect(c.fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr));
     if (r != 0 && errno != EINPROGRESS) {
       fail(c, std::string("connect: ") + std::strerror(errno));
       return;
@@ -778,8 +902,8 @@ class Subscribers {
     c.accept = websocketAccept(key);
     c.state = State::Handshake;
     setInterest(c, false);
-    write(c, "GET " + options_.path + "?subscriptions=" + urlEncode(options_.topic) +
-                 " HTTP/1.1\r\nHost: " + options_.host + ":" + std::to_string(options_.port) +
+    write(c, "GET " + options_.path + "?subscriptions=" + urlEncode(topic_names_[c.topic]) +
+                 " HTTP/1.1\r\nHost: " + options_.host + ":" + std::to_string(options_.subscriber_ports[c.port]) +
                  "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key +
                  "\r\nSec-WebSocket-Version: 13\r\n\r\n");
   }
@@ -980,7 +1104,7 @@ class Subscribers {
     const std::string type = j.value("type", "");
     if (type == "connected") {
       c.got_connected = true;
-    } else if (type == "subscribed" && j.value("topic", "") == options_.topic) {
+    } else if (type == "subscribed" && j.value("topic", "") == topic_names_[c.topic]) {
       c.got_subscribed = true;
       c.base_offset = j.value("offset", int64_t{0});
       c.last_offset = c.base_offset;
@@ -1013,7 +1137,7 @@ class Subscribers {
   }
 
   void onEvent(Conn& c, std::string_view m, int64_t recv_ns) {
-    if (findString(m, "\"topic\":") != options_.topic) {
+    if (findString(m, "\"topic\":") != topic_names_[c.topic]) {
       ++other_topic_events_;
       return;
     }
@@ -1026,7 +1150,7 @@ class Subscribers {
     ++deliveries_;
     if (const auto sent = findInt(m, "\"sent_ns\":"); sent && *sent >= measure_from_ns_) {
       latency_.record(recv_ns - *sent);
-      trackEvent(*offset, recv_ns - *sent);
+      if (c.topic == 0) trackEvent(*offset, recv_ns - *sent);  // per-event figures follow the first topic
     }
     if (!timeline_.empty() && recv_ns >= timeline_start_ns_) {
       const auto slot = static_cast<std::size_t>((recv_ns - timeline_start_ns_) / kSlotNs);
@@ -1063,7 +1187,8 @@ class Subscribers {
   }
 
   const Options& options_;
-  sockaddr_in addr_;
+  std::vector<sockaddr_in> addrs_;
+  std::vector<std::string> topic_names_;
   std::vector<Conn> conns_;
   Rng rng_;
   int epoll_fd_ = -1;
@@ -1156,7 +1281,7 @@ int runIdle(const Options& o, Subscribers& subs) {
   return subs.connectFailed() > 0 || subs.lostAfterReady() > 0 ? kExitCheckFailed : kExitOk;
 }
 
-int runPublish(const Options& o, Subscribers& subs, const sockaddr_in& addr) {
+int runPublish(const Options& o, Subscribers& subs) {
   const int64_t setup_start = nowNs();
   const int ready = subs.connectAll();
   const double setup_s = seconds(nowNs() - setup_start);
@@ -1166,39 +1291,61 @@ int runPublish(const Options& o, Subscribers& subs, const sockaddr_in& addr) {
                 subs.connectFailed());
     return kExitSetupFailed;
   }
-  int64_t base_min = INT64_MAX;
-  int64_t base_max = -1;
+  // Per topic: the subscribe confirmations' offsets (equal unless something was published meanwhile).
+  const auto topics = static_cast<std::size_t>(o.topics);
+  std::vector<int64_t> base_min(topics, INT64_MAX);
+  std::vector<int64_t> base_max(topics, -1);
+  std::vector<int> ready_of(topics, 0);
+  std::vector<int> ready_on_port(o.subscriber_ports.size(), 0);
   for (const auto& c : subs.conns()) {
     if (c.state != State::Ready) continue;
-    base_min = std::min(base_min, c.base_offset);
-    base_max = std::max(base_max, c.base_offset);
+    base_min[c.topic] = std::min(base_min[c.topic], c.base_offset);
+    base_max[c.topic] = std::max(base_max[c.topic], c.base_offset);
+    ++ready_of[c.topic];
+    ++ready_on_port[c.port];
   }
+  const auto cpuOfPids = [&o] {
+    std::vector<double> out;
+    for (const int pid : o.cpu_pids) out.push_back(readCpuSeconds(pid));
+    return out;
+  };
 
   const long rss_before = readRssKib(o.node_pid);
   const double node_cpu_before = readCpuSeconds(o.node_pid);
+  const auto pids_cpu_before = cpuOfPids();
   const double self_cpu_before = selfCpuSeconds();
   const int64_t duration_ns = static_cast<int64_t>(o.duration_s * 1e9);
   const int64_t warmup_ns = static_cast<int64_t>(o.warmup_s * 1e9);
 
-  Publisher publisher(o, addr, subs.delivered, ready);
+  std::atomic<int64_t> published{0};
+  std::vector<std::unique_ptr<Publisher>> publishers;
+  for (int i = 0; i < o.publishers; ++i)
+    publishers.push_back(std::make_unique<Publisher>(
+        o, resolve(o.host, o.publish_ports[static_cast<std::size_t>(i) % o.publish_ports.size()]), subs.delivered,
+        ready, i, published));
   const int64_t run_start = nowNs();
   subs.setMeasureFrom(run_start + warmup_ns);
-  subs.setEventBase(base_min);
+  subs.setEventBase(base_min[0]);
   subs.startTimeline(run_start,
                      static_cast<std::size_t>(
                          (duration_ns + static_cast<int64_t>(o.drain_timeout_s * 1e9) + 5 * kNsPerSec) / kSlotNs));
-  std::thread publish_thread([&publisher] { publisher.run(); });
+  std::vector<std::thread> publish_threads;
+  for (auto& p : publishers) publish_threads.emplace_back([&p] { p->run(); });
   subs.runUntil(run_start + duration_ns);
   const int64_t publish_stop = nowNs();
-  publisher.stop.store(true);
-  while (!publisher.finished.load()) subs.pump(5);
-  publish_thread.join();
+  for (auto& p : publishers) p->stop.store(true);
+  while (!std::all_of(publishers.begin(), publishers.end(), [](const auto& p) { return p->finished.load(); }))
+    subs.pump(5);
+  for (auto& t : publish_threads) t.join();
   const double node_cpu_after = readCpuSeconds(o.node_pid);
+  const auto pids_cpu_after = cpuOfPids();
   const double self_cpu_after = selfCpuSeconds();
-  const auto& pub = publisher.result();
+  PublisherResult pub;
+  for (const auto& p : publishers) pub.add(p->result());
 
-  int64_t final_offset = pub.max_offset;
-  for (const auto& c : subs.conns()) final_offset = std::max(final_offset, c.last_offset);
+  std::vector<int64_t> final_offset = pub.max_offset_of;
+  final_offset.resize(topics, -1);
+  for (const auto& c : subs.conns()) final_offset[c.topic] = std::max(final_offset[c.topic], c.last_offset);
   const int64_t drain_start = nowNs();
   subs.drain(final_offset, drain_start + static_cast<int64_t>(o.drain_timeout_s * 1e9));
   const double drain_s = seconds(nowNs() - drain_start);
@@ -1222,7 +1369,9 @@ int runPublish(const Options& o, Subscribers& subs, const sockaddr_in& addr) {
   const double deliveries_per_s = window_s > 0 ? static_cast<double>(window_deliveries) / window_s : 0;
   const double publish_s = seconds(pub.stopped_ns - pub.started_ns);
   const double events_per_s = publish_s > 0 ? static_cast<double>(pub.events_acked) / publish_s : 0;
-  const uint64_t expected = pub.events_acked * static_cast<uint64_t>(ready);
+  uint64_t expected = 0;
+  for (std::size_t t = 0; t < topics && t < pub.acked_of.size(); ++t)
+    expected += pub.acked_of[t] * static_cast<uint64_t>(ready_of[t]);
   const auto per_second = subs.perSecond(run_start, publish_stop);
   const auto& lat = subs.latency();
   const auto per_event = subs.perEvent();
@@ -1231,13 +1380,25 @@ int runPublish(const Options& o, Subscribers& subs, const sockaddr_in& addr) {
   const double run_s = seconds(publish_stop - run_start);
 
   std::printf("ws_fanout_bench mode=%s\n", modeName(o.mode));
-  std::printf("  target        %s:%d%s?subscriptions=%s\n", o.host.c_str(), o.port, o.path.c_str(), o.topic.c_str());
-  std::printf("  connections   %d asked, %d ready (setup %.2f s), %d failed in setup, %d lost during the run%s\n",
-              o.connections, ready, setup_s, subs.connectFailed(), subs.lostAfterReady(), failureList(subs).c_str());
-  std::printf("  publishing    inflight=%d batch=%d payload=%d B", o.inflight, o.batch, o.payload);
+  std::string ports;
+  for (std::size_t i = 0; i < o.subscriber_ports.size(); ++i) ports += fmt("%s%d", i ? "," : "", o.subscriber_ports[i]);
+  std::string per_port;
+  for (std::size_t i = 0; i < o.subscriber_ports.size(); ++i)
+    per_port += fmt("%s%d:%d", i ? "," : "", o.subscriber_ports[i], ready_on_port[i]);
+  std::string pub_ports;
+  for (std::size_t i = 0; i < o.publish_ports.size(); ++i) pub_ports += fmt("%s%d", i ? "," : "", o.publish_ports[i]);
+  std::printf("  target        publish %s:%s, subscribers on port(s) %s, %s%s?subscriptions=%s%s\n", o.host.c_str(),
+              pub_ports.c_str(), ports.c_str(), o.host.c_str(), o.path.c_str(), topicName(o, 0).c_str(),
+              o.topics > 1 ? fmt(" (and %d more topics)", o.topics - 1).c_str() : "");
+  std::printf(
+      "  connections   %d asked, %d ready (setup %.2f s; per port %s), %d failed in setup, %d lost during the run%s\n",
+      o.connections, ready, setup_s, per_port.c_str(), subs.connectFailed(), subs.lostAfterReady(),
+      failureList(subs).c_str());
+  std::printf("  publishing    publishers=%d inflight=%d each, batch=%d payload=%d B topics=%d", o.publishers,
+              o.inflight, o.batch, o.payload, o.topics);
   if (o.mode == Mode::Latency) {
     std::printf(" rate=%.0f deliveries/s (%.1f events/s), max schedule lag %.2f ms, %" PRIu64 " requests >1 ms late\n",
-                o.rate, o.rate / ready, pub.max_lag_ns / 1e6, pub.late_requests);
+                o.rate, o.rate * o.topics / ready, pub.max_lag_ns / 1e6, pub.late_requests);
   } else {
     std::printf(" window=%d%s\n", o.window, o.window == 0 ? " (open loop)" : " events/subscriber");
   }
@@ -1272,9 +1433,11 @@ int runPublish(const Options& o, Subscribers& subs, const sockaddr_in& addr) {
     std::printf("  unexpected    events of other topics %" PRIu64 ", events without offset %" PRIu64
                 ", other frames %" PRIu64 "\n",
                 subs.otherTopicEvents(), subs.unparsedEvents(), subs.otherFrames());
-  if (base_min != base_max)
-    std::printf("  note          subscribe confirmations gave different offsets: %" PRId64 "..%" PRId64 "\n", base_min,
-                base_max);
+  for (std::size_t t = 0; t < topics; ++t) {
+    if (base_min[t] != base_max[t] && base_max[t] >= 0)
+      std::printf("  note          %s: subscribe confirmations gave different offsets: %" PRId64 "..%" PRId64 "\n",
+                  topicName(o, static_cast<int>(t)).c_str(), base_min[t], base_max[t]);
+  }
   // CPU time per delivery over the publishing time: comparable across machines and core sharing.
   const uint64_t run_deliveries = subs.deliveriesBetween(run_start, publish_stop);
   const double node_ns_per_delivery = node_cpu >= 0 && run_deliveries > 0 ? node_cpu * 1e9 / run_deliveries : -1;
@@ -1283,6 +1446,13 @@ int runPublish(const Options& o, Subscribers& subs, const sockaddr_in& addr) {
       "node %.0f ns CPU per delivery\n",
       node_cpu >= 0 ? fmt("%.0f%%", 100 * node_cpu / run_s).c_str() : "n/a", 100 * self_cpu / run_s, run_s,
       sysconf(_SC_NPROCESSORS_ONLN), node_ns_per_delivery);
+  std::string pids_cpu;
+  for (std::size_t i = 0; i < o.cpu_pids.size(); ++i) {
+    const double used = pids_cpu_before[i] >= 0 && pids_cpu_after[i] >= 0 ? pids_cpu_after[i] - pids_cpu_before[i] : -1;
+    pids_cpu += fmt("%s%d:%.3f", i ? "," : "", o.cpu_pids[i], used);
+    std::printf("  cpu pid %-6d %.3f s (%.0f%% of one core)\n", o.cpu_pids[i], used,
+                used >= 0 ? 100 * used / run_s : -1.0);
+  }
   if (rss_before >= 0)
     std::printf("  node RSS      %.1f MiB before, %.1f MiB after\n", rss_before / 1024.0, rss_after / 1024.0);
 
@@ -1294,7 +1464,8 @@ int runPublish(const Options& o, Subscribers& subs, const sockaddr_in& addr) {
       " first_p50_us=%.1f first_p99_us=%.1f last_p50_us=%.1f last_p99_us=%.1f"
       " missing=%" PRIu64 " duplicate=%" PRIu64 " out_of_order=%" PRIu64 " undelivered_after_close=%" PRIu64
       " close_codes=%s node_cpu_pct=%.0f node_cpu_ns_per_delivery=%.0f"
-      " loader_cpu_pct=%.0f node_rss_kib=%ld\n",
+      " loader_cpu_pct=%.0f node_rss_kib=%ld publishers=%d topics=%d subscriber_ports=%s publish_ports=%s run_s=%.3f"
+      " cpu_pids=%s\n",
       modeName(o.mode), o.connections, ready, subs.connectFailed(), subs.lostAfterReady(), o.duration_s, o.warmup_s,
       o.inflight, o.batch, o.payload, o.window, o.mode == Mode::Latency ? o.rate : 0.0, pub.events_acked, events_per_s,
       pub.responses_error, pub.requests_lost, subs.deliveries(), expected, deliveries_per_s, us(lat.percentile(0.50)),
@@ -1302,7 +1473,8 @@ int runPublish(const Options& o, Subscribers& subs, const sockaddr_in& addr) {
       us(per_event.first.percentile(0.5)), us(per_event.first.percentile(0.99)), us(per_event.last.percentile(0.5)),
       us(per_event.last.percentile(0.99)), missing, duplicate, out_of_order, subs.afterClose(),
       closeCodeList(subs).c_str(), node_cpu >= 0 ? 100 * node_cpu / run_s : -1.0, node_ns_per_delivery,
-      100 * self_cpu / run_s, rss_after);
+      100 * self_cpu / run_s, rss_after, o.publishers, o.topics, ports.c_str(), pub_ports.c_str(), run_s,
+      pids_cpu.empty() ? "none" : pids_cpu.c_str());
   std::fflush(stdout);
   subs.closeAll();
 
@@ -1324,10 +1496,9 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   try {
     raiseFileLimit(options->connections + 64);
-    const sockaddr_in addr = resolve(options->host, options->port);
-    Subscribers subs(*options, addr);
+    Subscribers subs(*options);
     if (options->mode == Mode::Idle) return runIdle(*options, subs);
-    return runPublish(*options, subs, addr);
+    return runPublish(*options, subs);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ws_fanout_bench: %s\n", e.what());
     return kExitSetupFailed;
