@@ -41,7 +41,7 @@ class Gateway final : private BrokerSink {
  public:
   /// Builds the topic rules from node.yaml's `topics`.
   Gateway(const NodeConfig& config, EventBus& bus, Scheduler& scheduler, LogRegistry& logs);
-  ~Gateway();
+  ~Gateway() override;
   Gateway(const Gateway&) = delete;
   Gateway& operator=(const Gateway&) = delete;
 

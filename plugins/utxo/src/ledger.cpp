@@ -163,7 +163,7 @@ Outcome Ledger::examine(const Transaction& tx, std::int64_t now, std::vector<con
 
 Outcome Ledger::submit(const Transaction& tx, bool from_peer, std::int64_t now, Effects& effects) {
   std::vector<const Utxo*> found;
-  const auto checked = examine(tx, now, found);
+  auto checked = examine(tx, now, found);
   if (checked.verdict == Verdict::Duplicate) return checked;
   // Unknown inputs or overspending make the transaction invalid everywhere:
   // refuse it, and as a peer say so with a reject vote (nothing to record).
@@ -178,6 +178,7 @@ Outcome Ledger::submit(const Transaction& tx, bool from_peer, std::int64_t now, 
   if (!busy.empty() && !from_peer) return checked;
   // examine() only reads; these UTXOs are the ledger's own, to change here.
   std::vector<Utxo*> inputs;
+  inputs.reserve(found.size());
   for (const auto* input : found) inputs.push_back(&utxos_.at(input->outpoint));
 
   TxRecord record;
