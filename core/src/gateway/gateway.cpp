@@ -63,7 +63,9 @@ Gateway::Gateway(const NodeConfig& config, EventBus& bus, Scheduler& scheduler, 
     topics_.positionsFromBroker();
     context_.mirror_current = [this](const std::string& topic) { return broker_->hearing(topic); };
     context_.sync = [this](std::shared_ptr<TopicState> state, std::uint64_t from, std::function<void()> done) {
-      sync_worker_.post([this, state = std::move(state), from, done = std::move(done)] { syncTopic(state, from, done); });
+      // Past the cap the subscribe is answered from this process's mirror at once (recovered:false where it
+      // cannot tell), rather than queue without bound behind Redis.
+      if (!sync_worker_.post([this, state, from, done] { syncTopic(state, from, done); })) done();
     };
   }
   for (int i = 0; i < config.server.io_threads; ++i) {

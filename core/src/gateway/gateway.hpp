@@ -173,7 +173,7 @@ class Gateway final : private BrokerSink {
   Scheduler::TaskId heartbeat_task_ = 0;
   std::vector<std::string> local_bus_topics_;  ///< patterns of bus topics kept in this process
   std::unique_ptr<RedisBroker> broker_;  ///< null with the memory broker
-  SerialWorker sync_worker_;              ///< Redis reads a subscriber waits for, off the I/O threads
+  SerialWorker sync_worker_{1024};        ///< Redis reads subscribers wait for, off the I/O threads
 
   std::atomic<plugin::ConnectionId> next_id_{1};
   mutable std::mutex registry_mutex_;
