@@ -52,7 +52,7 @@ void Gateway::onPublication(std::size_t, const std::string& topic, std::uint64_t
       const auto lost = offset - 1 - state->offset;
       logger_->warn("topic={} events {}..{} were missed and are no longer in Redis's history", topic,
                     state->offset + 1, offset - 1);
-      for (std::uint64_t i = 0; i < lost; ++i) metrics_.drop(DropReason::HistoryGap);
+      metrics_.drop(DropReason::HistoryGap, lost);
       state->offset = offset - 1;
     }
     if (offset <= state->offset) return;

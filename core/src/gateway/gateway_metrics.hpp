@@ -60,7 +60,9 @@ class GatewayMetrics {
   std::atomic<std::int64_t> subscriptions{0};
   std::atomic<std::uint64_t> events_published{0};
 
-  void drop(DropReason reason) { drops_[static_cast<std::size_t>(reason)].fetch_add(1, std::memory_order_relaxed); }
+  void drop(DropReason reason, std::uint64_t count = 1) {
+    drops_[static_cast<std::size_t>(reason)].fetch_add(count, std::memory_order_relaxed);
+  }
   std::uint64_t drops(DropReason reason) const { return drops_[static_cast<std::size_t>(reason)].load(); }
   void closed(std::uint16_t code);
 
