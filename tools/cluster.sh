@@ -208,7 +208,7 @@ Tokens (JWT secret in EVENTNODE_JWT_SECRET=$EVENTNODE_JWT_SECRET; mint more with
 
 Try:
   curl -s -H "Authorization: Bearer \$ADMIN" 'http://127.0.0.1:$gw1_port/api/ws/connections?scope=cluster'
-  curl -s -H "Authorization: Bearer \$ADMIN" -d '{"topic":"user:alice","data":{"hello":"from gateway-1"}}' http://127.0.0.1:$gw1_port/api/v1/publish
+  curl -s -H "Authorization: Bearer \$ADMIN" -H 'Content-Type: application/json' -d '{"topic":"user:alice","data":{"hello":"from gateway-1"}}' http://127.0.0.1:$gw1_port/api/v1/publish
   python3 -m websockets 'ws://127.0.0.1:$gw2_port/ws?token=\$ALICE&subscriptions=solana:program:TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA'
   curl -s -X POST -d '{"count":3}' $SOLANA_RPC_URL/control/mint      # three SPL mints, seen by the listener
   curl -s http://127.0.0.1:$gw2_port/healthz

@@ -319,6 +319,39 @@ TEST_F(NodeCliTest, EveryStatusCarriesItsOwnReasonPhrase) {
   EXPECT_EQ(node.stop(SIGTERM), 0);
 }
 
+TEST_F(NodeCliTest, ABodyDeclaredAsSomethingOtherThanJsonIsRefusedWith415) {
+  const int port = freePort();
+  const auto file = nodeConfig(port, "  - name: alpha\n", "auth:\n  api_keys: [key-0123456789abcdef]\n");
+  ChildProcess node({EVENTNODE_BINARY, "--config", file.string()}, dir_ / "node.log");
+  ASSERT_TRUE(waitUntil([&] { return httpRequest(port, "GET", "/healthz").status == 200; }, std::chrono::seconds(20)));
+  const std::string body = R"({"topic":"t","data":1})";
+  const std::vector<std::string> key{"X-API-Key: key-0123456789abcdef"};
+  const auto with = [&](const std::string& content_type) {
+    auto headers = key;
+    headers.push_back("Content-Type: " + content_type);
+    return httpRequest(port, "POST", "/api/v1/publish", body, headers);
+  };
+  const auto refused = with("text/plain");
+  EXPECT_EQ(refused.status, 415);
+  EXPECT_NE(refused.body.find("unsupported_media_type"), std::string::npos) << refused.body;
+  EXPECT_NE(refused.body.find("text/plain"), std::string::npos) << refused.body;
+  EXPECT_EQ(with("application/x-www-form-urlencoded").status, 415);
+  EXPECT_EQ(with("application/json").status, 200);
+  EXPECT_EQ(with("Application/JSON; charset=utf-8").status, 200);
+  EXPECT_EQ(with("application/merge-patch+json").status, 200);
+  // No Content-Type at all is taken as JSON.
+  Poco::Net::StreamSocket socket(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(port)));
+  socket.setReceiveTimeout(Poco::Timespan(5, 0));
+  const std::string request = "POST /api/v1/publish HTTP/1.1\r\nHost: x\r\nX-API-Key: key-0123456789abcdef\r\n"
+                              "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  socket.sendBytes(request.data(), static_cast<int>(request.size()));
+  char buffer[1024];
+  const int received = socket.receiveBytes(buffer, sizeof(buffer));
+  const std::string answer(buffer, static_cast<std::size_t>(received));
+  EXPECT_EQ(answer.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << answer;
+  EXPECT_EQ(node.stop(SIGTERM), 0);
+}
+
 TEST_F(NodeCliTest, WithAuthRequiredEveryRouteButThePublicOnesNeedsACredential) {
   const auto run = [&](const std::string& public_routes) {
     const int port = freePort();

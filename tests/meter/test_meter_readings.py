@@ -202,7 +202,8 @@ class MeterReadingsTest(unittest.TestCase):
         import urllib.request
         raw = urllib.request.Request(f"http://127.0.0.1:{self.node.port}/api/meters/submit-reading",
                                      data=deep.encode(), method="POST",
-                                     headers={"Authorization": f"Bearer {self.alice}"})
+                                     headers={"Authorization": f"Bearer {self.alice}",
+                                              "Content-Type": "application/json"})
         try:
             urllib.request.urlopen(raw, timeout=10)
             self.fail("a body nested 100 deep was accepted")

@@ -153,7 +153,7 @@ HttpResult httpRequest(int port, const std::string& method, const std::string& p
       request.set(header.substr(0, colon), header.substr(colon + 2));
     }
     if (!body.empty() || method == "POST") {
-      request.setContentType("application/json");
+      if (!request.has("Content-Type")) request.setContentType("application/json");
       request.setContentLength(static_cast<std::streamsize>(body.size()));
     }
     session.sendRequest(request) << body;

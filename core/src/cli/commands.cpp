@@ -9,6 +9,8 @@
 
 #include <eventnode/plugin/api_version.hpp>
 
+#include <sys/resource.h>
+
 #include <csignal>
 #include <iostream>
 
@@ -97,6 +99,30 @@ int mintToken(const CliOptions& options) {
   }
 }
 
+namespace {
+
+/// Every WebSocket and HTTP connection is a descriptor: the soft limit (often
+/// 1,024) is raised to the hard one, as servers do, and an operator whose hard
+/// limit is below the configured caps is told so at start rather than by
+/// refused connections under load.
+void raiseOpenFileLimit(const LimitsSection& limits, spdlog::logger& logger) {
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) != 0) return;
+  if (files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+    ::getrlimit(RLIMIT_NOFILE, &files);
+  }
+  const auto wanted = limits.max_connections + limits.max_http_connections + 256;
+  if (files.rlim_cur != RLIM_INFINITY && files.rlim_cur < wanted) {
+    logger.warn("open file limit {} is below max_connections + max_http_connections ({}); raise it (ulimit -n, "
+                "LimitNOFILE=) or lower the caps, or connections past it are refused",
+                files.rlim_cur, wanted);
+  }
+}
+
+}  // namespace
+
 int runNode(const CliOptions& options) {
   NodeConfig config;
   std::vector<ConfigProblem> problems;
@@ -117,6 +143,7 @@ int runNode(const CliOptions& options) {
   const auto logger = logs.get("core.node");
   try {
     logs.configure(config.logging);
+    raiseOpenFileLimit(config.server.limits, *logger);
     Node node(std::move(config), logs);
     try {
       node.start();

@@ -266,6 +266,13 @@ NodeConfig loadNodeConfig(const fs::path& file, std::vector<ConfigProblem>& prob
   out_limits.max_subscriptions = limits["max_subscriptions"].as<std::size_t>(out_limits.max_subscriptions);
   out_limits.user_events_per_minute =
       limits["user_events_per_minute"].as<std::uint32_t>(out_limits.user_events_per_minute);
+  out_limits.max_http_connections = limits["max_http_connections"].as<std::size_t>(out_limits.max_http_connections);
+  out_limits.max_http_connections_per_ip =
+      limits["max_http_connections_per_ip"].as<std::size_t>(out_limits.max_http_connections_per_ip);
+  out_limits.http_queue = limits["http_queue"].as<std::size_t>(out_limits.http_queue);
+  out_limits.http_header_timeout = std::chrono::seconds(limits["http_header_timeout"].as<long long>(10));
+  out_limits.http_idle_timeout = std::chrono::seconds(limits["http_idle_timeout"].as<long long>(30));
+  out_limits.http_body_timeout = std::chrono::seconds(limits["http_body_timeout"].as<long long>(60));
   const auto tls = server["tls"];
   config.server.tls.enabled = tls["enabled"].as<bool>(false);
   config.server.tls.cert = resolvePath(config.base_dir, tls["cert"].as<std::string>(""));

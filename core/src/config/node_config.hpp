@@ -39,6 +39,14 @@ struct LimitsSection {
   std::uint32_t messages_per_second = 50;
   std::size_t max_subscriptions = 128;
   std::uint32_t user_events_per_minute = 60;  ///< 0: unlimited
+  // The HTTP side (before any upgrade): caps and deadlines so that idle or slow
+  // clients cannot hold it.
+  std::size_t max_http_connections = 20000;
+  std::size_t max_http_connections_per_ip = 1000;
+  std::size_t http_queue = 1024;                 ///< requests waiting for a worker; 503 beyond
+  std::chrono::seconds http_header_timeout{10};  ///< from a request's first byte to its whole header
+  std::chrono::seconds http_idle_timeout{30};    ///< a kept-alive connection between requests
+  std::chrono::seconds http_body_timeout{60};    ///< the whole body after the header; also an answer's write
 };
 
 struct ServerSection {

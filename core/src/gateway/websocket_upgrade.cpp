@@ -5,25 +5,18 @@
 
 #include <Poco/Base64Decoder.h>
 #include <Poco/Base64Encoder.h>
-#include <Poco/Net/HTTPServerRequest.h>
-#include <Poco/Net/HTTPServerRequestImpl.h>
-#include <Poco/Net/HTTPServerResponse.h>
-#include <Poco/Net/SecureStreamSocket.h>
 #include <Poco/SHA1Engine.h>
 #include <Poco/String.h>
-#include <Poco/URI.h>
 
 #include <sstream>
 
 namespace eventnode::core {
 namespace {
 
-void refuse(Poco::Net::HTTPServerResponse& response, int status, const std::string& code, const std::string& message) {
-  const auto body = plugin::HttpResponse::error(status, code, message).body;
-  response.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
-  response.setContentType("application/json");
-  response.setContentLength(static_cast<std::streamsize>(body.size()));
-  response.send() << body;
+UpgradeDecision refuse(int status, const std::string& code, const std::string& message) {
+  UpgradeDecision decision;
+  decision.refusal = plugin::HttpResponse::error(status, code, message);
+  return decision;
 }
 
 bool headerHasToken(const std::string& value, const std::string& token) {
@@ -65,85 +58,66 @@ std::string webSocketAccept(const std::string& key) {
   return out.str();
 }
 
-void WebSocketUpgradeHandler::handleRequest(Poco::Net::HTTPServerRequest& request,
-                                            Poco::Net::HTTPServerResponse& response) {
-  const Poco::URI uri(request.getURI());
-  std::string query_token;
-  std::string topics;
-  try {
-    for (const auto& [key, value] : uri.getQueryParameters()) {
-      if (key == "token")
-        query_token = value;
-      else if (key == "subscriptions")
-        topics = value;
-    }
-  } catch (const Poco::Exception&) {
-    refuse(response, 400, "bad_upgrade", "malformed query string");
-    return;
-  }
+std::optional<UpgradeDecision> WebSocketUpgrade::decide(const plugin::HttpRequest& request) const {
+  if (request.path == "/ws") return decide(request, nullptr);
+  if (const auto* endpoint = gateway_.findEndpoint(request.path)) return decide(request, endpoint);
+  return std::nullopt;
+}
 
+UpgradeDecision WebSocketUpgrade::decide(const plugin::HttpRequest& request,
+                                         const plugin::WebSocketEndpoint* endpoint) const {
+  const auto query = [&](const char* key) {
+    const auto it = request.query.find(key);
+    return it == request.query.end() ? std::string{} : it->second;
+  };
   plugin::Identity identity;
   std::optional<std::chrono::system_clock::time_point> expires_at;
   try {
-    identity = identifyCaller(auth_, request.get("Authorization", ""), request.get("X-API-Key", ""), query_token,
+    identity = identifyCaller(auth_, request.header("authorization"), request.header("x-api-key"), query("token"),
                               &expires_at);
   } catch (const AuthError& e) {
     gateway_.metrics().drop(DropReason::AuthFailed);
-    refuse(response, 401, "unauthorized", e.what());
-    return;
+    return refuse(401, "unauthorized", e.what());
   }
-  const auto access = endpoint_ ? endpoint_->access : plugin::RouteAccess::Public;
+  const auto access = endpoint ? endpoint->access : plugin::RouteAccess::Public;
   if (!identity.authenticated && (auth_.required() || access != plugin::RouteAccess::Public)) {
     gateway_.metrics().drop(DropReason::AuthFailed);
-    refuse(response, 401, "unauthorized", "a token is required: ?token=<JWT> or Authorization: Bearer <JWT>");
-    return;
+    return refuse(401, "unauthorized", "a token is required: ?token=<JWT> or Authorization: Bearer <JWT>");
   }
   if (access == plugin::RouteAccess::Admin && !identity.isAdmin()) {
-    refuse(response, 403, "forbidden", "this endpoint needs the admin role");
-    return;
+    return refuse(403, "forbidden", "this endpoint needs the admin role");
   }
 
-  const auto key = request.get("Sec-WebSocket-Key", "");
-  if (Poco::icompare(request.get("Upgrade", ""), "websocket") != 0 ||
-      !headerHasToken(request.get("Connection", ""), "upgrade") || request.getMethod() != "GET") {
-    refuse(response, 400, "bad_upgrade", "this path takes WebSocket connections only (GET with Upgrade: websocket)");
-    return;
+  const auto key = request.header("sec-websocket-key");
+  if (Poco::icompare(request.header("upgrade"), "websocket") != 0 ||
+      !headerHasToken(request.header("connection"), "upgrade") || request.method != "GET") {
+    return refuse(400, "bad_upgrade", "this path takes WebSocket connections only (GET with Upgrade: websocket)");
   }
-  if (request.get("Sec-WebSocket-Version", "") != "13") {
-    response.set("Sec-WebSocket-Version", "13");
-    refuse(response, 400, "bad_upgrade", "Sec-WebSocket-Version must be 13");
-    return;
+  if (request.header("sec-websocket-version") != "13") {
+    auto decision = refuse(400, "bad_upgrade", "Sec-WebSocket-Version must be 13");
+    decision.refusal->headers.emplace_back("Sec-WebSocket-Version", "13");
+    return decision;
   }
-  if (!isValidKey(key)) {
-    refuse(response, 400, "bad_upgrade", "Sec-WebSocket-Key must be 16 bytes in base64");
-    return;
-  }
+  if (!isValidKey(key)) return refuse(400, "bad_upgrade", "Sec-WebSocket-Key must be 16 bytes in base64");
 
-  const auto ip = request.clientAddress().host().toString();
-  if (const auto refusal = gateway_.admit(ip)) {
-    refuse(response, refusal->status, refusal->code, refusal->message);
-    return;
-  }
-  try {
-    response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_SWITCHING_PROTOCOLS);
-    response.set("Upgrade", "websocket");
-    response.set("Connection", "Upgrade");
-    response.set("Sec-WebSocket-Accept", webSocketAccept(key));
-    response.setContentLength(0);
-    response.send().flush();
-    // From here on the socket belongs to the gateway, not to the HTTP session.
-    auto socket = static_cast<Poco::Net::HTTPServerRequestImpl&>(request).detachSocket();
-    const bool tls = socket.secure();
-    // The connection ends when its token does (close 4001): a steady-clock deadline, immune to clock steps.
-    std::optional<std::chrono::steady_clock::time_point> token_deadline;
-    if (expires_at)
-      token_deadline = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                                              *expires_at - std::chrono::system_clock::now());
-    gateway_.adopt(std::move(socket), tls, std::move(identity), ip, endpoint_, splitTopics(topics), token_deadline);
-  } catch (const Poco::Exception& e) {
-    gateway_.release(ip);
-    logger_->warn("upgrade failed remote={} error=\"{}\"", ip, e.displayText());
-  }
+  const auto ip = request.remote_address;
+  if (const auto refusal = gateway_.admit(ip)) return refuse(refusal->status, refusal->code, refusal->message);
+
+  UpgradeDecision decision;
+  decision.response_head =
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
+      webSocketAccept(key) + "\r\n\r\n";
+  // The connection ends when its token does (close 4001): a steady-clock deadline, immune to clock steps.
+  std::optional<std::chrono::steady_clock::time_point> token_deadline;
+  if (expires_at)
+    token_deadline = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                                            *expires_at - std::chrono::system_clock::now());
+  decision.adopt = [this, identity, ip, endpoint, topics = splitTopics(query("subscriptions")),
+                    token_deadline](Poco::Net::StreamSocket socket, bool tls) mutable {
+    gateway_.adopt(std::move(socket), tls, std::move(identity), ip, endpoint, std::move(topics), token_deadline);
+  };
+  decision.abandon = [this, ip] { gateway_.release(ip); };
+  return decision;
 }
 
 }  // namespace eventnode::core

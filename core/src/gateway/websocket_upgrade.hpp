@@ -1,32 +1,33 @@
 #pragma once
 // The HTTP side of a WebSocket connection: authenticates the caller, applies
 // the admission limits and answers refusals with JSON before any upgrade,
-// performs the RFC 6455 handshake, then hands the socket to the gateway's
-// I/O threads and returns the HTTP worker to the pool.
+// and prepares the RFC 6455 handshake. The HTTP server writes the 101 and
+// then hands the socket to the gateway's I/O threads.
 #include "auth/jwt_authenticator.hpp"
 #include "gateway/gateway.hpp"
+#include "http/http_server.hpp"
 
-#include <Poco/Net/HTTPRequestHandler.h>
 #include <spdlog/logger.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace eventnode::core {
 
-class WebSocketUpgradeHandler final : public Poco::Net::HTTPRequestHandler {
+class WebSocketUpgrade {
  public:
-  /// `endpoint` null means the core /ws dialect.
-  WebSocketUpgradeHandler(Gateway& gateway, const JwtAuthenticator& auth, const plugin::WebSocketEndpoint* endpoint,
-                          std::shared_ptr<spdlog::logger> logger)
-      : gateway_(gateway), auth_(auth), endpoint_(endpoint), logger_(std::move(logger)) {}
+  WebSocketUpgrade(Gateway& gateway, const JwtAuthenticator& auth, std::shared_ptr<spdlog::logger> logger)
+      : gateway_(gateway), auth_(auth), logger_(std::move(logger)) {}
 
-  void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override;
+  /// Nothing when `request.path` is not a WebSocket path (/ws or a plugin's endpoint).
+  std::optional<UpgradeDecision> decide(const plugin::HttpRequest& request) const;
 
  private:
+  UpgradeDecision decide(const plugin::HttpRequest& request, const plugin::WebSocketEndpoint* endpoint) const;
+
   Gateway& gateway_;
   const JwtAuthenticator& auth_;
-  const plugin::WebSocketEndpoint* endpoint_;
   std::shared_ptr<spdlog::logger> logger_;
 };
 

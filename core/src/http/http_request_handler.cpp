@@ -2,11 +2,6 @@
 
 #include "errors.hpp"
 
-#include <Poco/Net/HTTPServerRequest.h>
-#include <Poco/Net/HTTPServerResponse.h>
-#include <Poco/String.h>
-#include <Poco/URI.h>
-
 #include <chrono>
 
 namespace eventnode::core {
@@ -17,7 +12,27 @@ std::string lower(std::string text) {
   return text;
 }
 
+/// Every body the node's routes take is JSON: one declared as something else
+/// is refused before any handler parses it. None declared is taken as JSON.
+bool declaresOtherThanJson(const plugin::HttpRequest& request) {
+  if (request.body.empty() || (request.method != "POST" && request.method != "PUT" && request.method != "PATCH"))
+    return false;
+  const auto content_type = request.header("content-type");
+  return !content_type.empty() && !isJsonMediaType(content_type);
+}
+
 }  // namespace
+
+bool isJsonMediaType(std::string_view content_type) {
+  auto type = lower(std::string(content_type.substr(0, content_type.find(';'))));
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.pop_back();
+  const auto first = type.find_first_not_of(" \t");
+  type.erase(0, first == std::string::npos ? type.size() : first);
+  constexpr std::string_view kPrefix = "application/";
+  constexpr std::string_view kSuffix = "+json";
+  return type == "application/json" ||
+         (type.size() > kPrefix.size() + kSuffix.size() && type.starts_with(kPrefix) && type.ends_with(kSuffix));
+}
 
 plugin::Identity identifyCaller(const JwtAuthenticator& auth, const std::string& authorization_header,
                                 const std::string& api_key_header, const std::string& query_token,
@@ -39,52 +54,24 @@ plugin::Identity identifyCaller(const JwtAuthenticator& auth, const std::string&
   return auth.verify(token, expires_at);
 }
 
-void HttpRequestHandler::handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) {
+plugin::HttpResponse HttpRequestHandler::answer(plugin::HttpRequest& request) const {
   const auto started = std::chrono::steady_clock::now();
-  plugin::HttpResponse answer_value;
+  plugin::HttpResponse response;
   try {
-    answer_value = answer(request);
+    response = route(request);
   } catch (const std::exception& e) {
-    logger_->error("request failed method={} path={} error=\"{}\"", request.getMethod(),
-                   Poco::URI(request.getURI()).getPath(), e.what());
-    answer_value = plugin::HttpResponse::error(500, "internal_error", "internal error; see the node's log");
+    logger_->error("request failed method={} path={} error=\"{}\"", request.method, request.path, e.what());
+    response = plugin::HttpResponse::error(500, "internal_error", "internal error; see the node's log");
   }
-  // setStatus alone keeps the reason phrase "OK" whatever the status: "413 OK", "404 OK".
-  response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(answer_value.status));
-  response.setContentType(answer_value.content_type);
-  for (const auto& [name, value] : answer_value.headers) response.set(name, value);
-  response.setContentLength(static_cast<std::streamsize>(answer_value.body.size()));
-  response.send().write(answer_value.body.data(), static_cast<std::streamsize>(answer_value.body.size()));
-  // Checked first: the arguments re-parse the URI, which every request would pay for otherwise.
   if (logger_->should_log(spdlog::level::debug)) {
     logger_->debug(
-        "http method={} uri_path={} status={} us={}", request.getMethod(), Poco::URI(request.getURI()).getPath(),
-        answer_value.status,
+        "http method={} uri_path={} status={} us={}", request.method, request.path, response.status,
         std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
   }
+  return response;
 }
 
-plugin::HttpResponse HttpRequestHandler::answer(Poco::Net::HTTPServerRequest& request) {
-  // Two lengths, or a length beside chunked encoding, let a proxy and this node
-  // disagree on where the body ends (request smuggling): refused, and the
-  // connection closed, since the rest of its bytes cannot be trusted.
-  std::size_t lengths = 0;
-  for (const auto& [name, value] : request) lengths += Poco::icompare(name, "Content-Length") == 0 ? 1 : 0;
-  if (lengths > 1 || (lengths == 1 && request.getChunkedTransferEncoding())) {
-    auto refusal = plugin::HttpResponse::error(
-        400, "bad_request",
-        lengths > 1 ? "more than one Content-Length header" : "Content-Length together with chunked encoding");
-    refusal.headers.emplace_back("Connection", "close");
-    return refusal;
-  }
-  const Poco::URI uri(request.getURI());
-  plugin::HttpRequest req;
-  req.method = request.getMethod();
-  req.path = uri.getPath();
-  for (const auto& [key, value] : uri.getQueryParameters()) req.query[key] = value;
-  for (const auto& [name, value] : request) req.headers[lower(name)] = value;
-  req.remote_address = request.clientAddress().host().toString();
-
+plugin::HttpResponse HttpRequestHandler::route(plugin::HttpRequest& req) const {
   const auto lookup = router_.find(req.method, req.path);
   if (lookup.outcome == HttpRouter::Outcome::NotFound) {
     return plugin::HttpResponse::error(404, "not_found", "no route for " + req.path);
@@ -115,25 +102,11 @@ plugin::HttpResponse HttpRequestHandler::answer(Poco::Net::HTTPServerRequest& re
   if (access == plugin::RouteAccess::Admin && !req.identity.isAdmin()) {
     return plugin::HttpResponse::error(403, "forbidden", "this route needs the admin role");
   }
-
-  if (request.hasContentLength() && request.getContentLength64() > static_cast<std::int64_t>(max_body_bytes_)) {
-    return plugin::HttpResponse::error(413, "body_too_large",
-                                       "request body exceeds " + std::to_string(max_body_bytes_) + " bytes");
+  if (declaresOtherThanJson(req)) {
+    return plugin::HttpResponse::error(
+        415, "unsupported_media_type",
+        "the body must be JSON (Content-Type: application/json), not " + req.header("content-type"));
   }
-  // RFC 9112 §6.3: a request with neither Content-Length nor chunked encoding
-  // has no body. Reading one anyway would wait for a body that never comes.
-  const bool has_body = request.hasContentLength() || request.getChunkedTransferEncoding();
-  auto& in = request.stream();
-  std::string body;
-  char buffer[16384];
-  while (has_body && (in.read(buffer, sizeof(buffer)) || in.gcount() > 0)) {
-    body.append(buffer, static_cast<std::size_t>(in.gcount()));
-    if (body.size() > max_body_bytes_) {
-      return plugin::HttpResponse::error(413, "body_too_large",
-                                         "request body exceeds " + std::to_string(max_body_bytes_) + " bytes");
-    }
-  }
-  req.body = std::move(body);
   req.path_params = lookup.params;
 
   try {

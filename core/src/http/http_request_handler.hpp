@@ -1,10 +1,10 @@
 #pragma once
-// Answers one HTTP request: converts it to the plugin API's HttpRequest,
-// checks the route's access rule and calls the route's handler.
+// Answers one parsed HTTP request: finds its route, checks who is calling
+// against the route's access rule and auth.required, and calls the route's
+// handler. Holds no socket and no thread: the server calls it on a worker.
 #include "auth/jwt_authenticator.hpp"
 #include "http/http_router.hpp"
 
-#include <Poco/Net/HTTPRequestHandler.h>
 #include <spdlog/logger.h>
 
 #include <chrono>
@@ -13,22 +13,24 @@
 
 namespace eventnode::core {
 
-class HttpRequestHandler final : public Poco::Net::HTTPRequestHandler {
+class HttpRequestHandler {
  public:
-  HttpRequestHandler(const HttpRouter& router, const JwtAuthenticator& auth, std::size_t max_body_bytes,
-                     std::shared_ptr<spdlog::logger> logger)
-      : router_(router), auth_(auth), max_body_bytes_(max_body_bytes), logger_(std::move(logger)) {}
+  HttpRequestHandler(const HttpRouter& router, const JwtAuthenticator& auth, std::shared_ptr<spdlog::logger> logger)
+      : router_(router), auth_(auth), logger_(std::move(logger)) {}
 
-  void handleRequest(Poco::Net::HTTPServerRequest& request, Poco::Net::HTTPServerResponse& response) override;
+  /// Never throws: a handler's exception becomes a 500 naming the route's owner.
+  plugin::HttpResponse answer(plugin::HttpRequest& request) const;
 
  private:
-  plugin::HttpResponse answer(Poco::Net::HTTPServerRequest& request);
+  plugin::HttpResponse route(plugin::HttpRequest& request) const;
 
   const HttpRouter& router_;
   const JwtAuthenticator& auth_;
-  std::size_t max_body_bytes_;
   std::shared_ptr<spdlog::logger> logger_;
 };
+
+/// application/json or application/...+json, parameters ignored, any case.
+bool isJsonMediaType(std::string_view content_type);
 
 /// Who is calling: a verified Bearer token, an API key (admin), or anonymous.
 /// Throws AuthError when a credential is present but not valid. `expires_at`

@@ -4,8 +4,6 @@
 #include "gateway/gateway_routes.hpp"
 #include "gateway/websocket_upgrade.hpp"
 
-#include <Poco/Net/HTTPServerRequest.h>
-#include <Poco/URI.h>
 #include "version.hpp"
 
 #include <filesystem>
@@ -66,16 +64,9 @@ void Node::start() {
   router_.freeze();
   gateway_.freeze();
   const auto server_logger = logs_.get("core.server");
-  server_ = std::make_unique<HttpServer>(
-      config_.server, router_, auth_, server_logger,
-      [this, server_logger](const Poco::Net::HTTPServerRequest& request) -> Poco::Net::HTTPRequestHandler* {
-        const auto path = Poco::URI(request.getURI()).getPath();
-        if (path == "/ws") return new WebSocketUpgradeHandler(gateway_, auth_, nullptr, server_logger);
-        if (const auto* endpoint = gateway_.findEndpoint(path)) {
-          return new WebSocketUpgradeHandler(gateway_, auth_, endpoint, server_logger);
-        }
-        return nullptr;
-      });
+  upgrades_ = std::make_unique<WebSocketUpgrade>(gateway_, auth_, server_logger);
+  server_ = std::make_unique<HttpServer>(config_.server, router_, auth_, server_logger,
+                                         [this](const plugin::HttpRequest& request) { return upgrades_->decide(request); });
   try {
     server_->start();
   } catch (...) {
@@ -84,6 +75,7 @@ void Node::start() {
     plugins_.stopAll();
     throw;
   }
+  addHttpMetrics();
   logger_->info("node ready node_id={} port={}", config_.node.id, server_->port());
 }
 
@@ -92,6 +84,24 @@ void Node::stop() {
   gateway_.stop();  // every client gets 1001 while the plugins still run
   plugins_.stopAll();
   scheduler_.shutdown();
+}
+
+void Node::addHttpMetrics() {
+  const auto& http = server_->counters();
+  const auto read = [](const auto& counter) { return [&counter] { return static_cast<double>(counter.load()); }; };
+  metrics_.observe("core", "eventnode_http_connections", "Open HTTP connections (not upgraded to WebSocket).",
+                   plugin::MetricType::Gauge, {}, read(http.open_connections));
+  metrics_.observe("core", "eventnode_http_requests_total", "Complete HTTP requests read.", plugin::MetricType::Counter,
+                   {}, read(http.requests));
+  const std::string refused_help = "HTTP connections and requests refused or closed by the server's own limits.";
+  metrics_.observe("core", "eventnode_http_refused_total", refused_help, plugin::MetricType::Counter,
+                   {{"reason", "busy"}}, read(http.refused_busy));
+  metrics_.observe("core", "eventnode_http_refused_total", refused_help, plugin::MetricType::Counter,
+                   {{"reason", "too_many_connections"}}, read(http.refused_connections));
+  metrics_.observe("core", "eventnode_http_refused_total", refused_help, plugin::MetricType::Counter,
+                   {{"reason", "timeout"}}, read(http.timed_out));
+  metrics_.observe("core", "eventnode_http_refused_total", refused_help, plugin::MetricType::Counter,
+                   {{"reason", "malformed"}}, read(http.malformed));
 }
 
 void Node::addCoreRoutes() {

@@ -5,6 +5,7 @@
 #include "bus/event_bus.hpp"
 #include "config/node_config.hpp"
 #include "gateway/gateway.hpp"
+#include "gateway/websocket_upgrade.hpp"
 #include "http/http_router.hpp"
 #include "http/http_server.hpp"
 #include "logging/log_registry.hpp"
@@ -37,6 +38,8 @@ class Node {
 
  private:
   void addCoreRoutes();
+  /// The HTTP server's connections, requests and refusals on /metrics.
+  void addHttpMetrics();
 
   NodeConfig config_;
   LogRegistry& logs_;
@@ -51,6 +54,7 @@ class Node {
   JwtAuthenticator auth_;
   Gateway gateway_;
   CoreServices services_;
+  std::unique_ptr<WebSocketUpgrade> upgrades_;
   std::unique_ptr<HttpServer> server_;
   std::chrono::steady_clock::time_point started_at_;
 };
