@@ -11,6 +11,7 @@ using plugin::Json;
 
 /// Parses a JSON body, or says what is wrong with it.
 std::optional<HttpResponse> parseBody(const HttpRequest& request, Json& body) {
+  if (auto refusal = plugin::refuseNonJsonBody(request)) return refusal;
   auto read = plugin::readJson(request.body);
   if (!read.ok()) return HttpResponse::error(400, "bad_json", "the body is refused: " + read.error);
   body = std::move(read.value);

@@ -12,27 +12,7 @@ std::string lower(std::string text) {
   return text;
 }
 
-/// Every body the node's routes take is JSON: one declared as something else
-/// is refused before any handler parses it. None declared is taken as JSON.
-bool declaresOtherThanJson(const plugin::HttpRequest& request) {
-  if (request.body.empty() || (request.method != "POST" && request.method != "PUT" && request.method != "PATCH"))
-    return false;
-  const auto content_type = request.header("content-type");
-  return !content_type.empty() && !isJsonMediaType(content_type);
-}
-
 }  // namespace
-
-bool isJsonMediaType(std::string_view content_type) {
-  auto type = lower(std::string(content_type.substr(0, content_type.find(';'))));
-  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.pop_back();
-  const auto first = type.find_first_not_of(" \t");
-  type.erase(0, first == std::string::npos ? type.size() : first);
-  constexpr std::string_view kPrefix = "application/";
-  constexpr std::string_view kSuffix = "+json";
-  return type == "application/json" ||
-         (type.size() > kPrefix.size() + kSuffix.size() && type.starts_with(kPrefix) && type.ends_with(kSuffix));
-}
 
 plugin::Identity identifyCaller(const JwtAuthenticator& auth, const std::string& authorization_header,
                                 const std::string& api_key_header, const std::string& query_token,
@@ -101,11 +81,6 @@ plugin::HttpResponse HttpRequestHandler::route(plugin::HttpRequest& req) const {
   }
   if (access == plugin::RouteAccess::Admin && !req.identity.isAdmin()) {
     return plugin::HttpResponse::error(403, "forbidden", "this route needs the admin role");
-  }
-  if (declaresOtherThanJson(req)) {
-    return plugin::HttpResponse::error(
-        415, "unsupported_media_type",
-        "the body must be JSON (Content-Type: application/json), not " + req.header("content-type"));
   }
   req.path_params = lookup.params;
 

@@ -29,9 +29,6 @@ class HttpRequestHandler {
   std::shared_ptr<spdlog::logger> logger_;
 };
 
-/// application/json or application/...+json, parameters ignored, any case.
-bool isJsonMediaType(std::string_view content_type);
-
 /// Who is calling: a verified Bearer token, an API key (admin), or anonymous.
 /// Throws AuthError when a credential is present but not valid. `expires_at`
 /// receives the token's expiry (none for an API key or no token).

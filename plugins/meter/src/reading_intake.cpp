@@ -51,6 +51,7 @@ ReadingIntake::ReadingIntake(const MeterSettings& settings, MeterStore& store, p
 HttpResponse ReadingIntake::registerMeter(const HttpRequest& request) {
   const auto& who = request.identity;
   if (!mayUseMeters(who)) return notProsumer();
+  if (auto refusal = plugin::refuseNonJsonBody(request)) return *refusal;
   const auto read = plugin::readJson(request.body, {.max_depth = 8, .max_bytes = 16 * 1024});
   if (!read.ok()) return HttpResponse::error(400, "bad_json", "the body is not JSON: " + read.error);
   const auto& body = read.value;
@@ -120,6 +121,7 @@ HttpResponse ReadingIntake::refuse(const std::string& submitted_by, const std::s
 HttpResponse ReadingIntake::submitReading(const HttpRequest& request) {
   const auto& who = request.identity;
   if (!mayUseMeters(who)) return notProsumer();
+  if (auto refusal = plugin::refuseNonJsonBody(request)) return *refusal;
   auto parsed = parseSubmission(request.body);
   if (const auto* error = std::get_if<BodyError>(&parsed)) {
     return HttpResponse::error(400, error->field.empty() ? "bad_json" : "bad_request", error->message);

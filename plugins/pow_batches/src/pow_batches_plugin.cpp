@@ -107,6 +107,7 @@ class PowBatchesPlugin final : public plugin::Plugin {
   }
 
   HttpResponse receiveOverHttp(BatchKind kind, const HttpRequest& request) {
+    if (auto refusal = plugin::refuseNonJsonBody(request)) return *refusal;
     auto parsed = parseBatchBody(kind, request.body, settings_.timing.max_batch_length);
     if (auto* error = std::get_if<ParseError>(&parsed))
       return HttpResponse::error(400, error->bad_json ? "bad_json" : "invalid_batch", error->message);

@@ -80,10 +80,12 @@ HttpResponse refusal(const Outcome& outcome, const char* code) {
   return HttpResponse::error(400, code, outcome.message);
 }
 
-/// Runs a handler, turning bad input into 400 and an unavailable ledger into 503.
+/// Runs a handler, turning a body that is not JSON into 415, bad input into
+/// 400 and an unavailable ledger into 503.
 template <typename Handler>
 plugin::HttpHandler guarded(Handler handler) {
   return [handler = std::move(handler)](const HttpRequest& request) {
+    if (auto refusal = plugin::refuseNonJsonBody(request)) return *refusal;
     try {
       return handler(request);
     } catch (const InputError& e) {

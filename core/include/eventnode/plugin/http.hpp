@@ -4,9 +4,12 @@
 /// block for I/O (for example a durable write), and must be thread-safe.
 #include <eventnode/plugin/json.hpp>
 
+#include <algorithm>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -67,6 +70,30 @@ struct HttpRoute {
   RouteAccess access = RouteAccess::Public;
   HttpHandler handler;
 };
+
+/// True for application/json and application/...+json, parameters
+/// (`; charset=utf-8`) ignored, in any case.
+inline bool isJsonMediaType(std::string_view content_type) {
+  std::string type(content_type.substr(0, content_type.find(';')));
+  for (auto& c : type) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) type.pop_back();
+  type.erase(0, std::min(type.find_first_not_of(" \t"), type.size()));
+  constexpr std::string_view kPrefix = "application/";
+  constexpr std::string_view kSuffix = "+json";
+  return type == "application/json" ||
+         (type.size() > kPrefix.size() + kSuffix.size() && type.starts_with(kPrefix) && type.ends_with(kSuffix));
+}
+
+/// The check a route that reads a JSON body makes first: 415 when the request
+/// has a body declared as something other than JSON (none declared is taken
+/// as JSON), nothing otherwise. Routes that take other bodies do not call it.
+inline std::optional<HttpResponse> refuseNonJsonBody(const HttpRequest& request) {
+  if (request.body.empty()) return std::nullopt;
+  const auto content_type = request.header("content-type");
+  if (content_type.empty() || isJsonMediaType(content_type)) return std::nullopt;
+  return HttpResponse::error(415, "unsupported_media_type",
+                             "the body must be JSON (Content-Type: application/json), not " + content_type);
+}
 
 inline std::string HttpRequest::header(std::string name) const {
   for (auto& c : name) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
