@@ -187,7 +187,7 @@ Options parseOptions(int argc, char** argv) {
 }
 
 // ---------------------------------------------------------------------------
-// Counters: what the RESULT line reports; `failed` ones make the exit status 1.
+// Counters: what the RESULT line reports; result() says which of them fail the run.
 
 struct Counters {
   uint64_t connects_started = 0;
@@ -232,9 +232,9 @@ struct Slot {
   bool stalled = false;
   uint16_t topic = 0;
   uint16_t source = 0;
-  int64_t deadline_ns = 0;  // setup or the close handshake must be done by then
-  int64_t closing_since_ns = 0;
-  int64_t last_event_ns = 0;  // or when the connection opened
+  int64_t deadline_ns = 0;       // setup or the close handshake must be done by then
+  int64_t closing_since_ns = 0;  // when our close frame went out
+  int64_t last_event_ns = 0;     // or when the connection opened
   int64_t last_offset = -1;
   std::string accept;
   std::string in;
