@@ -1,22 +1,27 @@
-// bench_support: the pieces both benchmark programs (ws_fanout_bench and
-// pow_intake_bench) need in exactly the same form: a monotonic clock, a
-// latency histogram, a cheap RNG, printf-style formatting, WebSocket framing
-// and handshake helpers, raw HTTP header lookup, JSON string scanning without
-// a parser, /proc readings of the node's CPU time and RSS, and the walk over
-// `--flag value` arguments.
+// bench_support: the pieces the benchmark programs (ws_fanout_bench,
+// pow_intake_bench, ws_soak) need in exactly the same form: a monotonic clock,
+// a latency histogram, a cheap RNG, printf-style formatting, WebSocket framing
+// and handshake helpers, raw HTTP header and response parsing, JSON scanning
+// without a parser, address and file-limit set-up, /proc readings of the
+// node's CPU time and RSS, and the walk over `--flag value` arguments.
 //
 // Header-only so each program still builds from its one .cpp (see
 // CMakeLists.txt here), and everything is `inline` so a second translation
-// unit could include it too. Only what is the same in both programs lives
+// unit could include it too. Only what is the same in several programs lives
 // here; what one program alone needs stays in that program.
 #pragma once
 
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <cstdarg>
 #include <cstdint>
@@ -201,6 +206,85 @@ inline std::string_view findString(std::string_view text, std::string_view key) 
   return {p, static_cast<std::size_t>(q - p)};
 }
 
+/// Percent-encodes everything but unreserved characters (and ':'), for a query value.
+inline std::string urlEncode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char ch : s) {
+    const auto u = static_cast<unsigned char>(ch);
+    if (std::isalnum(u) || ch == '-' || ch == '_' || ch == '.' || ch == '~' || ch == ':') {
+      out += ch;
+    } else {
+      out += '%';
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    }
+  }
+  return out;
+}
+
+/// The integer after `key` (which includes its quotes and colon) in a JSON text,
+/// without parsing the document; nullopt when absent or not a number.
+inline std::optional<int64_t> findInt(std::string_view text, std::string_view key, std::size_t from = 0) {
+  if (from >= text.size()) return std::nullopt;
+  const void* hit = memmem(text.data() + from, text.size() - from, key.data(), key.size());
+  if (hit == nullptr) return std::nullopt;
+  const char* p = static_cast<const char*>(hit) + key.size();
+  const char* end = text.data() + text.size();
+  while (p < end && (*p == ' ' || *p == '\t')) ++p;
+  int64_t value = 0;
+  const auto [stop, ec] = std::from_chars(p, end, value);
+  if (ec != std::errc{} || stop == p) return std::nullopt;
+  return value;
+}
+
+/// One HTTP/1.1 response, as the benches' keep-alive publishers read them.
+struct HttpResponse {
+  int status = 0;
+  std::string body;
+  bool close = false;  // the server said Connection: close
+};
+
+/// Takes the first complete response (Content-Length or chunked body) off the
+/// front of `in`; nullopt, with `in` untouched, until all of it has arrived.
+inline std::optional<HttpResponse> takeHttpResponse(std::string& in) {
+  const auto head_end = in.find("\r\n\r\n");
+  if (head_end == std::string::npos) return std::nullopt;
+  const std::string_view head(in.data(), head_end + 2);
+  HttpResponse out;
+  if (const auto sp = head.find(' '); sp != std::string_view::npos) {
+    std::from_chars(head.data() + sp + 1, head.data() + head.size(), out.status);
+  }
+  std::size_t pos = head_end + 4;
+  const auto te = headerValue(head, "transfer-encoding");
+  if (te && lower(*te).find("chunked") != std::string::npos) {
+    for (;;) {
+      const auto line_end = in.find("\r\n", pos);
+      if (line_end == std::string::npos) return std::nullopt;
+      std::size_t size = 0;
+      std::from_chars(in.data() + pos, in.data() + line_end, size, 16);
+      if (size == 0) {
+        if (in.size() < line_end + 4) return std::nullopt;
+        pos = line_end + 4;
+        break;
+      }
+      if (in.size() < line_end + 2 + size + 2) return std::nullopt;
+      out.body.append(in, line_end + 2, size);
+      pos = line_end + 2 + size + 2;
+    }
+  } else {
+    std::size_t length = 0;
+    if (const auto cl = headerValue(head, "content-length"))
+      std::from_chars(cl->data(), cl->data() + cl->size(), length);
+    if (in.size() < pos + length) return std::nullopt;
+    out.body.assign(in, pos, length);
+    pos += length;
+  }
+  out.close = lower(headerValue(head, "connection").value_or("")) == "close";
+  in.erase(0, pos);
+  return out;
+}
+
 // ---------------------------------------------------------------------------
 // WebSocket (RFC 6455): handshake and framing. Each bench plays one side
 // (subscriber clients, ML node servers) over its own non-blocking sockets, so
@@ -277,6 +361,52 @@ inline std::optional<FrameHeader> parseFrameHeader(const unsigned char* p, std::
 inline int closeCode(std::string_view payload) {
   return payload.size() >= 2 ? (static_cast<unsigned char>(payload[0]) << 8) | static_cast<unsigned char>(payload[1])
                              : 1005;
+}
+
+/// One masked client frame (RFC 6455 §5.3).
+inline std::string clientFrame(uint8_t opcode, std::string_view payload, uint32_t mask_key) {
+  std::string f;
+  f.reserve(payload.size() + 14);
+  appendFrameHeader(f, opcode, payload.size(), /*masked=*/true);
+  const unsigned char mask[4] = {static_cast<unsigned char>(mask_key >> 24), static_cast<unsigned char>(mask_key >> 16),
+                                 static_cast<unsigned char>(mask_key >> 8), static_cast<unsigned char>(mask_key)};
+  f.append(reinterpret_cast<const char*>(mask), 4);
+  for (std::size_t i = 0; i < payload.size(); ++i) f.push_back(static_cast<char>(payload[i] ^ mask[i % 4]));
+  return f;
+}
+
+// ---------------------------------------------------------------------------
+// Sockets
+
+/// An IPv4 address for `host` (dotted quad, else resolved) and `port`; throws when it cannot be resolved.
+inline sockaddr_in resolve(const std::string& host, int port) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) == 1) return addr;
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* result = nullptr;
+  if (getaddrinfo(host.c_str(), nullptr, &hints, &result) != 0 || result == nullptr)
+    throw std::runtime_error("cannot resolve host '" + host + "'");
+  addr.sin_addr = reinterpret_cast<sockaddr_in*>(result->ai_addr)->sin_addr;
+  freeaddrinfo(result);
+  return addr;
+}
+
+/// Raises the soft open-file limit to the hard one; throws when even that is below `needed`.
+inline void raiseFileLimit(int needed) {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  if (lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+    getrlimit(RLIMIT_NOFILE, &lim);
+  }
+  if (lim.rlim_cur != RLIM_INFINITY && static_cast<long>(lim.rlim_cur) < needed)
+    throw std::runtime_error("open-file limit " + std::to_string(lim.rlim_cur) + " is below the " +
+                             std::to_string(needed) + " this run needs; lower --connections");
 }
 
 // ---------------------------------------------------------------------------

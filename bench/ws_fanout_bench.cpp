@@ -241,81 +241,6 @@ std::optional<Options> parseOptions(int argc, char** argv) {
 }
 
 // ---------------------------------------------------------------------------
-// Small helpers
-
-std::string urlEncode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const char ch : s) {
-    const auto u = static_cast<unsigned char>(ch);
-    if (std::isalnum(u) || ch == '-' || ch == '_' || ch == '.' || ch == '~' || ch == ':') {
-      out += ch;
-    } else {
-      out += '%';
-      out += kHex[u >> 4];
-      out += kHex[u & 15];
-    }
-  }
-  return out;
-}
-
-/// The integer after `key` (which includes its quotes and colon) in a JSON text,
-/// without parsing the document; nullopt when absent or not a number.
-std::optional<int64_t> findInt(std::string_view text, std::string_view key, std::size_t from = 0) {
-  if (from >= text.size()) return std::nullopt;
-  const void* hit = memmem(text.data() + from, text.size() - from, key.data(), key.size());
-  if (hit == nullptr) return std::nullopt;
-  const char* p = static_cast<const char*>(hit) + key.size();
-  const char* end = text.data() + text.size();
-  while (p < end && (*p == ' ' || *p == '\t')) ++p;
-  int64_t value = 0;
-  const auto [stop, ec] = std::from_chars(p, end, value);
-  if (ec != std::errc{} || stop == p) return std::nullopt;
-  return value;
-}
-
-/// One masked client frame (RFC 6455 §5.3).
-std::string clientFrame(uint8_t opcode, std::string_view payload, uint32_t mask_key) {
-  std::string f;
-  f.reserve(payload.size() + 14);
-  appendFrameHeader(f, opcode, payload.size(), /*masked=*/true);
-  const unsigned char mask[4] = {static_cast<unsigned char>(mask_key >> 24), static_cast<unsigned char>(mask_key >> 16),
-                                 static_cast<unsigned char>(mask_key >> 8), static_cast<unsigned char>(mask_key)};
-  f.append(reinterpret_cast<const char*>(mask), 4);
-  for (std::size_t i = 0; i < payload.size(); ++i) f.push_back(static_cast<char>(payload[i] ^ mask[i % 4]));
-  return f;
-}
-
-sockaddr_in resolve(const std::string& host, int port) {
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) == 1) return addr;
-  addrinfo hints{};
-  hints.ai_family = AF_INET;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* result = nullptr;
-  if (getaddrinfo(host.c_str(), nullptr, &hints, &result) != 0 || result == nullptr)
-    throw std::runtime_error("cannot resolve host '" + host + "'");
-  addr.sin_addr = reinterpret_cast<sockaddr_in*>(result->ai_addr)->sin_addr;
-  freeaddrinfo(result);
-  return addr;
-}
-
-void raiseFileLimit(int needed) {
-  rlimit lim{};
-  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
-  if (lim.rlim_cur < lim.rlim_max) {
-    lim.rlim_cur = lim.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &lim);
-    getrlimit(RLIMIT_NOFILE, &lim);
-  }
-  if (lim.rlim_cur != RLIM_INFINITY && static_cast<long>(lim.rlim_cur) < needed)
-    throw std::runtime_error("open-file limit " + std::to_string(lim.rlim_cur) + " is below the " +
-                             std::to_string(needed) + " this run needs; lower --connections");
-}
-
-// ---------------------------------------------------------------------------
 // Publisher: one keep-alive connection, HTTP/1.1 pipelining, its own thread.
 
 struct PublisherResult {
@@ -442,43 +367,10 @@ class Publisher {
 
   /// Parses one response at the front of in_; returns false when it is not complete yet.
   bool takeResponse() {
-    const auto head_end = in_.find("\r\n\r\n");
-    if (head_end == std::string::npos) return false;
-    const std::string_view head(in_.data(), head_end + 2);
-    int status = 0;
-    if (const auto sp = head.find(' '); sp != std::string_view::npos) {
-      std::from_chars(head.data() + sp + 1, head.data() + head.size(), status);
-    }
-    std::size_t pos = head_end + 4;
-    std::string body;
-    const auto te = headerValue(head, "transfer-encoding");
-    if (te && lower(*te).find("chunked") != std::string::npos) {
-      for (;;) {
-        const auto line_end = in_.find("\r\n", pos);
-        if (line_end == std::string::npos) return false;
-        std::size_t size = 0;
-        std::from_chars(in_.data() + pos, in_.data() + line_end, size, 16);
-        if (size == 0) {
-          if (in_.size() < line_end + 4) return false;
-          pos = line_end + 4;
-          break;
-        }
-        if (in_.size() < line_end + 2 + size + 2) return false;
-        body.append(in_, line_end + 2, size);
-        pos = line_end + 2 + size + 2;
-      }
-    } else {
-      std::size_t length = 0;
-      if (const auto cl = headerValue(head, "content-length"))
-        std::from_chars(cl->data(), cl->data() + cl->size(), length);
-      if (in_.size() < pos + length) return false;
-      body.assign(in_, pos, length);
-      pos += length;
-    }
-    const bool close_after = lower(headerValue(head, "connection").value_or("")) == "close";
-    in_.erase(0, pos);
-    onResponse(status, body);
-    if (close_after) server_closing_ = true;
+    auto response = takeHttpResponse(in_);
+    if (!response) return false;
+    onResponse(response->status, response->body);
+    if (response->close) server_closing_ = true;
     return true;
   }
 
