@@ -314,8 +314,10 @@ class HttpServer::Loop {
       c.phase_started = Clock::now();  // the header deadline counts from a request's first byte
       c.between_requests = false;
     }
+    const bool header_was_done = c.reader->headerDone();
     const auto used = c.reader->feed(c.in);
     c.in.erase(0, used);
+    if (!header_was_done && c.reader->headerDone()) c.phase_started = Clock::now();  // the body's deadline starts
     switch (c.reader->state()) {
       case HttpRequestReader::State::NeedMore:
         if (c.reader->expectsContinue() && !c.continue_sent) {
