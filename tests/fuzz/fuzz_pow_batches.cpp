@@ -21,7 +21,8 @@ namespace {
 // Small, so the fuzzer reaches the cap on array lengths.
 constexpr std::size_t kMaxLength = 16;
 
-void requireSameAsJsonPath(batches::BatchKind kind, const batches::Batch& fast, const eventnode::plugin::Json& batch_json) {
+void requireSameAsJsonPath(batches::BatchKind kind, const batches::Batch& fast,
+                           const eventnode::plugin::Json& batch_json) {
   const auto reference = batches::validateBatch(kind, batch_json, kMaxLength);
   const auto* checked = std::get_if<batches::Batch>(&reference);
   require(checked != nullptr, "what the one-pass reader accepts, validateBatch accepts");

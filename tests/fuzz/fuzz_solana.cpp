@@ -34,11 +34,11 @@ const solana::EventBuilderConfig& builderConfig() {
   }();
   // Small limits, so the fuzzer reaches them.
   static const solana::EventBuilderConfig config{.events = &registry,
-                                                  .max_log_lines = 64,
-                                                  .max_log_line_length = 512,
-                                                  .max_instructions = 32,
-                                                  .max_account_keys = 32,
-                                                  .max_instruction_data = 256};
+                                                 .max_log_lines = 64,
+                                                 .max_log_line_length = 512,
+                                                 .max_instructions = 32,
+                                                 .max_account_keys = 32,
+                                                 .max_instruction_data = 256};
   return config;
 }
 
