@@ -1,5 +1,5 @@
 # The two commands: `make run` and `make test`. Both install what is missing first.
-.PHONY: run test deps build build-asan build-tsan test-release test-asan test-tsan clean
+.PHONY: run test deps build build-asan build-tsan build-fuzz test-release test-asan test-tsan test-fuzz clean
 
 deps:
 	tools/install_deps.sh
@@ -34,8 +34,18 @@ build-tsan: deps
 test-tsan: build-tsan
 	ctest --preset tsan
 
-# Release suite first (fast feedback), then the same suite under ASan+UBSan, then the core under TSan.
-test: test-release test-asan test-tsan
+# The libFuzzer targets (tests/fuzz, clang-14): a short seeded run of each over
+# its committed corpus (docs/security.md, "Fuzzing", for the long runs).
+build-fuzz: deps
+	cmake --preset fuzz
+	cmake --build --preset fuzz
+
+test-fuzz: build-fuzz
+	ctest --preset fuzz
+
+# Release suite first (fast feedback), then the same suite under ASan+UBSan, then the core under TSan,
+# then the fuzz targets.
+test: test-release test-asan test-tsan test-fuzz
 
 clean:
 	rm -rf build

@@ -10,6 +10,7 @@ packages=(
   googletest libgtest-dev libgmock-dev
   python3 python3-websockets python3-cryptography openssl curl
   redis-server libhiredis-dev
+  clang-14 libclang-rt-14-dev
 )
 
 missing=()
