@@ -57,7 +57,7 @@ Poco::Net::ServerSocket bind(const ServerSection& settings, Poco::Net::Context::
     socket.listen(1024);
     return socket;
   }
-  auto context = new Poco::Net::Context(
+  Poco::Net::Context::Ptr context = new Poco::Net::Context(
       Poco::Net::Context::TLS_SERVER_USE, settings.tls.key.string(), settings.tls.cert.string(),
       settings.tls.ca.string(),
       settings.tls.ca.empty() ? Poco::Net::Context::VERIFY_NONE : Poco::Net::Context::VERIFY_RELAXED);
