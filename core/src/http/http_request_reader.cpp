@@ -71,7 +71,8 @@ std::size_t HttpRequestReader::feed(std::string_view data) {
       const auto encoding = header.find(http::field::transfer_encoding);
       if (encoding != header.end() && !beast.chunked()) {
         refuse(501, "not_implemented",
-               "Transfer-Encoding '" + std::string(encoding->value()) + "' is not supported; send chunked or a Content-Length");
+               "Transfer-Encoding '" + std::string(encoding->value().substr(0, 64)) +
+                   "' is not supported; send chunked or a Content-Length");
         return consumed;
       }
     }

@@ -136,6 +136,16 @@ TEST(HttpRequestReader, RefusesATransferEncodingItCannotDecode) {
   EXPECT_EQ(reader.refusal().status, 501);
 }
 
+TEST(HttpRequestReader, ARefusalEchoingBytesThatAreNotUtf8IsStillJson) {
+  // Found by fuzz_http_requests: the 501 quoted the header as it came, and
+  // printing its JSON threw on the loop thread, which ended the process.
+  HttpRequestReader reader(1024);
+  const auto fed = feedAll(reader, "POST /x HTTP/1.1\r\nTransfer-Encoding: chenk\x91\xff\r\n\r\n");
+  ASSERT_EQ(fed.state, HttpRequestReader::State::Refused);
+  EXPECT_EQ(reader.refusal().status, 501);
+  EXPECT_TRUE(plugin::readJson(reader.refusal().body).ok()) << reader.refusal().body;
+}
+
 TEST(HttpRequestReader, RefusesAMalformedRequestLineAndTarget) {
   for (const std::string bytes : {"GET\r\n\r\n", "GET / HTTP/9.9\r\n\r\n", "G\x01T / HTTP/1.1\r\n\r\n",
                                   "GET /a%zz HTTP/1.1\r\n\r\n", "GET / HTTP/1.1\r\nBad Header: x\r\n\r\n"}) {

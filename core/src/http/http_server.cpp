@@ -169,7 +169,7 @@ class HttpServer::Loop {
           [[maybe_unused]] const auto n = ::read(wake_fd_, &count, sizeof(count));
           takeCompletions();
         } else if (const auto it = connections_.find(tag); it != connections_.end()) {
-          onEvent(*it->second, flags);
+          serve(tag, flags);
         }
       }
       const auto now = Clock::now();
@@ -266,6 +266,18 @@ class HttpServer::Loop {
     watch(connection->fd, id, EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, EPOLL_CTL_ADD);
     connections_.emplace(id, std::move(connection));
     server_.counters_.open_connections.store(connections_.size(), std::memory_order_relaxed);
+  }
+
+  /// One connection's event. Whatever a request makes throw (an upgrade
+  /// decision, a refusal's text) ends that connection, never this thread:
+  /// the loop serves every other client.
+  void serve(std::uint64_t id, std::uint32_t flags) {
+    try {
+      onEvent(*connections_.at(id), flags);
+    } catch (const std::exception& e) {
+      server_.logger_->error("http connection failed error=\"{}\"", e.what());
+      if (const auto it = connections_.find(id); it != connections_.end()) close(*it->second);
+    }
   }
 
   // ---- reading ----
@@ -396,7 +408,12 @@ class HttpServer::Loop {
     for (auto& completion : taken_) {
       const auto it = connections_.find(completion.id);
       if (it == connections_.end()) continue;
-      respond(*it->second, std::move(completion.bytes), completion.close);
+      try {
+        respond(*it->second, std::move(completion.bytes), completion.close);  // may parse a pipelined request
+      } catch (const std::exception& e) {
+        server_.logger_->error("http connection failed error=\"{}\"", e.what());
+        if (const auto again = connections_.find(completion.id); again != connections_.end()) close(*again->second);
+      }
     }
     taken_.clear();
   }

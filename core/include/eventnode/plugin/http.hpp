@@ -50,8 +50,10 @@ struct HttpResponse {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
 
+  /// Bytes that are not UTF-8 (echoed from a request, say) become U+FFFD
+  /// rather than an exception: an answer can always be written.
   static HttpResponse json(int status, const Json& body) {
-    return HttpResponse{status, "application/json", body.dump(), {}};
+    return HttpResponse{status, "application/json", body.dump(-1, ' ', false, Json::error_handler_t::replace), {}};
   }
   /// The one error shape of the HTTP API: {"error":{"code":…,"message":…}}.
   static HttpResponse error(int status, const std::string& code, const std::string& message) {
