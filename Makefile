@@ -26,7 +26,10 @@ test-release: build
 test-asan: build-asan
 	ctest --preset asan
 
-# ThreadSanitizer over the core's unit tests (bus, executors, scheduler, gateway parts).
+# ThreadSanitizer over the core's unit tests (bus, executors, scheduler, gateway parts) and the
+# plugins' (utxo's engine and P2P links, pow_batches, solana_listener, meter: ctest label `plugin`).
+# The Python integration suites stay out: they would need the node and every plugin built a fourth
+# time, and make test must stay well under 90 minutes on 2 cores.
 build-tsan: deps
 	cmake --preset tsan
 	cmake --build --preset tsan
@@ -43,8 +46,8 @@ build-fuzz: deps
 test-fuzz: build-fuzz
 	ctest --preset fuzz
 
-# Release suite first (fast feedback), then the same suite under ASan+UBSan, then the core under TSan,
-# then the fuzz targets.
+# Release suite first (fast feedback), then the same suite under ASan+UBSan, then the core's and
+# plugins' unit tests under TSan, then the fuzz targets.
 test: test-release test-asan test-tsan test-fuzz
 
 clean:

@@ -57,5 +57,6 @@ function(eventnode_add_plugin_tests target)
     eventnode_set_warnings(${target})
     eventnode_set_sanitizers(${target})
   endif()
-  gtest_discover_tests(${target} DISCOVERY_TIMEOUT 60 TEST_PREFIX "${ARG_TEST_PREFIX}")
+  # The label lets the tsan test preset pick the plugins' unit tests without their integration suites.
+  gtest_discover_tests(${target} DISCOVERY_TIMEOUT 60 TEST_PREFIX "${ARG_TEST_PREFIX}" PROPERTIES LABELS plugin)
 endfunction()

@@ -49,6 +49,53 @@ TEST(Unit, ReadJsonRefusesTextOverTheSizeLimitBeforeParsing) {
   EXPECT_TRUE(readJson("[1,2,3]", {.max_bytes = 7}).ok());
 }
 
+TEST(Unit, ReadJsonCountsEveryScalarArrayObjectAndKeyAgainstTheValueLimit) {
+  struct Case {
+    const char* text;
+    std::size_t values;
+  };
+  const Case cases[] = {
+      {R"("x")", 1},
+      {"[]", 1},
+      {"[0,0,0]", 4},
+      {R"([null,true,1.5,-1,18446744073709551615,"s"])", 7},
+      {"[[],{},[[]]]", 5},
+      {R"({"a":0,"b":{}})", 5},
+      {R"({"a":{"b":{"c":[]}}})", 7},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.text);
+    EXPECT_TRUE(readJson(c.text, {.max_values = c.values}).ok());
+    const auto read = readJson(c.text, {.max_values = c.values - 1});
+    EXPECT_EQ(read.error, "JSON holds more than " + std::to_string(c.values - 1) + " values");
+    EXPECT_TRUE(read.value.is_null());
+  }
+}
+
+TEST(Unit, ReadJsonTakesHalfAMillionValuesByDefaultAndStopsAtTheNext) {
+  // A flat array of zeros: the array counts one, each zero one.
+  const auto zeros = [](std::size_t count) {
+    std::string text = "[";
+    for (std::size_t i = 0; i < count; ++i) text += "0,";
+    text.back() = ']';
+    return text;
+  };
+  const auto accepted = readJson(zeros(499'999));
+  ASSERT_TRUE(accepted.ok()) << accepted.error;
+  EXPECT_EQ(accepted.value.size(), 499'999u);
+  EXPECT_EQ(readJson(zeros(500'000)).error, "JSON holds more than 500000 values");
+}
+
+TEST(Unit, ReadJsonStopsSixteenMegabytesOfEmptyObjectsAtTheValueLimit) {
+  // The body of the report: `[{},{},...]` of 16 MB grew the heap by some 500 MB.
+  std::string text = "[";
+  while (text.size() < JsonLimits{}.max_bytes - 3) text += "{},";
+  text.back() = ']';
+  const auto read = readJson(text);
+  EXPECT_EQ(read.error, "JSON holds more than 500000 values");
+  EXPECT_TRUE(read.value.is_null());
+}
+
 TEST(Unit, ReadJsonNamesTheByteWhereTheTextStopsBeingJson) {
   struct Case {
     const char* text;

@@ -1,5 +1,6 @@
 #include "batch_message.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -343,6 +344,16 @@ std::optional<Batch> finish(BatchKind kind, BatchValues&& values, unsigned seen)
   return batchFromValues(kind, values);
 }
 
+/// readJson's limits for a batch: a valid one holds three arrays of up to
+/// `max_length` numbers, so an operator who raises max_batch_length past
+/// about 160,000 must not find valid batches refused by the default value count.
+plugin::JsonLimits batchJsonLimits(std::size_t max_length) {
+  plugin::JsonLimits limits;
+  // 1,024 is room for the other fields and the message around the batch.
+  limits.max_values = std::max(limits.max_values, 3 * max_length + 1024);
+  return limits;
+}
+
 /// The refusal the nlohmann path gives the batch (or its Batch).
 std::variant<Batch, ParseError> validateJson(BatchKind kind, const Json& body, std::size_t max_length) {
   auto validated = validateBatch(kind, body, max_length);
@@ -400,7 +411,7 @@ std::optional<Batch> fastParseBatchBody(BatchKind kind, std::string_view text, s
 std::variant<BatchMessage, ParseError> parseBatchMessage(std::string_view text, std::size_t max_length) {
   if (auto fast = fastParseBatchMessage(text, max_length)) return std::move(*fast);
   // The same checks, in the same order, as before the one-pass reader.
-  const auto read = plugin::readJson(text);
+  const auto read = plugin::readJson(text, batchJsonLimits(max_length));
   if (!read.ok()) return ParseError{"not a JSON object: " + read.error, true};
   const auto& message = read.value;
   if (!message.is_object()) return ParseError{"not a JSON object", true};
@@ -421,7 +432,7 @@ std::variant<BatchMessage, ParseError> parseBatchMessage(std::string_view text, 
 
 std::variant<Batch, ParseError> parseBatchBody(BatchKind kind, std::string_view text, std::size_t max_length) {
   if (auto fast = fastParseBatchBody(kind, text, max_length)) return std::move(*fast);
-  const auto read = plugin::readJson(text);
+  const auto read = plugin::readJson(text, batchJsonLimits(max_length));
   if (!read.ok()) return ParseError{"the body is refused: " + read.error, true};
   return validateJson(kind, read.value, max_length);
 }

@@ -18,6 +18,15 @@ struct JsonLimits {
   std::size_t max_depth = 64;
   /// Longer text is refused before a byte of it is parsed.
   std::size_t max_bytes = 16 * 1024 * 1024;
+  /// Text holding more values than this is refused while it is parsed, before
+  /// the tree grows past them. Every scalar, array, object and object key
+  /// counts one. The byte limit alone does not bound memory: nlohmann spends
+  /// 16 to about 100 bytes per value, and `[{},{},...]` holds a value every 3
+  /// bytes, so 16 MB of it took some 500 MB. Counted, a tree costs at most
+  /// about 100 bytes per value plus its strings' text (50 MB at the default),
+  /// and the default is above every reader's need: pow's batches of 100,000
+  /// are about 300,000 values, the other readers' stay under 50,000.
+  std::size_t max_values = 500'000;
 };
 
 /// What readJson() gives back: the value, or a reason it was refused.
@@ -30,28 +39,29 @@ struct JsonRead {
 namespace detail {
 
 /// A SAX handler that builds the value with nlohmann's own DOM builder and
-/// stops the parse at the first container past the depth limit, so a value
-/// deeper than the limit is never built.
-class DepthLimitedBuilder {
+/// stops the parse at the first container past the depth limit, or at the
+/// first value past the value limit, so a value over either is never built.
+class LimitedBuilder {
  public:
-  DepthLimitedBuilder(Json& result, std::size_t max_depth) : builder_(result, false), max_depth_(max_depth) {}
+  LimitedBuilder(Json& result, const JsonLimits& limits) : builder_(result, false), limits_(limits) {}
 
-  bool null() { return builder_.null(); }
-  bool boolean(bool value) { return builder_.boolean(value); }
-  bool number_integer(Json::number_integer_t value) { return builder_.number_integer(value); }
-  bool number_unsigned(Json::number_unsigned_t value) { return builder_.number_unsigned(value); }
+  bool null() { return count() && builder_.null(); }
+  bool boolean(bool value) { return count() && builder_.boolean(value); }
+  bool number_integer(Json::number_integer_t value) { return count() && builder_.number_integer(value); }
+  bool number_unsigned(Json::number_unsigned_t value) { return count() && builder_.number_unsigned(value); }
   bool number_float(Json::number_float_t value, const Json::string_t& text) {
-    return builder_.number_float(value, text);
+    return count() && builder_.number_float(value, text);
   }
-  bool string(Json::string_t& value) { return builder_.string(value); }
-  bool binary(Json::binary_t& value) { return builder_.binary(value); }
-  bool key(Json::string_t& value) { return builder_.key(value); }
-  bool start_object(std::size_t elements) { return enter() && builder_.start_object(elements); }
+  bool string(Json::string_t& value) { return count() && builder_.string(value); }
+  bool binary(Json::binary_t& value) { return count() && builder_.binary(value); }
+  // A key costs a map node (about 100 bytes) before its value does, so `{"a":0,"b":0,...}` counts twice per member.
+  bool key(Json::string_t& value) { return count() && builder_.key(value); }
+  bool start_object(std::size_t elements) { return count() && enter() && builder_.start_object(elements); }
   bool end_object() {
     --depth_;
     return builder_.end_object();
   }
-  bool start_array(std::size_t elements) { return enter() && builder_.start_array(elements); }
+  bool start_array(std::size_t elements) { return count() && enter() && builder_.start_array(elements); }
   bool end_array() {
     --depth_;
     return builder_.end_array();
@@ -68,14 +78,21 @@ class DepthLimitedBuilder {
 
  private:
   bool enter() {
-    if (++depth_ <= max_depth_) return true;
-    error_ = "JSON nested deeper than " + std::to_string(max_depth_) + " levels";
+    if (++depth_ <= limits_.max_depth) return true;
+    error_ = "JSON nested deeper than " + std::to_string(limits_.max_depth) + " levels";
+    return false;
+  }
+
+  bool count() {
+    if (++values_ <= limits_.max_values) return true;
+    error_ = "JSON holds more than " + std::to_string(limits_.max_values) + " values";
     return false;
   }
 
   nlohmann::detail::json_sax_dom_parser<Json> builder_;
-  std::size_t max_depth_;
+  const JsonLimits& limits_;
   std::size_t depth_ = 0;
+  std::size_t values_ = 0;
   std::string error_;
 };
 
@@ -84,8 +101,9 @@ class DepthLimitedBuilder {
 /// Parses JSON from an untrusted source in one pass. Text longer than
 /// `limits.max_bytes` is refused before parsing; the parse stops at the first
 /// array or object nested deeper than `limits.max_depth`, so every later
-/// recursive walk over an accepted value is bounded. Never throws for bad input.
-/// Any thread.
+/// recursive walk over an accepted value is bounded, and at the first value
+/// past `limits.max_values`, so the tree's memory is bounded too. Never throws
+/// for bad input. Any thread.
 inline JsonRead readJson(std::string_view text, const JsonLimits& limits = {}) {
   JsonRead read;
   if (text.size() > limits.max_bytes) {
@@ -93,7 +111,7 @@ inline JsonRead readJson(std::string_view text, const JsonLimits& limits = {}) {
                  std::to_string(limits.max_bytes);
     return read;
   }
-  detail::DepthLimitedBuilder builder(read.value, limits.max_depth);
+  detail::LimitedBuilder builder(read.value, limits);
   const bool parsed = Json::sax_parse(text.begin(), text.end(), &builder);
   if (!parsed || !builder.error().empty()) {
     read.error = builder.error().empty() ? std::string("not valid JSON") : builder.error();
