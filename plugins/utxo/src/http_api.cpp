@@ -1,6 +1,7 @@
 #include "http_api.hpp"
 
 #include "signature.hpp"
+#include "transaction.hpp"
 
 #include <chrono>
 #include <limits>
@@ -40,7 +41,7 @@ HttpResponse unavailable(const std::exception& e) {
 }
 
 Json parseBody(const HttpRequest& request) {
-  auto read = plugin::readJson(request.body);
+  auto read = plugin::readJson(request.body, {.max_values = kMaxTransactionJsonValues});
   if (!read.ok()) throw InputError("the body is refused: " + read.error);
   if (!read.value.is_object()) throw InputError("the body must be a JSON object");
   return std::move(read.value);

@@ -1,5 +1,7 @@
 #include "p2p_codec.hpp"
 
+#include "transaction.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <stdexcept>
@@ -251,7 +253,7 @@ P2pFrameDecoder::Status P2pFrameDecoder::next(Json& body) {
   if (buffered() < kLengthBytes + length) return Status::NeedMore;
 
   const char* begin = buffer_.data() + pos_ + kLengthBytes;
-  auto read = plugin::readJson(std::string_view(begin, length));
+  auto read = plugin::readJson(std::string_view(begin, length), {.max_values = kMaxTransactionJsonValues});
   if (!read.ok()) return fail("frame is refused: " + read.error);
   auto& parsed = read.value;
   pos_ += kLengthBytes + length;

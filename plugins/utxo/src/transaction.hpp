@@ -81,6 +81,13 @@ struct TransactionLimits {
   std::size_t max_outputs = 256;
 };
 
+/// JSON values a transaction body or P2P frame may hold. TIME Coin writes keys
+/// and signatures as arrays of byte numbers, about 100 values an input, so the
+/// core's default (500,000) would refuse a body of 5,000 inputs before the
+/// count above could name what is wrong with it. This bound still holds the
+/// parsed tree to about 120 MB in the worst shape, inside the byte caps.
+inline constexpr std::size_t kMaxTransactionJsonValues = 1'500'000;
+
 /// Parses and checks a transaction: the counts of inputs and outputs against
 /// `limits` first (before any input is read), every field's type and range,
 /// at least one input and one output, no input twice, output addresses valid
