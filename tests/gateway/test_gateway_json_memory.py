@@ -23,11 +23,12 @@ WHY = "more than 500000 values"
 MAX_PEAK_GROWTH_MB = 200
 # Under AddressSanitizer (ctest's asan preset sets ASAN_OPTIONS) every allocation
 # carries redzones and freed memory waits in a quarantine of up to 256 MB, so RSS
-# there measures the sanitizer, not the node: the bound above is the release
-# run's. Under ASan the refusal is still checked, and the growth only against
-# what the unbounded parse took (several times 996 MB there).
+# there measures the sanitizer as much as the node: measured under ASan, 106 MB
+# for `[0,...]` and 191 MB for `[{},...]`, a hair under the release bound. Twice
+# that keeps a busy machine from failing the run, and is still far below what
+# the unbounded parse took.
 if os.environ.get("ASAN_OPTIONS"):
-    MAX_PEAK_GROWTH_MB = 700
+    MAX_PEAK_GROWTH_MB = 400
 SHAPES = {"zeros": b"0", "empty objects": b"{}"}
 
 
