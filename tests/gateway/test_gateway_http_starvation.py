@@ -15,6 +15,7 @@ every HTTP connection and only complete requests reach a thread, so:
 The attackers use source addresses 127.0.0.2 and up (all of 127/8 is
 loopback), as many hosts would; the checks come from 127.0.0.1.
 """
+import json
 import re
 import resource
 import socket
@@ -194,6 +195,35 @@ class HttpStarvationTest(unittest.TestCase):
                 sock.close()
 
         wait_until(served, 5, interval=0.1, what="a connection from 127.0.0.2 to be served again")
+
+    def test_bodies_held_at_once_are_bounded_and_a_client_over_the_budget_gets_503(self):
+        # Bodies are held whole until answered, so their sum over every connection has a budget
+        # (http_buffered_bytes): without one, a thousand clients each sending 16 MB slowly hold 16 GB.
+        node = self.start(http_buffered_bytes=1_000_000)
+        token = node.admin_token()
+        body = json.dumps({"topic": "prices", "data": "x" * 700_000}).encode()
+        head = (f"POST /api/v1/publish HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+        first = connect_from("127.0.0.2", node.port)
+        self.addCleanup(first.close)
+        first.sendall(head + body[:1000])  # declared 700 KB, and holding it
+        time.sleep(0.3)
+        second = connect_from("127.0.0.3", node.port)
+        self.addCleanup(second.close)
+        second.sendall(head)
+        answer = read_all(second, 10)
+        self.assertTrue(answer.startswith(b"HTTP/1.1 503 "), answer)
+        self.assertIn(b"http_buffered_bytes", answer)
+        self.assertIn(b"Retry-After: 1", answer)
+        # The first is served; once it is answered its bytes are free for the next.
+        first.sendall(body[1000:])
+        first.settimeout(10)
+        self.assertTrue(first.recv(65536).startswith(b"HTTP/1.1 200 OK"))
+        third = connect_from("127.0.0.3", node.port)
+        self.addCleanup(third.close)
+        third.sendall(head + body)
+        third.settimeout(10)
+        self.assertTrue(third.recv(65536).startswith(b"HTTP/1.1 200 OK"))
 
     def test_expect_continue_gets_the_go_ahead_before_the_body(self):
         node = self.start()

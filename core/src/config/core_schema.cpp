@@ -121,6 +121,12 @@ ConfigField serverSection() {
                     .description = "requests waiting for an HTTP worker; beyond it 503 with Retry-After",
                     .default_value = YAML::Node(1024),
                     .minimum = 1},
+                   {.name = "http_buffered_bytes",
+                    .type = FieldType::Integer,
+                    .description = "bytes of request bodies held at once, over every HTTP connection (declared or "
+                                   "arriving, until answered); beyond it 503 with Retry-After",
+                    .default_value = YAML::Node(256 * 1024 * 1024),
+                    .minimum = 1024},
                    {.name = "http_header_timeout",
                     .type = FieldType::Integer,
                     .description = "seconds from a request's first byte (or the accept) to its whole header; then 408",

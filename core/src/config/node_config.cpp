@@ -270,6 +270,7 @@ NodeConfig loadNodeConfig(const fs::path& file, std::vector<ConfigProblem>& prob
   out_limits.max_http_connections_per_ip =
       limits["max_http_connections_per_ip"].as<std::size_t>(out_limits.max_http_connections_per_ip);
   out_limits.http_queue = limits["http_queue"].as<std::size_t>(out_limits.http_queue);
+  out_limits.http_buffered_bytes = limits["http_buffered_bytes"].as<std::size_t>(out_limits.http_buffered_bytes);
   out_limits.http_header_timeout = std::chrono::seconds(limits["http_header_timeout"].as<long long>(10));
   out_limits.http_idle_timeout = std::chrono::seconds(limits["http_idle_timeout"].as<long long>(30));
   out_limits.http_body_timeout = std::chrono::seconds(limits["http_body_timeout"].as<long long>(60));

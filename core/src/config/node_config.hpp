@@ -44,6 +44,7 @@ struct LimitsSection {
   std::size_t max_http_connections = 20000;
   std::size_t max_http_connections_per_ip = 1000;
   std::size_t http_queue = 1024;                 ///< requests waiting for a worker; 503 beyond
+  std::size_t http_buffered_bytes = 256u << 20;  ///< request bodies held at once, over every connection; 503 beyond
   std::chrono::seconds http_header_timeout{10};  ///< from a request's first byte to its whole header
   std::chrono::seconds http_idle_timeout{30};    ///< a kept-alive connection between requests
   std::chrono::seconds http_body_timeout{60};    ///< the whole body after the header; also an answer's write

@@ -2,17 +2,11 @@
 
 #include "errors.hpp"
 
+#include <Poco/String.h>
+
 #include <chrono>
 
 namespace eventnode::core {
-namespace {
-
-std::string lower(std::string text) {
-  for (auto& c : text) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-  return text;
-}
-
-}  // namespace
 
 plugin::Identity identifyCaller(const JwtAuthenticator& auth, const std::string& authorization_header,
                                 const std::string& api_key_header, const std::string& query_token,
@@ -25,7 +19,7 @@ plugin::Identity identifyCaller(const JwtAuthenticator& auth, const std::string&
   if (!authorization_header.empty()) {
     constexpr std::string_view kBearer = "bearer ";
     if (authorization_header.size() <= kBearer.size() ||
-        lower(authorization_header.substr(0, kBearer.size())) != kBearer) {
+        Poco::toLower(authorization_header.substr(0, kBearer.size())) != kBearer) {
       throw AuthError("Authorization header must be 'Bearer <token>'");
     }
     token = authorization_header.substr(kBearer.size());

@@ -1,6 +1,7 @@
 #include "http/http_request_reader.hpp"
 
 #include <Poco/Exception.h>
+#include <Poco/String.h>
 #include <Poco/URI.h>
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/core/string.hpp>
@@ -14,16 +15,6 @@ namespace http = boost::beast::http;
 struct HttpRequestReader::Parser {
   http::request_parser<http::string_body> beast;
 };
-
-namespace {
-
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-  return out;
-}
-
-}  // namespace
 
 HttpRequestReader::HttpRequestReader(std::size_t max_body_bytes)
     : parser_(std::make_unique<Parser>()), max_body_bytes_(max_body_bytes) {
@@ -44,6 +35,13 @@ bool HttpRequestReader::expectsContinue() const {
   const auto& header = parser_->beast.get();
   const auto it = header.find(http::field::expect);
   return it != header.end() && boost::beast::iequals(it->value(), "100-continue");
+}
+
+std::size_t HttpRequestReader::bodyBytes() const {
+  if (state_ == State::Complete) return request_.body.size();
+  if (state_ == State::Refused || !headerDone()) return 0;
+  if (const auto declared = parser_->beast.content_length()) return static_cast<std::size_t>(*declared);
+  return parser_->beast.get().body().size();
 }
 
 std::size_t HttpRequestReader::feed(std::string_view data) {
@@ -111,7 +109,8 @@ void HttpRequestReader::complete() {
     refuse(400, "bad_request", "malformed request target: " + e.message());
     return;
   }
-  for (const auto& field : message) request_.headers[lower({field.name_string().data(), field.name_string().size()})] = std::string(field.value());
+  for (const auto& field : message)
+    request_.headers[Poco::toLower(std::string(field.name_string()))] = std::string(field.value());
   request_.body = std::move(message.body());
   state_ = State::Complete;
 }

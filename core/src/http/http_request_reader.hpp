@@ -45,6 +45,10 @@ class HttpRequestReader {
   bool expectsContinue() const;
   /// True when any byte of this request has arrived.
   bool started() const { return started_; }
+  /// Bytes of body this request holds, or has declared it will: the
+  /// Content-Length once the header is in, else what has arrived (chunked).
+  /// What the server reserves against its budget for request bodies.
+  std::size_t bodyBytes() const;
 
   /// Valid in state Complete. Method, path, query (percent-decoded), headers
   /// (names lower-cased) and body; remote_address and identity are the caller's.

@@ -99,6 +99,7 @@ struct Connection {
   bool close_after_write = false;
   bool continue_sent = false;
   bool between_requests = false;  ///< has answered at least once and waits for the next request
+  std::size_t reserved = 0;                ///< body bytes counted against http_buffered_bytes
   std::optional<UpgradeDecision> upgrade;  ///< accepted: hand over once the 101 is written
   Clock::time_point phase_started;         ///< when the current deadline's clock started
 };
@@ -330,6 +331,18 @@ class HttpServer::Loop {
     const auto used = c.reader->feed(c.in);
     c.in.erase(0, used);
     if (!header_was_done && c.reader->headerDone()) c.phase_started = Clock::now();  // the body's deadline starts
+    if (!reserve(c, c.reader->bodyBytes())) {
+      // Bodies are held whole until answered: without a budget, many clients
+      // each sending a 16 MB body would hold their sum in memory.
+      server_.counters_.refused_busy.fetch_add(1, std::memory_order_relaxed);
+      auto busy = plugin::HttpResponse::error(
+          503, "busy",
+          "the node holds its maximum of " + std::to_string(limits_.http_buffered_bytes) +
+              " bytes of request bodies (server.limits.http_buffered_bytes); retry shortly");
+      busy.headers.emplace_back("Retry-After", "1");
+      respond(c, serializeResponse(busy, false, 11), true);
+      return false;
+    }
     switch (c.reader->state()) {
       case HttpRequestReader::State::NeedMore:
         if (c.reader->expectsContinue() && !c.continue_sent) {
@@ -419,6 +432,7 @@ class HttpServer::Loop {
   }
 
   void respond(Connection& c, std::string bytes, bool close_after) {
+    release(c);  // answered: the request's body is no longer held for it
     c.out = std::move(bytes);
     c.out_written = 0;
     c.close_after_write = close_after;
@@ -485,6 +499,22 @@ class HttpServer::Loop {
   void arm(Connection& c) { watch(c.fd, c.id, EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, EPOLL_CTL_MOD); }
   void armWrite(Connection& c) { watch(c.fd, c.id, EPOLLOUT | EPOLLONESHOT, EPOLL_CTL_MOD); }
 
+  /// Counts the connection's body bytes against http_buffered_bytes; false
+  /// (nothing counted) when they would go past it.
+  bool reserve(Connection& c, std::size_t bytes) {
+    if (bytes <= c.reserved) return true;
+    const auto more = bytes - c.reserved;
+    if (more > limits_.http_buffered_bytes - buffered_bytes_) return false;
+    buffered_bytes_ += more;
+    c.reserved = bytes;
+    return true;
+  }
+
+  void release(Connection& c) {
+    buffered_bytes_ -= c.reserved;
+    c.reserved = 0;
+  }
+
   // ---- deadlines and closing ----
 
   /// Closes connections past their deadline. A connection whose request is
@@ -526,6 +556,7 @@ class HttpServer::Loop {
 
   /// Drops the connection from the books; its socket closes unless someone else holds it.
   void forget(Connection& c) {
+    release(c);
     if (const auto it = per_ip_.find(c.ip); it != per_ip_.end() && --it->second == 0) per_ip_.erase(it);
     connections_.erase(c.id);
     server_.counters_.open_connections.store(connections_.size(), std::memory_order_relaxed);
@@ -545,6 +576,7 @@ class HttpServer::Loop {
   std::atomic<bool> stopping_{false};
   bool accept_paused_ = false;
   Clock::time_point accept_resume_{};
+  std::size_t buffered_bytes_ = 0;  ///< request bodies held, over every connection
   std::uint64_t next_id_ = 2;  // 0 and 1 tag the listener and the wake-up
   std::unordered_map<std::uint64_t, std::unique_ptr<Connection>> connections_;
   std::unordered_map<std::string, std::size_t> per_ip_;
