@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdarg>
@@ -306,6 +307,63 @@ inline std::string websocketAccept(const std::string& key) {
   return base64(digest.data(), digest.size());
 }
 
+/// A client's opening handshake (§4.1) with a fresh key, and the
+/// Sec-WebSocket-Accept the node must answer with.
+struct WsHandshake {
+  std::string request;
+  std::string accept;
+};
+
+inline WsHandshake webSocketHandshake(Rng& rng, std::string_view path_and_query, std::string_view host, int port) {
+  unsigned char nonce[16];
+  for (int k = 0; k < 16; k += 8) {
+    const uint64_t r = rng.next();
+    std::memcpy(nonce + k, &r, 8);
+  }
+  const std::string key = base64(nonce, sizeof(nonce));
+  std::string request = "GET ";
+  request.append(path_and_query).append(" HTTP/1.1\r\nHost: ").append(host).append(":" + std::to_string(port));
+  request += "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key +
+             "\r\nSec-WebSocket-Version: 13\r\n\r\n";
+  return {std::move(request), websocketAccept(key)};
+}
+
+/// The node's answer to a handshake, read from the start of what arrived.
+struct HandshakeAnswer {
+  enum class Outcome { NeedMore, Switched, Refused };
+  Outcome outcome = Outcome::NeedMore;
+  std::size_t used = 0;  ///< bytes of the answer's head (Switched): frames follow
+  std::string reason;    ///< Refused: the status line and the start of the body
+};
+
+inline HandshakeAnswer readHandshakeAnswer(std::string_view data, std::string_view accept) {
+  HandshakeAnswer answer;
+  const auto head_end = data.find("\r\n\r\n");
+  if (head_end == std::string_view::npos) {
+    if (data.size() > 16384) {
+      answer.outcome = HandshakeAnswer::Outcome::Refused;
+      answer.reason = "handshake answer too long";
+    }
+    return answer;
+  }
+  const std::string_view head = data.substr(0, head_end + 2);
+  const std::string status(head.substr(0, head.find("\r\n")));
+  answer.outcome = HandshakeAnswer::Outcome::Refused;
+  if (status.find(" 101") == std::string::npos) {
+    const std::string body(data.substr(head_end + 4, 200));
+    answer.reason = status + (body.empty() ? "" : " " + body);
+    return answer;
+  }
+  const auto sent = headerValue(head, "sec-websocket-accept");
+  if (!sent || *sent != accept) {
+    answer.reason = "bad Sec-WebSocket-Accept";
+    return answer;
+  }
+  answer.outcome = HandshakeAnswer::Outcome::Switched;
+  answer.used = head_end + 4;
+  return answer;
+}
+
 /// Appends a final frame's header (§5.2) for a `n`-byte payload. `masked` sets
 /// the mask bit only: a client appends the 4-byte key and the masked payload itself.
 inline void appendFrameHeader(std::string& out, uint8_t opcode, uint64_t n, bool masked) {
@@ -379,6 +437,36 @@ inline std::string clientFrame(uint8_t opcode, std::string_view payload, uint32_
 // Sockets
 
 /// An IPv4 address for `host` (dotted quad, else resolved) and `port`; throws when it cannot be resolved.
+/// Writes what a non-blocking socket takes of `bytes` now and keeps the rest
+/// in `pending`, behind anything already waiting there. False (with `error`)
+/// when the connection is broken.
+inline bool sendOrKeep(int fd, std::string& pending, std::string_view bytes, std::string& error) {
+  if (!pending.empty()) {
+    pending.append(bytes);
+    return true;
+  }
+  const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+    error = std::string("send: ") + std::strerror(errno);
+    return false;
+  }
+  const auto sent = static_cast<std::size_t>(std::max<ssize_t>(n, 0));
+  if (sent < bytes.size()) pending.assign(bytes.substr(sent));
+  return true;
+}
+
+/// Writes what the socket takes of `pending` (the socket became writable).
+inline bool sendPending(int fd, std::string& pending, std::string& error) {
+  if (pending.empty()) return true;
+  const ssize_t n = ::send(fd, pending.data(), pending.size(), MSG_NOSIGNAL);
+  if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+    error = std::string("send: ") + std::strerror(errno);
+    return false;
+  }
+  pending.erase(0, static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
+  return true;
+}
+
 inline sockaddr_in resolve(const std::string& host, int port) {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;

@@ -785,19 +785,12 @@ class Subscribers {
       fail(c, std::string("connect: ") + std::strerror(err));
       return;
     }
-    unsigned char nonce[16];
-    for (int i = 0; i < 16; i += 8) {
-      const uint64_t r = rng_.next();
-      std::memcpy(nonce + i, &r, 8);
-    }
-    const std::string key = base64(nonce, sizeof(nonce));
-    c.accept = websocketAccept(key);
+    auto handshake = webSocketHandshake(rng_, options_.path + "?subscriptions=" + urlEncode(topic_names_[c.topic]),
+                                        options_.host, options_.subscriber_ports[c.port]);
+    c.accept = std::move(handshake.accept);
     c.state = State::Handshake;
     setInterest(c, false);
-    write(c, "GET " + options_.path + "?subscriptions=" + urlEncode(topic_names_[c.topic]) +
-                 " HTTP/1.1\r\nHost: " + options_.host + ":" + std::to_string(options_.subscriber_ports[c.port]) +
-                 "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key +
-                 "\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    write(c, handshake.request);
   }
 
   void setInterest(Conn& c, bool out) {
@@ -810,34 +803,15 @@ class Subscribers {
 
   void write(Conn& c, std::string_view bytes) {
     if (c.fd < 0) return;
-    if (!c.out.empty()) {
-      c.out.append(bytes);
-      return;
-    }
-    const ssize_t n = ::send(c.fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-      fail(c, std::string("send: ") + std::strerror(errno));
-      return;
-    }
-    const auto sent = static_cast<std::size_t>(std::max<ssize_t>(n, 0));
-    if (sent < bytes.size()) {
-      c.out.assign(bytes.substr(sent));
-      setInterest(c, true);
-    }
+    std::string error;
+    if (!sendOrKeep(c.fd, c.out, bytes, error)) return fail(c, error);
+    if (!c.out.empty() && !c.want_out) setInterest(c, true);
   }
 
   void flush(Conn& c) {
-    if (c.out.empty()) {
-      if (c.want_out) setInterest(c, false);
-      return;
-    }
-    const ssize_t n = ::send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL);
-    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-      fail(c, std::string("send: ") + std::strerror(errno));
-      return;
-    }
-    c.out.erase(0, static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
-    if (c.out.empty()) setInterest(c, false);
+    std::string error;
+    if (!sendPending(c.fd, c.out, error)) return fail(c, error);
+    if (c.out.empty() && c.want_out) setInterest(c, false);
   }
 
   void fail(Conn& c, const std::string& reason) {
@@ -892,27 +866,14 @@ class Subscribers {
   std::size_t consume(Conn& c, const char* p, std::size_t n, int64_t recv_ns) {
     std::size_t pos = 0;
     if (c.state == State::Handshake) {
-      const std::string_view data(p, n);
-      const auto head_end = data.find("\r\n\r\n");
-      if (head_end == std::string_view::npos) {
-        if (n > 16384) fail(c, "handshake answer too long");
-        return 0;
-      }
-      const std::string_view head = data.substr(0, head_end + 2);
-      const auto line_end = head.find("\r\n");
-      const std::string status(head.substr(0, line_end));
-      if (status.find(" 101") == std::string::npos) {
-        std::string body(data.substr(head_end + 4, 200));
-        fail(c, status + (body.empty() ? "" : " " + body));
-        return n;
-      }
-      const auto accept = headerValue(head, "sec-websocket-accept");
-      if (!accept || *accept != c.accept) {
-        fail(c, "bad Sec-WebSocket-Accept");
+      const auto answer = readHandshakeAnswer(std::string_view(p, n), c.accept);
+      if (answer.outcome == HandshakeAnswer::Outcome::NeedMore) return 0;
+      if (answer.outcome == HandshakeAnswer::Outcome::Refused) {
+        fail(c, answer.reason);
         return n;
       }
       c.state = State::Greeting;
-      pos = head_end + 4;
+      pos = answer.used;
     }
     while (pos < n && c.fd >= 0) {
       const std::size_t avail = n - pos;

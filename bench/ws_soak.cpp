@@ -458,19 +458,12 @@ class Soak {
       fail(i, std::string("connect: ") + std::strerror(err));
       return;
     }
-    unsigned char nonce[16];
-    for (int k = 0; k < 16; k += 8) {
-      const uint64_t r = rng_.next();
-      std::memcpy(nonce + k, &r, 8);
-    }
-    const std::string key = base64(nonce, sizeof(nonce));
-    s.accept = websocketAccept(key);
+    auto handshake = webSocketHandshake(rng_, o_.path + "?subscriptions=" + urlEncode(topic_names_[s.topic]), o_.host,
+                                        o_.port);
+    s.accept = std::move(handshake.accept);
     s.phase = Phase::Handshake;
     setInterest(i, false);
-    write(i, "GET " + o_.path + "?subscriptions=" + urlEncode(topic_names_[s.topic]) + " HTTP/1.1\r\nHost: " + o_.host +
-                 ":" + std::to_string(o_.port) +
-                 "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: " + key +
-                 "\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    write(i, handshake.request);
   }
 
   void onOpen(uint32_t i) {
@@ -602,35 +595,16 @@ class Soak {
   void write(uint32_t i, std::string_view bytes) {
     auto& s = slots_[i];
     if (s.fd < 0) return;
-    if (!s.out.empty()) {
-      s.out.append(bytes);
-      return;
-    }
-    const ssize_t n = ::send(s.fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-      fail(i, std::string("send: ") + std::strerror(errno));
-      return;
-    }
-    const auto sent = static_cast<std::size_t>(std::max<ssize_t>(n, 0));
-    if (sent < bytes.size()) {
-      s.out.assign(bytes.substr(sent));
-      setInterest(i, true);
-    }
+    std::string error;
+    if (!sendOrKeep(s.fd, s.out, bytes, error)) return fail(i, error);
+    if (!s.out.empty() && !s.want_out) setInterest(i, true);
   }
 
   void flush(uint32_t i) {
     auto& s = slots_[i];
-    if (s.out.empty()) {
-      if (s.want_out) setInterest(i, false);
-      return;
-    }
-    const ssize_t n = ::send(s.fd, s.out.data(), s.out.size(), MSG_NOSIGNAL);
-    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-      fail(i, std::string("send: ") + std::strerror(errno));
-      return;
-    }
-    s.out.erase(0, static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
-    if (s.out.empty()) setInterest(i, false);
+    std::string error;
+    if (!sendPending(s.fd, s.out, error)) return fail(i, error);
+    if (s.out.empty() && s.want_out) setInterest(i, false);
   }
 
   void onReadable(uint32_t i) {
@@ -648,24 +622,11 @@ class Soak {
     s.in.append(read_buf_.data(), static_cast<std::size_t>(n));
     std::size_t pos = 0;
     if (s.phase == Phase::Handshake) {
-      const auto head_end = s.in.find("\r\n\r\n");
-      if (head_end == std::string::npos) {
-        if (s.in.size() > 16384) fail(i, "handshake answer too long");
-        return;
-      }
-      const std::string_view head(s.in.data(), head_end + 2);
-      const std::string status(head.substr(0, head.find("\r\n")));
-      if (status.find(" 101") == std::string::npos) {
-        fail(i, status);
-        return;
-      }
-      const auto accept = headerValue(head, "sec-websocket-accept");
-      if (!accept || *accept != s.accept) {
-        fail(i, "bad Sec-WebSocket-Accept");
-        return;
-      }
+      const auto answer = readHandshakeAnswer(s.in, s.accept);
+      if (answer.outcome == HandshakeAnswer::Outcome::NeedMore) return;
+      if (answer.outcome == HandshakeAnswer::Outcome::Refused) return fail(i, answer.reason);
       s.phase = Phase::Greeting;
-      pos = head_end + 4;
+      pos = answer.used;
     }
     const int64_t now = nowNs();
     while (s.fd >= 0 && pos < s.in.size()) {

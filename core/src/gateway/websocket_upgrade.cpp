@@ -104,9 +104,8 @@ UpgradeDecision WebSocketUpgrade::decide(const plugin::HttpRequest& request,
   if (const auto refusal = gateway_.admit(ip)) return refuse(refusal->status, refusal->code, refusal->message);
 
   UpgradeDecision decision;
-  decision.response_head =
-      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
-      webSocketAccept(key) + "\r\n\r\n";
+  decision.switching = plugin::HttpResponse{
+      101, "", "", {{"Upgrade", "websocket"}, {"Connection", "Upgrade"}, {"Sec-WebSocket-Accept", webSocketAccept(key)}}};
   // The connection ends when its token does (close 4001): a steady-clock deadline, immune to clock steps.
   std::optional<std::chrono::steady_clock::time_point> token_deadline;
   if (expires_at)

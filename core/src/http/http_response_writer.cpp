@@ -35,7 +35,7 @@ std::string serializeResponse(const plugin::HttpResponse& response, bool keep_al
   out += Poco::Net::HTTPResponse::getReasonForStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(response.status));
   out += "\r\nDate: ";
   out += httpDate();
-  if (!response.content_type.empty() && response.status != 101) {
+  if (!response.content_type.empty()) {
     out += "\r\nContent-Type: ";
     out += response.content_type;
   }
@@ -47,7 +47,7 @@ std::string serializeResponse(const plugin::HttpResponse& response, bool keep_al
     out += value;
     connection_set = connection_set || Poco::icompare(name, "Connection") == 0;
   }
-  if (response.status != 101) {
+  if (response.status != 101) {  // RFC 9110 §8.6: no Content-Length on a 1xx
     out += "\r\nContent-Length: ";
     out += std::to_string(response.body.size());
   }

@@ -399,7 +399,7 @@ class HttpServer::Loop {
                      true);
     }
     c.upgrade = std::move(decision);
-    respond(c, c.upgrade->response_head, false);
+    respond(c, serializeResponse(c.upgrade->switching, true, version), false);
   }
 
   // ---- answering ----

@@ -31,7 +31,7 @@ struct UpgradeDecision {
   /// Set: answer it instead of upgrading.
   std::optional<plugin::HttpResponse> refusal;
   /// Otherwise the 101 response to write, then `adopt` takes the socket.
-  std::string response_head;
+  plugin::HttpResponse switching;
   std::function<void(Poco::Net::StreamSocket socket, bool tls)> adopt;
   /// The 101 could not be written: gives back what deciding reserved.
   std::function<void()> abandon;
