@@ -34,9 +34,9 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::uint64_t kListenTag = 0;
 constexpr std::uint64_t kWakeTag = 1;
+/// Also what a pipelined next request can hold while the current one is
+/// answered: reading stops as soon as a request is complete.
 constexpr std::size_t kReadChunk = 64 * 1024;
-/// Bytes of a pipelined next request kept while the current one is answered.
-constexpr std::size_t kMaxPipelinedBytes = 64 * 1024;
 constexpr int kMaxAcceptsPerWake = 256;
 constexpr auto kSweepInterval = std::chrono::milliseconds(250);
 /// After accept() fails for want of descriptors or memory, how long to leave the backlog alone.
@@ -459,7 +459,6 @@ class HttpServer::Loop {
     c.phase = Connection::Phase::Reading;
     c.phase_started = Clock::now();
     if (!c.in.empty() && !parse(c)) return;  // a pipelined request was already here
-    if (c.in.size() > kMaxPipelinedBytes) return close(c);
     arm(c);
   }
 
