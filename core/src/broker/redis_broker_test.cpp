@@ -229,6 +229,41 @@ TEST(Redis, WithoutPersistenceARestartGivesTheTopicANewEpoch) {
   EXPECT_NE(after->epoch, before.epoch);
 }
 
+TEST(Redis, TheFirstReadAndPublishAfterARestartMeetTheNewServerNotTheClosedConnections) {
+  RedisServer redis;
+  RecordingSink sink;
+  RedisBroker broker(settingsFor({redis.url()}), sink, quietLogger());
+  broker.start();
+  ASSERT_TRUE(waitUntil([&] { return broker.healthy(); }, 5s));
+  const auto before = broker.publish("news", "{}", 10, 60s, true);
+  ASSERT_EQ(broker.read("news", 1, 10).entries.size(), 1u);
+  // Nothing uses the writer or the reader while Redis is away: both are still open, closed by the server.
+  redis.stop();
+  redis.start();
+  const auto read = broker.read("news", 1, 10);
+  EXPECT_NE(read.top.epoch, before.epoch) << "the read reached the new, empty server";
+  EXPECT_EQ(read.top.offset, 0u);
+  const auto after = broker.publish("news", "{}", 10, 60s, true);
+  EXPECT_EQ(after.offset, 1u);
+  EXPECT_EQ(after.epoch, read.top.epoch);
+}
+
+TEST(Redis, AServerThatLostTheScriptsGetsThemAgainAndNoRequestFails) {
+  RedisServer redis;
+  RecordingSink sink;
+  RedisBroker broker(settingsFor({redis.url()}), sink, quietLogger());
+  broker.start();
+  ASSERT_TRUE(waitUntil([&] { return broker.healthy(); }, 5s));
+  EXPECT_EQ(broker.publish("news", "{}", 10, 60s, true).offset, 1u);
+  ASSERT_EQ(broker.read("news", 1, 10).entries.size(), 1u);
+  std::string error;
+  RedisLink operator_link(*parseRedisUrl(redis.url(), error), 500ms);
+  operator_link.connect();
+  ASSERT_EQ(operator_link.command({"SCRIPT", "FLUSH"}).str, "OK");
+  EXPECT_EQ(broker.publish("news", "{}", 10, 60s, true).offset, 2u);
+  EXPECT_EQ(broker.read("news", 1, 10).entries.size(), 2u);
+}
+
 }  // namespace
 }  // namespace eventnode::core
 

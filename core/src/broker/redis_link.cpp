@@ -91,6 +91,12 @@ void RedisLink::connect() {
   }
 }
 
+bool RedisLink::closedByServer() const {
+  if (!context_) return false;
+  pollfd watched{context_->fd, POLLIN | POLLRDHUP, 0};
+  return ::poll(&watched, 1, 0) > 0 && watched.revents != 0;
+}
+
 void RedisLink::close() {
   if (context_) redisFree(context_);
   context_ = nullptr;

@@ -47,6 +47,10 @@ class RedisLink {
   void connect();
   void close();
   bool connected() const { return context_ != nullptr; }
+  /// For a request/reply link with nothing in flight: whether the server has
+  /// closed it (a restart, an idle timeout) since its last reply. Nothing is
+  /// ever readable on such a link otherwise, so this asks the socket alone.
+  bool closedByServer() const;
   const RedisEndpoint& endpoint() const { return endpoint_; }
 
   /// Sends one command and waits for its reply (an error reply is returned, not thrown).

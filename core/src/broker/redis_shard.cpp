@@ -154,11 +154,33 @@ std::future<RedisReply> RedisShard::submit(RedisCommand argv) {
 
 RedisReply RedisShard::query(const RedisCommand& argv) {
   std::lock_guard lock(reader_mutex_);
+  // Reads are rare enough for the link to sit idle through a Redis restart: such a
+  // link is replaced here, or the first read after the restart would fail on it.
+  if (reader_.closedByServer()) reader_.close();
   if (!reader_.connected()) {
     reader_.connect();
     loadScripts(reader_);
   }
-  return reader_.command(argv);
+  const std::vector<RedisCommand> commands{argv};
+  std::vector<RedisReply> replies{reader_.command(argv)};
+  rerunWithoutScripts(reader_, commands, replies);
+  return std::move(replies.front());
+}
+
+void RedisShard::rerunWithoutScripts(RedisLink& link, const std::vector<RedisCommand>& commands,
+                                     std::vector<RedisReply>& replies) {
+  std::vector<std::size_t> refused;
+  for (std::size_t i = 0; i < replies.size(); ++i) {
+    if (replies[i].isError() && replies[i].str.rfind("NOSCRIPT", 0) == 0) refused.push_back(i);
+  }
+  if (refused.empty()) return;
+  logger_->warn("redis shard={} no longer held the broker's scripts; loaded them again", index_);
+  loadScripts(link);
+  std::vector<RedisCommand> again;
+  again.reserve(refused.size());
+  for (const auto i : refused) again.push_back(commands[i]);
+  auto answers = link.pipeline(again);
+  for (std::size_t k = 0; k < refused.size(); ++k) replies[refused[k]] = std::move(answers[k]);
 }
 
 void RedisShard::runWriter() {
@@ -199,7 +221,11 @@ void RedisShard::runWriter() {
     commands.clear();
     for (auto& request : batch) commands.push_back(std::move(request->argv));
     try {
+      // The writer may have been idle through a Redis restart: connecting again
+      // before sending keeps this batch from failing on the closed link.
+      if (link.closedByServer()) connectWriter(link);
       auto replies = link.pipeline(commands);
+      rerunWithoutScripts(link, commands, replies);
       for (std::size_t i = 0; i < batch.size(); ++i) batch[i]->reply.set_value(std::move(replies[i]));
       batch.clear();
     } catch (const RedisError& error) {

@@ -7,7 +7,9 @@
 //    each message to the sink on its own thread, in the order Redis sent them;
 //  - the reader: history and position reads, one caller at a time.
 // Each reconnects on its own with backoff and jitter; while the writer is
-// down, publishes fail at once with the reason rather than wait.
+// down, publishes fail at once with the reason rather than wait. The writer
+// and the reader check before each use that Redis has not closed them while
+// idle (a restart), so the first request after a restart does not fail.
 #include "broker/redis_link.hpp"
 
 #include <eventnode/plugin/backoff.hpp>
@@ -92,6 +94,10 @@ class RedisShard {
   void runSubscriber();
   void connectWriter(RedisLink& link);
   void loadScripts(RedisLink& link);
+  /// A server that lost the scripts (SCRIPT FLUSH, a restart between two
+  /// commands) answers NOSCRIPT and ran nothing: loads them and sends those again.
+  void rerunWithoutScripts(RedisLink& link, const std::vector<RedisCommand>& commands,
+                           std::vector<RedisReply>& replies);
   void setReason(std::string reason);
   void failAll(std::deque<std::unique_ptr<Request>>& requests, const std::string& reason);
   /// Sleeps up to `delay`, waking early on stop(). False once stopping.
