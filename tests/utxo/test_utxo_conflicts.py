@@ -47,6 +47,7 @@ class ConflictingSpends(ClusterTestCase, unittest.TestCase):
 
             # Wait until no node holds either transaction pending; a node may never have heard of a
             # transaction that was refused where it was submitted (404), which counts as not finalized.
+            # A node that has not heard of one finalized elsewhere is still waiting for its gossip.
             def settled():
                 views = {}
                 for node in cluster:
@@ -55,6 +56,10 @@ class ConflictingSpends(ClusterTestCase, unittest.TestCase):
                         if status == "pending":
                             return None
                         views[(node.id, tx["txid"])] = status
+                for tx in (tx1, tx2):
+                    seen = [views[(node.id, tx["txid"])] for node in cluster]
+                    if "finalized" in seen and None in seen:
+                        return None
                 return views
             views = wait_until(settled, SETTLE_DEADLINE, 0.05, f"round {n}: both transactions settled everywhere")
             finalized = {tx["txid"] for tx in (tx1, tx2)

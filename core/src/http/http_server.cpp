@@ -38,6 +38,10 @@ constexpr std::uint64_t kWakeTag = 1;
 /// answered: reading stops as soon as a request is complete.
 constexpr std::size_t kReadChunk = 64 * 1024;
 constexpr int kMaxAcceptsPerWake = 256;
+/// How long a closing connection keeps reading what its client still sends
+/// (RFC 9112 §9.6): closed with unread bytes, the socket would send a reset,
+/// which can destroy the answer before the client reads it.
+constexpr auto kLingerTime = std::chrono::seconds(2);
 constexpr auto kSweepInterval = std::chrono::milliseconds(250);
 /// After accept() fails for want of descriptors or memory, how long to leave the backlog alone.
 constexpr auto kAcceptPause = std::chrono::milliseconds(100);
@@ -75,6 +79,7 @@ struct Connection {
     Reading,  ///< waiting for (the rest of) a request
     Working,  ///< a worker has the request; the socket is not watched
     Writing,  ///< the answer is being written
+    Lingering,  ///< answered with "Connection: close": what the client still sends is read and dropped
   };
 
   Connection(std::uint64_t connection_id, Poco::Net::StreamSocket stream, bool secure, std::string address,
@@ -289,6 +294,7 @@ class HttpServer::Loop {
       return write(c);
     }
     if (c.phase == Connection::Phase::Reading) return onReadable(c);
+    if (c.phase == Connection::Phase::Lingering) return drain(c);
   }
 
   /// Reads what has arrived, at most a few chunks a wake so one fast sender
@@ -451,7 +457,7 @@ class HttpServer::Loop {
     c.out.clear();
     c.out_written = 0;
     if (c.upgrade) return handOver(c);
-    if (c.close_after_write) return close(c);
+    if (c.close_after_write) return linger(c);
     // Ready for the next request on this connection.
     c.reader = std::make_unique<HttpRequestReader>(settings_.max_http_body_bytes);
     c.continue_sent = false;
@@ -459,6 +465,31 @@ class HttpServer::Loop {
     c.phase = Connection::Phase::Reading;
     c.phase_started = Clock::now();
     if (!c.in.empty() && !parse(c)) return;  // a pipelined request was already here
+    arm(c);
+  }
+
+  /// The answer is out and the connection ends: the client is sent a FIN and
+  /// what it still sends (the rest of a refused body) is dropped until it
+  /// closes too or kLingerTime passes. TLS connections close at once: a raw
+  /// FIN under an open TLS session is not how they end.
+  void linger(Connection& c) {
+    if (c.tls || ::shutdown(c.fd, SHUT_WR) != 0) return close(c);
+    release(c);
+    c.in.clear();
+    c.phase = Connection::Phase::Lingering;
+    c.phase_started = Clock::now();
+    arm(c);
+  }
+
+  void drain(Connection& c) {
+    for (int reads = 0; reads < 4; ++reads) {
+      const auto received = ::recv(c.fd, read_buffer_.data(), read_buffer_.size(), 0);
+      if (received == 0) return close(c);
+      if (received < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) break;
+        return close(c);
+      }
+    }
     arm(c);
   }
 
@@ -526,6 +557,10 @@ class HttpServer::Loop {
       if (now - c.phase_started > allowance(c)) late.push_back(&c);
     }
     for (auto* c : late) {
+      if (c->phase == Connection::Phase::Lingering) {
+        close(*c);  // answered already: the end of its grace, not a timeout
+        continue;
+      }
       server_.counters_.timed_out.fetch_add(1, std::memory_order_relaxed);
       if (c->phase == Connection::Phase::Reading && c->reader->started()) {
         // Best effort: a client that started a request learns why it ends.
@@ -541,6 +576,7 @@ class HttpServer::Loop {
   }
 
   std::chrono::seconds allowance(const Connection& c) const {
+    if (c.phase == Connection::Phase::Lingering) return kLingerTime;
     if (c.phase == Connection::Phase::Writing) return limits_.http_body_timeout;
     if (c.reader->headerDone()) return limits_.http_body_timeout;
     if (c.reader->started() || !c.between_requests) return limits_.http_header_timeout;

@@ -1,6 +1,7 @@
 // The HTTP server on its own, over real loopback sockets: many keep-alive
 // clients at once (run under TSan too, for the loop/worker hand-offs), the
-// bounded queue, the health lane, and a stop with requests in flight.
+// bounded queue, the health lane, a refusal that must outlive the close,
+// and a stop with requests in flight.
 #include "http/http_server.hpp"
 
 #include <gtest/gtest.h>
@@ -59,6 +60,10 @@ class Client {
 
   bool connected() const { return connected_; }
   void send(const std::string& bytes) { ASSERT_EQ(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size())); }
+  /// Sends what the connection takes; false once it refuses (reset, closed).
+  bool offer(const std::string& bytes) {
+    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
+  }
 
   /// One answer: its status line and body (Content-Length framed). Empty status when the connection ended.
   std::pair<std::string, std::string> answer() {
@@ -190,6 +195,23 @@ TEST_F(HttpServerTest, AFullQueueIsRefusedWith503AndHealthStillAnswers) {
   release();
   EXPECT_EQ(first.answer().first, "HTTP/1.1 200 OK");
   EXPECT_EQ(second.answer().first, "HTTP/1.1 200 OK");
+}
+
+TEST_F(HttpServerTest, ARefusalSentBeforeTheBodyIsReadReachesAClientStillSendingIt) {
+  start(2, 16);
+  Client client(server_->port());
+  // 16 MiB announced against a 1 MiB limit: refused as soon as the header is
+  // read. The client sends it all before it reads (as most clients do), more
+  // than the sockets' buffers hold.
+  client.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 16777216\r\n\r\n");
+  const std::string chunk(64 * 1024, 'x');
+  int chunks_taken = 0;
+  while (chunks_taken < 256 && client.offer(chunk)) ++chunks_taken;
+  EXPECT_EQ(chunks_taken, 256) << "the node reset the connection instead of dropping the rest of the body";
+  const auto [status, body] = client.answer();
+  EXPECT_EQ(status.rfind("HTTP/1.1 413 ", 0), 0u) << "got '" << status << "'";
+  EXPECT_NE(body.find("body_too_large"), std::string::npos) << body;
+  EXPECT_EQ(client.answer().first, "") << "and then the connection ends";
 }
 
 TEST_F(HttpServerTest, StopWithARequestInFlightLetsItsHandlerFinish) {
