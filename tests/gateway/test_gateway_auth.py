@@ -1,4 +1,5 @@
 """Who may connect and subscribe: tokens checked before the upgrade, topic rules after."""
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -89,6 +90,50 @@ class GatewayAuth(NodeTestCase, unittest.TestCase):
             other, _ = await node.connect(node.token("bob", "prosumer"))
             self.assertEqual((await subscribe(other, fresh_topic("after-")))["type"], "subscribed")
             await other.close()
+
+        run(scenario())
+
+    def test_a_token_refreshed_in_band_keeps_the_connection_past_the_first_tokens_expiry(self):
+        node = self.node
+        first_exp = int(time.time()) + 6
+        token = resign_token(node.token("alice", "prosumer"), SECRET, exp=first_exp)
+        later_exp = int(time.time()) + 600
+        later = resign_token(token, SECRET, exp=later_exp)
+        topic = fresh_topic("refreshed-")
+
+        async def refresh(ws, new_token):
+            await send_json(ws, {"type": "refresh", "data": {"token": new_token}})
+            return await recv_json(ws)
+
+        async def scenario():
+            ws, _ = await node.connect(token)
+            self.assertEqual((await subscribe(ws, topic))["type"], "subscribed")
+            # Refused refreshes name the reason and leave the connection as it was. A signature check
+            # costs: one attempt a second, the next one is not checked.
+            refused = await refresh(ws, "not-a-token")
+            self.assertEqual((refused["type"], refused["code"]), ("error", "unauthorized"), refused)
+            self.assertIn("keeps its current token", refused["message"])
+            hurried = await refresh(ws, later)
+            self.assertEqual(hurried.get("code"), "rate_limited", hurried)
+            await asyncio.sleep(1.1)
+            someone_else = await refresh(ws, node.token("bob", "prosumer"))
+            self.assertEqual(someone_else.get("code"), "forbidden", someone_else)
+            await asyncio.sleep(1.1)
+            more_roles = await refresh(ws, node.token("alice", "prosumer", "admin"))
+            self.assertEqual(more_roles.get("code"), "forbidden", more_roles)
+            await asyncio.sleep(1.1)
+            expired = await refresh(ws, resign_token(token, SECRET, exp=int(time.time()) - 60))
+            self.assertEqual(expired.get("code"), "unauthorized", expired)
+            self.assertIn("expired", expired["message"])
+            await asyncio.sleep(1.1)
+
+            self.assertEqual(await refresh(ws, later), {"type": "refreshed", "expires_at": later_exp})
+            # Past the first token's exp (and the check's second): still open, still subscribed.
+            await asyncio.sleep(max(0.0, first_exp + 2 - time.time()))
+            offset = await asyncio.get_running_loop().run_in_executor(None, node.publish, topic, {"n": 1})
+            [event] = await receive_events(ws, topic, 1)
+            self.assertEqual((event["offset"], event["data"]), (offset, {"n": 1}))
+            await ws.close()
 
         run(scenario())
 
@@ -210,6 +255,11 @@ class GatewayAnonymous(NodeTestCase, unittest.TestCase):
             self.assertEqual(greeting["type"], "connected")
             self.assertIsNone(greeting["user"])
             self.assertEqual(greeting["topics"], ["broadcast"])
+            # Nothing to refresh, and a token does not turn it into someone's connection.
+            await send_json(ws, {"type": "refresh", "data": {"token": node.token("alice", "prosumer")}})
+            refused = await recv_json(ws)
+            self.assertEqual(refused.get("code"), "bad_request", refused)
+            self.assertIn("no token to refresh", refused["message"])
             await ws.close()
 
         run(scenario())

@@ -26,9 +26,21 @@ std::variant<ClientRequest, ProtocolError> parseClientMessage(std::string_view t
     request.kind = ClientRequest::Kind::Ping;
     return request;
   }
+  if (name == "refresh") {
+    request.kind = ClientRequest::Kind::Refresh;
+    const auto data = message.find("data");
+    if (data == message.end() || !data->is_object()) return badRequest("'data' must be an object with a token");
+    const auto token = data->find("token");
+    if (token == data->end() || !token->is_string() || token->get_ref<const std::string&>().empty())
+      return badRequest("'data.token' must be a JWT string");
+    if (token->get_ref<const std::string&>().size() > kMaxRefreshTokenBytes)
+      return badRequest("'data.token' is over " + std::to_string(kMaxRefreshTokenBytes) + " bytes");
+    request.token = token->get<std::string>();
+    return request;
+  }
   if (name != "subscribe" && name != "unsubscribe") {
     return ProtocolError{"unknown_type",
-                         "unknown type '" + name.substr(0, 64) + "'; use subscribe, unsubscribe or ping"};
+                         "unknown type '" + name.substr(0, 64) + "'; use subscribe, unsubscribe, refresh or ping"};
   }
   request.kind = name == "subscribe" ? ClientRequest::Kind::Subscribe : ClientRequest::Kind::Unsubscribe;
   const auto data = message.find("data");
@@ -84,6 +96,10 @@ std::string unsubscribedMessage(const std::string& topic) {
 
 std::string pongMessage() {
   return R"({"type":"pong"})";
+}
+
+std::string refreshedMessage(std::optional<std::int64_t> expires_at) {
+  return Json{{"type", "refreshed"}, {"expires_at", expires_at ? Json(*expires_at) : Json(nullptr)}}.dump();
 }
 
 std::string errorMessage(const std::string& code, const std::string& message) {

@@ -16,13 +16,17 @@
 namespace eventnode::core {
 
 struct ClientRequest {
-  enum class Kind { Subscribe, Unsubscribe, Ping };
+  enum class Kind { Subscribe, Unsubscribe, Ping, Refresh };
   Kind kind = Kind::Ping;
   std::string topic;
   std::optional<std::uint64_t> since;
   std::string epoch;
   std::optional<SubscriptionFilter> filter;
+  std::string token;  ///< Refresh: the new JWT
 };
+
+/// Longest token a refresh may carry: far above any real JWT, far below a frame.
+inline constexpr std::size_t kMaxRefreshTokenBytes = 8192;
 
 /// A refused request: the error frame's code and message.
 struct ProtocolError {
@@ -38,6 +42,9 @@ std::string connectedMessage(std::uint64_t connection_id, const plugin::Identity
 std::string subscribedMessage(const std::string& topic, std::uint64_t offset, const std::string& epoch, bool recovered);
 std::string unsubscribedMessage(const std::string& topic);
 std::string pongMessage();
+/// The answer to a refresh: the connection now lives until `expires_at` (Unix
+/// seconds), or for good when the token has no `exp`.
+std::string refreshedMessage(std::optional<std::int64_t> expires_at);
 std::string errorMessage(const std::string& code, const std::string& message);
 
 /// `{"type":"event","topic":…,"offset":…,"data":…}` with `data` already serialized.

@@ -131,6 +131,12 @@ TEST(ClientProtocol, RefusesBadMessagesWithACodeAndTheFieldName) {
       {R"({"type":"subscribe","data":{"topic":"p","filter":{"colour":"red"}}})", "bad_filter", "'colour'"},
       {R"({"type":"subscribe","data":{"topic":"p","filter":{"min":{"amount":"1"}}}})", "bad_filter",
        "filter.min.amount"},
+      {R"({"type":"refresh"})", "bad_request", "'data'"},
+      {R"({"type":"refresh","data":"eyJ"})", "bad_request", "'data'"},
+      {R"({"type":"refresh","data":{}})", "bad_request", "'data.token'"},
+      {R"({"type":"refresh","data":{"token":""}})", "bad_request", "'data.token'"},
+      {R"({"type":"refresh","data":{"token":5}})", "bad_request", "'data.token'"},
+      {R"({"type":"refresh","data":{"token":")" + std::string(8193, 't') + R"("}})", "bad_request", "8192 bytes"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.text);
@@ -140,6 +146,16 @@ TEST(ClientProtocol, RefusesBadMessagesWithACodeAndTheFieldName) {
     EXPECT_EQ(error.code, c.code) << error.message;
     EXPECT_NE(error.message.find(c.mentions), std::string::npos) << error.message;
   }
+}
+
+TEST(ClientProtocol, ParsesARefreshAndAnswersWithTheNewExpiry) {
+  const auto result = parseClientMessage(R"({"type":"refresh","data":{"token":"a.b.c"}})");
+  ASSERT_TRUE(std::holds_alternative<ClientRequest>(result));
+  const auto& request = std::get<ClientRequest>(result);
+  EXPECT_EQ(request.kind, ClientRequest::Kind::Refresh);
+  EXPECT_EQ(request.token, "a.b.c");
+  EXPECT_EQ(refreshedMessage(1767225600), R"({"expires_at":1767225600,"type":"refreshed"})");
+  EXPECT_EQ(refreshedMessage(std::nullopt), R"({"expires_at":null,"type":"refreshed"})");
 }
 
 TEST(ClientProtocol, CutsAnUnknownTypeNameInTheErrorMessage) {

@@ -33,6 +33,15 @@ struct ClientSubscription {
   std::optional<SubscriptionFilter> filter;
 };
 
+/// When a connection whose token expires at `expires_at` must close, on the
+/// steady clock (immune to clock steps); none for a token without `exp`.
+inline std::optional<std::chrono::steady_clock::time_point> tokenDeadline(
+    std::optional<std::chrono::system_clock::time_point> expires_at) {
+  if (!expires_at) return std::nullopt;
+  return std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                                *expires_at - std::chrono::system_clock::now());
+}
+
 struct Connection {
   using Clock = std::chrono::steady_clock;
 
@@ -44,7 +53,8 @@ struct Connection {
   int fd = -1;
   bool tls = false;
   plugin::Identity identity;
-  std::optional<Clock::time_point> token_deadline;  ///< when its token expires: closed with 4001 then
+  std::optional<Clock::time_point> token_deadline;  ///< when its token expires: closed with 4001 then, unless refreshed
+  std::optional<Clock::time_point> last_refresh;    ///< the last refresh attempt: one a second, signatures cost
   std::string remote_ip;
   const plugin::WebSocketEndpoint* endpoint = nullptr;  ///< null: the core /ws dialect
   ws::FrameReader reader;

@@ -327,6 +327,9 @@ void EventLoop::handleRequest(Connection& c, ClientRequest& request) {
     case ClientRequest::Kind::Unsubscribe:
       unsubscribe(c, request.topic);
       return;
+    case ClientRequest::Kind::Refresh:
+      refresh(c, request.token);
+      return;
     case ClientRequest::Kind::Subscribe: {
       std::string reason;
       if (!context_.rules.maySubscribe(request.topic, c.identity, reason)) {
@@ -339,6 +342,53 @@ void EventLoop::handleRequest(Connection& c, ClientRequest& request) {
       return;
     }
   }
+}
+
+void EventLoop::refresh(Connection& c, const std::string& token) {
+  if (!c.identity.authenticated || !c.token_deadline) {
+    sendText(c, errorMessage("bad_request", c.identity.authenticated
+                                                ? "this connection's credentials do not expire; nothing to refresh"
+                                                : "this connection has no token to refresh; reconnect with one"));
+    return;
+  }
+  if (!context_.verify_token) {
+    sendText(c, errorMessage("bad_request", "token refresh is not offered here; reconnect with a fresh token"));
+    return;
+  }
+  // A signature check costs far more than a frame: one attempt a second is plenty for a token that lives minutes.
+  const auto now = Clock::now();
+  if (c.last_refresh && now - *c.last_refresh < std::chrono::seconds(1)) {
+    context_.metrics.drop(DropReason::InboundRateLimited);
+    sendText(c, errorMessage("rate_limited", "one refresh a second; this one was not checked"));
+    return;
+  }
+  c.last_refresh = now;
+  std::optional<std::chrono::system_clock::time_point> expires_at;
+  plugin::Identity identity;
+  try {
+    identity = context_.verify_token(token, &expires_at);
+  } catch (const std::exception& e) {
+    context_.metrics.drop(DropReason::AuthFailed);
+    sendText(c, errorMessage("unauthorized", std::string("token refused: ") + e.what() +
+                                                 "; the connection keeps its current token"));
+    return;
+  }
+  // Who the connection is decided what it may read and which topics it follows
+  // automatically (user:<sub>, admins): a token for someone else is a new connection.
+  auto roles = identity.roles;
+  auto current = c.identity.roles;
+  std::sort(roles.begin(), roles.end());
+  std::sort(current.begin(), current.end());
+  if (identity.user != c.identity.user || roles != current) {
+    context_.metrics.drop(DropReason::AuthFailed);
+    sendText(c, errorMessage("forbidden", "the token is for another user or other roles; reconnect to change them"));
+    return;
+  }
+  c.token_deadline = tokenDeadline(expires_at);
+  std::optional<std::int64_t> expires_unix;
+  if (expires_at)
+    expires_unix = std::chrono::duration_cast<std::chrono::seconds>(expires_at->time_since_epoch()).count();
+  sendText(c, refreshedMessage(expires_unix));
 }
 
 void EventLoop::subscribe(Connection& c, const std::string& topic, const std::uint64_t* since, const std::string& epoch,

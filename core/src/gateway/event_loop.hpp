@@ -24,6 +24,11 @@
 namespace eventnode::core {
 
 /// What the I/O threads need from the gateway; owned by the gateway.
+/// Checks the token a client sends to refresh its connection: its identity,
+/// and its expiry through `expires_at`. Throws with the reason when refused.
+using TokenVerifier = std::function<plugin::Identity(
+    const std::string& token, std::optional<std::chrono::system_clock::time_point>* expires_at)>;
+
 struct LoopContext {
   const ServerSection& settings;
   std::string node_id;
@@ -39,6 +44,8 @@ struct LoopContext {
   /// With the Redis broker: whether this process's mirror of a topic is current
   /// (it hears the topic's publications); when not, subscribes ask Redis first.
   std::function<bool(const std::string& topic)> mirror_current = {};
+  /// The node's authenticator, for in-band token refresh; empty: refresh is refused.
+  TokenVerifier verify_token = {};
 };
 
 /// A new connection, handed over after the upgrade.
@@ -124,6 +131,8 @@ class EventLoop {
   /// False when it is over: dropped and counted, the client told, or closed past twice the limit.
   bool withinRate(Connection& connection);
   void handleRequest(Connection& connection, ClientRequest& request);
+  /// A new token for the same user and roles: the connection lives on to its expiry.
+  void refresh(Connection& connection, const std::string& token);
   /// `read_first`: with the Redis broker, a topic this process cannot answer
   /// for yet is read from Redis first and the subscribe resumes afterwards.
   void subscribe(Connection& connection, const std::string& topic, const std::uint64_t* since, const std::string& epoch,

@@ -41,6 +41,8 @@ class Gateway final : private BrokerSink {
  public:
   /// Builds the topic rules from node.yaml's `topics`.
   Gateway(const NodeConfig& config, EventBus& bus, Scheduler& scheduler, LogRegistry& logs);
+  /// How clients' in-band token refreshes are checked (the node's authenticator). Before start().
+  void verifyRefreshesWith(TokenVerifier verifier) { context_.verify_token = std::move(verifier); }
   ~Gateway() override;
   Gateway(const Gateway&) = delete;
   Gateway& operator=(const Gateway&) = delete;

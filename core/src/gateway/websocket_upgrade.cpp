@@ -106,11 +106,8 @@ UpgradeDecision WebSocketUpgrade::decide(const plugin::HttpRequest& request,
   UpgradeDecision decision;
   decision.switching = plugin::HttpResponse{
       101, "", "", {{"Upgrade", "websocket"}, {"Connection", "Upgrade"}, {"Sec-WebSocket-Accept", webSocketAccept(key)}}};
-  // The connection ends when its token does (close 4001): a steady-clock deadline, immune to clock steps.
-  std::optional<std::chrono::steady_clock::time_point> token_deadline;
-  if (expires_at)
-    token_deadline = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                                            *expires_at - std::chrono::system_clock::now());
+  // The connection ends when its token does (close 4001), unless the client refreshes it in band.
+  const auto token_deadline = tokenDeadline(expires_at);
   decision.adopt = [this, identity, ip, endpoint, topics = splitTopics(query("subscriptions")),
                     token_deadline](Poco::Net::StreamSocket socket, bool tls) mutable {
     gateway_.adopt(std::move(socket), tls, std::move(identity), ip, endpoint, std::move(topics), token_deadline);

@@ -54,6 +54,7 @@ void Node::start() {
 
   addCoreRoutes();
   addGatewayRoutes(router_, gateway_, bus_, metrics_);
+  gateway_.verifyRefreshesWith([this](const std::string& token, auto* expires_at) { return auth_.verify(token, expires_at); });
   gateway_.start();
   try {
     plugins_.startAll(services_);
