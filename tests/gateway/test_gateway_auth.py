@@ -95,10 +95,16 @@ class GatewayAuth(NodeTestCase, unittest.TestCase):
 
     def test_a_token_refreshed_in_band_keeps_the_connection_past_the_first_tokens_expiry(self):
         node = self.node
-        first_exp = int(time.time()) + 6
-        token = resign_token(node.token("alice", "prosumer"), SECRET, exp=first_exp)
+        # Every token is made before the clock starts: `node.token` runs the node's CLI, slow under ASan.
+        alice = node.token("alice", "prosumer")
+        bob = node.token("bob", "prosumer")
+        alice_admin = node.token("alice", "prosumer", "admin")
+        expired = resign_token(alice, SECRET, exp=int(time.time()) - 60)
         later_exp = int(time.time()) + 600
-        later = resign_token(token, SECRET, exp=later_exp)
+        later = resign_token(alice, SECRET, exp=later_exp)
+        # Four refused refreshes a second apart come first: room for them and a slow machine.
+        first_exp = int(time.time()) + 10
+        token = resign_token(alice, SECRET, exp=first_exp)
         topic = fresh_topic("refreshed-")
 
         async def refresh(ws, new_token):
@@ -116,16 +122,17 @@ class GatewayAuth(NodeTestCase, unittest.TestCase):
             hurried = await refresh(ws, later)
             self.assertEqual(hurried.get("code"), "rate_limited", hurried)
             await asyncio.sleep(1.1)
-            someone_else = await refresh(ws, node.token("bob", "prosumer"))
+            someone_else = await refresh(ws, bob)
             self.assertEqual(someone_else.get("code"), "forbidden", someone_else)
             await asyncio.sleep(1.1)
-            more_roles = await refresh(ws, node.token("alice", "prosumer", "admin"))
+            more_roles = await refresh(ws, alice_admin)
             self.assertEqual(more_roles.get("code"), "forbidden", more_roles)
             await asyncio.sleep(1.1)
-            expired = await refresh(ws, resign_token(token, SECRET, exp=int(time.time()) - 60))
-            self.assertEqual(expired.get("code"), "unauthorized", expired)
-            self.assertIn("expired", expired["message"])
+            too_late = await refresh(ws, expired)
+            self.assertEqual(too_late.get("code"), "unauthorized", too_late)
+            self.assertIn("expired", too_late["message"])
             await asyncio.sleep(1.1)
+            self.assertLess(time.time(), first_exp - 1, "the refusals took the first token's whole life")
 
             self.assertEqual(await refresh(ws, later), {"type": "refreshed", "expires_at": later_exp})
             # Past the first token's exp (and the check's second): still open, still subscribed.
