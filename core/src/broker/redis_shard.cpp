@@ -30,6 +30,12 @@ plugin::BackoffOptions reconnectBackoff() {
   return {.min = std::chrono::milliseconds(100), .max = std::chrono::milliseconds(1000)};
 }
 
+/// A server that lost the scripts (SCRIPT FLUSH, a restart between two
+/// commands) answers NOSCRIPT, having run nothing.
+bool lostScripts(const RedisReply& reply) {
+  return reply.isError() && reply.str.rfind("NOSCRIPT", 0) == 0;
+}
+
 /// "<offset>:<epoch>:<live>:<data>" from the publish script.
 bool parsePublication(std::string_view payload, std::uint64_t& offset, std::string& epoch, bool& live,
                       std::string_view& data) {
@@ -161,21 +167,25 @@ RedisReply RedisShard::query(const RedisCommand& argv) {
     reader_.connect();
     loadScripts(reader_);
   }
-  const std::vector<RedisCommand> commands{argv};
-  std::vector<RedisReply> replies{reader_.command(argv)};
-  rerunWithoutScripts(reader_, commands, replies);
-  return std::move(replies.front());
+  auto reply = reader_.command(argv);
+  if (!lostScripts(reply)) return reply;
+  reloadLostScripts(reader_);
+  return reader_.command(argv);
+}
+
+void RedisShard::reloadLostScripts(RedisLink& link) {
+  logger_->warn("redis shard={} no longer held the broker's scripts; loading them again", index_);
+  loadScripts(link);
 }
 
 void RedisShard::rerunWithoutScripts(RedisLink& link, const std::vector<RedisCommand>& commands,
                                      std::vector<RedisReply>& replies) {
   std::vector<std::size_t> refused;
   for (std::size_t i = 0; i < replies.size(); ++i) {
-    if (replies[i].isError() && replies[i].str.rfind("NOSCRIPT", 0) == 0) refused.push_back(i);
+    if (lostScripts(replies[i])) refused.push_back(i);
   }
   if (refused.empty()) return;
-  logger_->warn("redis shard={} no longer held the broker's scripts; loaded them again", index_);
-  loadScripts(link);
+  reloadLostScripts(link);
   std::vector<RedisCommand> again;
   again.reserve(refused.size());
   for (const auto i : refused) again.push_back(commands[i]);

@@ -94,8 +94,9 @@ class RedisShard {
   void runSubscriber();
   void connectWriter(RedisLink& link);
   void loadScripts(RedisLink& link);
-  /// A server that lost the scripts (SCRIPT FLUSH, a restart between two
-  /// commands) answers NOSCRIPT and ran nothing: loads them and sends those again.
+  void reloadLostScripts(RedisLink& link);
+  /// The writer's batch: commands refused with NOSCRIPT ran nothing; loads the
+  /// scripts and sends those again, in their order.
   void rerunWithoutScripts(RedisLink& link, const std::vector<RedisCommand>& commands,
                            std::vector<RedisReply>& replies);
   void setReason(std::string reason);

@@ -474,7 +474,6 @@ class HttpServer::Loop {
   /// FIN under an open TLS session is not how they end.
   void linger(Connection& c) {
     if (c.tls || ::shutdown(c.fd, SHUT_WR) != 0) return close(c);
-    release(c);
     c.in.clear();
     c.phase = Connection::Phase::Lingering;
     c.phase_started = Clock::now();
